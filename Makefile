@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint format graphviz clean help
+
+help:
+	@echo "make run    set up, then run all five steps at the tutorial's settings"
+	@echo "make test   set up, then run the test suite"
+	@echo "make lint   ruff check and format check"
+	@echo "make clean  remove generated data, models, figures and results"
+
+setup: $(STAMP) graphviz
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stackgen needs Python 3.11 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.11)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+# Graphviz draws figures/stacked_model.png. Installed with apt when we are root; otherwise
+# step 5 still runs and says how to install it.
+graphviz:
+	@if command -v dot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Graphviz with apt-get"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+		|| echo "could not install Graphviz; figures/stacked_model.png will be skipped"; \
+	else \
+		echo "Graphviz's 'dot' is missing: install it (sudo apt-get install graphviz) to get figures/stacked_model.png"; \
+	fi
+
+run: setup
+	$(PY) -m stackgen run
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	find data models figures results -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,21 @@
+"""Step 1: make the tutorial's blobs data set and plot it.
+
+Reads:  nothing.
+Writes: data/blobs.npz (train/test arrays and the make_blobs parameters), figures/blobs.png.
+Prints: the train and test shapes, (100, 2) (1000, 2).
+
+    python scripts/01_make_data.py [--workdir DIR] [--quiet]
+
+make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_state=2); the first
+100 rows train, the last 1,000 test. Needs no TensorFlow.
+"""
+
+from stackgen import cli, steps
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return cli.run_step(steps.make_data, argv, __doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Command-line entry points: the shared flags, ``python -m stackgen run``, and error handling.
+
+Every script and ``python -m stackgen run`` accept the same flags. A user error (a missing or
+unreadable artifact, an unwritable work dir) is printed as one ``error:`` line on stderr with a
+non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from stackgen.artifacts import StackgenError
+from stackgen.config import META_KINDS, Config, default_workdir
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    d = Config.__dataclass_fields__
+    parser.add_argument(
+        "--seed",
+        type=_int,
+        default=d["seed"].default,
+        help="seed for every network's weights and shuffling (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=d["epochs"].default,
+        help="epochs for the single MLP and each member (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--meta-epochs",
+        type=_positive_int,
+        default=d["meta_epochs"].default,
+        help="epochs for the integrated network's head (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--members",
+        type=_positive_int,
+        default=d["members"].default,
+        help="number of ensemble members (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--meta",
+        choices=META_KINDS,
+        default=d["meta"].default,
+        help="logistic meta-learner: modern multinomial, or the tutorial-era "
+        "one-vs-rest (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where data/, models/, figures/ and results/ live (default: the repository root)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the result lines")
+
+
+def make_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common_flags(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    workdir = (args.workdir or default_workdir()).expanduser().resolve()
+    return Config(
+        seed=args.seed,
+        epochs=args.epochs,
+        meta_epochs=args.meta_epochs,
+        members=args.members,
+        meta=args.meta,
+        workdir=workdir,
+        quiet=args.quiet,
+    )
+
+
+# TensorFlow's C++ runtime writes these info lines to stderr when it starts, before it reads
+# TF_CPP_MIN_LOG_LEVEL; they say nothing a user of this project can act on.
+_BACKEND_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|I0000 [\d:. ]+\d+ (port|cudart_stub|cuda_[a-z_]+)\.cc:\d+\])"
+)
+
+
+@contextlib.contextmanager
+def _backend_noise_filtered() -> Iterator[None]:
+    """Hold what is written to file descriptor 2, then pass it on without the lines above."""
+    # A user who set the variable keeps their choice.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held:
+                if not _BACKEND_NOISE.match(line):
+                    os.write(2, line)
+
+
+def _fail(message: str, status: int = EXIT_ERROR) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(status)
+
+
+def guarded(action: Callable[[], object]) -> object:
+    """Run ``action``; turn user errors into one stderr line and a non-zero exit."""
+    try:
+        with _backend_noise_filtered():
+            return action()
+    except StackgenError as exc:
+        _fail(f"error: {exc}")
+    except OSError as exc:  # unwritable or full work dir, and the like
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"error: cannot write or read{where}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        _fail(
+            "interrupted: files already in place are intact; no partial file was left",
+            EXIT_INTERRUPTED,
+        )
+    return None
+
+
+def run_step(step: Callable[[Config], dict], argv: list[str] | None, doc: str | None) -> dict:
+    """What each numbered script's ``main`` does: parse the shared flags, run one step."""
+    prog = Path(sys.argv[0]).name if argv is None else step.__name__
+    args = make_parser(prog, doc).parse_args(argv)
+    return guarded(lambda: step(config_from_args(args)))
+
+
+def run_all(cfg: Config) -> dict:
+    """All five steps in order, in this process."""
+    from stackgen import steps
+
+    results, start = {}, time.perf_counter()
+    for number, step in enumerate(steps.STEPS, start=1):
+        if not cfg.quiet:
+            print(f"\n== step {number}: {step.__doc__.split(':')[1].strip()}", flush=True)
+        results[step.__name__] = step(cfg)
+    if not cfg.quiet:
+        print(f"\nall five steps finished in {time.perf_counter() - start:.1f} s")
+    return results
+
+
+def main(argv: list[str] | None = None) -> object:
+    parser = argparse.ArgumentParser(
+        prog="python -m stackgen",
+        description="Stacked generalization of Keras MLPs, after the classic tutorial.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the five steps in order, in one process")
+    add_common_flags(run)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return guarded(lambda: run_all(config_from_args(args)))
+    parser.error(f"unknown command {args.command}")
+    return None

@@ -1,0 +1,167 @@
+"""The five steps of the tutorial, each reading the previous steps' artifacts and writing its own.
+
+Each step takes a ``Config``, prints the tutorial's result lines, writes its artifacts atomically
+and returns the numbers it printed. Modules that import Keras (and so TensorFlow, ~7 s) are
+imported inside the steps that need them, so step 1 runs without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from stackgen import data, plots
+from stackgen.artifacts import Paths, write_json
+from stackgen.config import Config
+
+TUTORIAL_PROTOCOL_NOTE = (
+    "note: like the tutorial, the meta-learner was fit on the same {n} test points it is scored "
+    "on, so this accuracy is optimistic"
+)
+
+
+class Printer:
+    """Result lines always; everything else (paths written, notes) unless ``--quiet``."""
+
+    def __init__(self, cfg: Config):
+        self.quiet = cfg.quiet
+        self.paths = Paths(cfg.workdir)
+
+    def result(self, line: str) -> None:
+        print(line, flush=True)
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+    def wrote(self, *written) -> None:
+        for path in written:
+            self.info(f"wrote {self.paths.rel(path)}")
+
+
+def make_data(cfg: Config) -> dict:
+    """Step 1: the blobs data set and its scatter plot."""
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    split = data.make_split(cfg)
+    out.result(f"{split.train_X.shape} {split.test_X.shape}")
+    out.wrote(
+        data.save_split(split, paths.data), plots.plot_blobs(split, paths.figure("blobs.png"))
+    )
+    return {"train_shape": list(split.train_X.shape), "test_shape": list(split.test_X.shape)}
+
+
+def single_mlp(cfg: Config) -> dict:
+    """Step 2: one MLP, evaluated on the test set every epoch, and its learning curves."""
+    from stackgen import members, training
+
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    split = data.load_split(paths)
+    model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
+    train_acc = training.accuracy(training.predict_proba(model, split.train_X), split.train_y)
+    test_acc = training.accuracy(training.predict_proba(model, split.test_X), split.test_y)
+    out.result(f"Train: {train_acc:.3f}, Test: {test_acc:.3f}")
+    result = {
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
+        "history": history,
+    }
+    out.wrote(
+        plots.plot_learning_curves(history, paths.figure("learning_curves.png")),
+        write_json(paths.result("single_mlp.json"), result),
+    )
+    return result
+
+
+def train_members(cfg: Config) -> dict:
+    """Step 3: N members, each with its own seed, saved as models/member_i.keras."""
+    from stackgen import members
+
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    split = data.load_split(paths)
+    models = [
+        members.train_mlp(members.member_name(i), split, cfg, cfg.member_seed(i), validate=False)[0]
+        for i in range(1, cfg.members + 1)
+    ]
+    # Saved only once all are trained: an interrupted run leaves the previous members intact.
+    written = members.save_members(models, paths, cfg, split)
+    for path in written:
+        out.result(f">Saved {paths.rel(path)}")
+    out.wrote(paths.members_manifest)
+    return {"members": [paths.rel(p) for p in written]}
+
+
+def _load_members(out: Printer):
+    from stackgen import members
+
+    paths = out.paths
+    split = data.load_split(paths)
+    models = members.load_members(paths, split)
+    for i in range(1, len(models) + 1):
+        out.info(f">loaded {paths.rel(paths.member(i))}")
+    out.info(f"Loaded {len(models)} models")
+    return split, models
+
+
+def stack_logistic(cfg: Config) -> dict:
+    """Step 4: each member's test accuracy, then a logistic-regression meta-learner on top."""
+    from stackgen import members, stacking, training
+
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    split, models = _load_members(out)
+    probs = members.member_probabilities(models, split.test_X)
+    member_accs = [training.accuracy(p, split.test_y) for p in probs]
+    for acc in member_accs:
+        out.result(f"Model Accuracy: {acc:.3f}")
+    X_meta = stacking.stacked_inputs(probs)
+    meta = stacking.fit_logistic_meta(X_meta, split.test_y, cfg.meta, cfg.seed)
+    stacked_acc = training.accuracy(meta.predict_proba(X_meta), split.test_y)
+    out.result(f"Stacked Test Accuracy: {stacked_acc:.3f}")
+    out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+    result = {
+        "member_accuracies": member_accs,
+        "stacked_accuracy": stacked_acc,
+        "meta": cfg.meta,
+        "protocol": "tutorial: meta-learner fit and scored on the test set (optimistic)",
+        "columns": stacking.column_names(len(models), split.n_classes),
+        "seed": cfg.seed,
+    }
+    out.wrote(
+        stacking.save_meta(meta, paths.meta_logistic),
+        write_json(paths.result("stack_logistic.json"), result),
+    )
+    return result
+
+
+def stack_integrated(cfg: Config) -> dict:
+    """Step 5: the members frozen inside one Keras network whose new head is trained."""
+    from stackgen import integrated, members, training
+
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    split, models = _load_members(out)
+    network, history = integrated.train_stacked_network(
+        models, split.test_X, split.test_y, split.n_classes, cfg
+    )
+    acc = training.accuracy(training.predict_proba(network, split.test_X), split.test_y)
+    out.result(f"Stacked Test Accuracy: {acc:.3f}")
+    out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+    figure = plots.plot_network(network, paths.figure("stacked_model.png"))
+    if figure is None:
+        out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
+    result = {
+        "stacked_accuracy": acc,
+        "protocol": "tutorial: head fit and scored on the test set (optimistic)",
+        "members": len(models),
+        "meta_epochs": cfg.meta_epochs,
+        "seed": cfg.seed,
+        "head_seed": cfg.head_seed,
+        "trainable_weights": integrated.trainable_weight_names(network),
+        "final_loss": history["loss"][-1],
+    }
+    out.wrote(
+        *([figure] if figure else []),
+        members.save_model(network, paths.stacked_network),
+        write_json(paths.result("stack_integrated.json"), result),
+    )
+    return result
+
+
+STEPS = (make_data, single_mlp, train_members, stack_logistic, stack_integrated)

@@ -1,0 +1,56 @@
+"""Shared fixtures: tiny configurations in temporary work dirs, and a script runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stackgen.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+TINY = ["--epochs", "3", "--meta-epochs", "2", "--members", "3", "--quiet"]
+
+
+def tiny_config(workdir: Path, **overrides) -> Config:
+    settings = dict(epochs=3, meta_epochs=2, members=3, workdir=workdir, quiet=True)
+    settings.update(overrides)
+    return Config(**settings)
+
+
+def run_script(script: str, *args: str, workdir: Path, env: dict | None = None):
+    """Run scripts/<script> (or ``-m stackgen`` when script == "run") as a user would."""
+    command = (
+        [sys.executable, "-m", "stackgen", "run"]
+        if script == "run"
+        else [sys.executable, str(SCRIPTS / script)]
+    )
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*command, *args, "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path / "work dir ü"  # spaces and non-ASCII on purpose
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A work dir where steps 1 and 3 ran with tiny settings (3 members), in this process."""
+    from stackgen import steps
+
+    cfg = tiny_config(tmp_path_factory.mktemp("trained"))
+    steps.make_data(cfg)
+    steps.train_members(cfg)
+    return cfg

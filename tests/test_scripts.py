@@ -1,0 +1,208 @@
+"""The five scripts and `python -m stackgen run` as a user runs them: subprocesses, tiny epochs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, TINY, run_script
+
+from stackgen.artifacts import Paths
+
+SCRIPTS = [
+    "01_make_data.py",
+    "02_single_mlp.py",
+    "03_train_members.py",
+    "04_stack_logistic.py",
+    "05_stack_integrated.py",
+]
+ACC = r"[01]\.\d{3}"
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory):
+    """The five scripts run in order in one work dir; their results, by script."""
+    workdir = tmp_path_factory.mktemp("chain") / "my work dir é"
+    results = {}
+    for script in SCRIPTS:
+        done = run_script(script, *TINY, workdir=workdir)
+        results[script] = done
+        assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
+    return workdir, results
+
+
+def test_each_script_prints_the_tutorials_lines(chained):
+    _, results = chained
+    assert results["01_make_data.py"].stdout == "(100, 2) (1000, 2)\n"
+    assert re.fullmatch(rf"Train: {ACC}, Test: {ACC}\n", results["02_single_mlp.py"].stdout)
+    assert results["03_train_members.py"].stdout == "".join(
+        f">Saved models/member_{i}.keras\n" for i in (1, 2, 3)
+    )
+    assert re.fullmatch(
+        rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n",
+        results["04_stack_logistic.py"].stdout,
+    )
+    assert re.fullmatch(
+        rf"Stacked Test Accuracy: {ACC}\n", results["05_stack_integrated.py"].stdout
+    )
+
+
+def test_no_backend_noise_on_stderr(chained):
+    _, results = chained
+    for script, done in results.items():
+        assert "absl::InitializeLog" not in done.stderr, script
+        assert "I0000" not in done.stderr, script
+
+
+def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
+    workdir, _ = chained
+    expected = [
+        "data/blobs.npz",
+        "figures/blobs.png",
+        "figures/learning_curves.png",
+        "results/single_mlp.json",
+        "models/member_1.keras",
+        "models/member_3.keras",
+        "models/members.json",
+        "models/meta_logistic.skops",
+        "results/stack_logistic.json",
+        "models/stacked_network.keras",
+        "results/stack_integrated.json",
+    ]
+    for rel in expected:
+        assert (workdir / rel).is_file() and (workdir / rel).stat().st_size > 0, rel
+    assert not list(workdir.rglob(".*.tmp*")), "temporary files left behind"
+
+
+def test_results_json_holds_every_printed_number(chained):
+    workdir, results = chained
+    printed = [float(x) for x in re.findall(r"\d\.\d{3}", results["04_stack_logistic.py"].stdout)]
+    saved = json.loads((workdir / "results/stack_logistic.json").read_text())
+    assert [round(a, 3) for a in saved["member_accuracies"]] == printed[:3]
+    assert round(saved["stacked_accuracy"], 3) == printed[3]
+    assert saved["columns"][:4] == [
+        "member_1:class_0",
+        "member_1:class_1",
+        "member_1:class_2",
+        "member_2:class_0",
+    ]
+
+
+def test_stacked_model_figure_is_drawn_when_graphviz_is_present(chained):
+    import shutil
+
+    workdir, _ = chained
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed here")
+    assert (workdir / "figures/stacked_model.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_step_1_does_not_import_tensorflow(tmp_path):
+    code = (
+        "import sys, runpy; sys.argv = ['01_make_data.py', '--workdir', sys.argv[1], '--quiet'];"
+        f"runpy.run_path({str(ROOT / 'scripts/01_make_data.py')!r}, run_name='__main__');"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_run_in_one_process_is_reproducible_to_the_last_digit(tmp_path):
+    first = run_script("run", *TINY, workdir=tmp_path / "a")
+    second = run_script("run", *TINY, workdir=tmp_path / "b")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert len(first.stdout.splitlines()) == 1 + 1 + 3 + 4 + 1
+    for name in ("member_1.keras", "member_3.keras", "stacked_network.keras"):
+        wa = _weights(tmp_path / "a" / "models" / name)
+        wb = _weights(tmp_path / "b" / "models" / name)
+        for x, y in zip(wa, wb, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def _weights(path):
+    import keras
+
+    return keras.saving.load_model(path, compile=False).get_weights()
+
+
+@pytest.mark.parametrize(
+    "script, missing, maker",
+    [
+        ("02_single_mlp.py", "data/blobs.npz", "scripts/01_make_data.py"),
+        ("03_train_members.py", "data/blobs.npz", "scripts/01_make_data.py"),
+        ("04_stack_logistic.py", "data/blobs.npz", "scripts/01_make_data.py"),
+        ("05_stack_integrated.py", "data/blobs.npz", "scripts/01_make_data.py"),
+    ],
+)
+def test_a_step_without_its_inputs_names_the_file_and_the_step(tmp_path, script, missing, maker):
+    done = run_script(script, *TINY, workdir=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"error: {missing} is missing: run {maker} (or python -m stackgen run)\n"
+    )
+
+
+@pytest.mark.parametrize("script", ["04_stack_logistic.py", "05_stack_integrated.py"])
+def test_steps_4_and_5_without_members_name_step_3(tmp_path, script):
+    assert run_script("01_make_data.py", "--quiet", workdir=tmp_path).returncode == 0
+    done = run_script(script, *TINY, workdir=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: models/members.json is missing: run "
+        "scripts/03_train_members.py (or python -m stackgen run)\n"
+    )
+
+
+def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
+    paths = Paths(tmp_path)
+    paths.data.parent.mkdir(parents=True)
+    paths.data.write_text("not an npz")
+    done = run_script("03_train_members.py", *TINY, workdir=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: data/blobs.npz could not be read (")
+    assert done.stderr.endswith("run scripts/01_make_data.py (or python -m stackgen run)\n")
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+        (["--members", "-2"], "argument --members: must be at least 1, got -2"),
+        (["--meta-epochs", "x"], "argument --meta-epochs: expected a whole number, got 'x'"),
+        (["--meta", "tree"], "argument --meta: invalid choice: 'tree'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_invalid_flags_are_rejected_by_the_parser(tmp_path, flags, message):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/03_train_members.py"),
+            *flags,
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_work_dir_that_cannot_be_created_is_one_line(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    done = run_script("01_make_data.py", workdir=blocker / "work")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot write or read ")
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
