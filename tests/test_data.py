@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_config
 
 from stackgen import data
-from stackgen.artifacts import CorruptArtifactError, MissingArtifactError, Paths
+from stackgen.artifacts import CorruptArtifactError, MissingArtifactError, Paths, _umask
 
 
 def test_split_has_the_tutorials_shapes_and_classes(workdir):
@@ -53,6 +53,7 @@ def test_save_and_load_round_trip_keeps_arrays_and_parameters(workdir):
         "n_train": 100,
     }
     assert not list(paths.data.parent.glob(".*tmp*")), "temporary file left behind"
+    assert paths.data.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def test_missing_data_names_the_step_that_makes_it(workdir):
