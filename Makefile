@@ -4,11 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint format graphviz clean help
+.PHONY: setup run test bench lint format graphviz clean help
 
 help:
 	@echo "make run    set up, then run all five steps at the tutorial's settings"
 	@echo "make test   set up, then run the test suite"
+	@echo "make bench  time the tutorial's code against stackgen (about 9 minutes)"
 	@echo "make lint   ruff check and format check"
 	@echo "make clean  remove generated data, models, figures and results"
 
@@ -38,6 +39,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/bench.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -56,6 +56,7 @@ def test_no_backend_noise_on_stderr(chained):
     for script, done in results.items():
         assert "absl::InitializeLog" not in done.stderr, script
         assert "I0000" not in done.stderr, script
+        assert "retracing" not in done.stderr, script
 
 
 def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):

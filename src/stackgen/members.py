@@ -32,7 +32,7 @@ def build_mlp(name: str, n_features: int, n_classes: int, hidden_units: int) -> 
     inputs = keras.Input(shape=(n_features,), name=f"{name}_input")
     hidden = keras.layers.Dense(hidden_units, activation="relu", name=f"{name}_hidden")(inputs)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name=f"{name}_output")(hidden)
-    return training.compile_classifier(keras.Model(inputs, outputs, name=name))
+    return keras.Model(inputs, outputs, name=name)
 
 
 def train_mlp(

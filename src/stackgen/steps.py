@@ -7,6 +7,9 @@ imported inside the steps that need them, so step 1 runs without TensorFlow.
 
 from __future__ import annotations
 
+import resource
+import time
+
 from stackgen import data, plots
 from stackgen.artifacts import Paths, write_json
 from stackgen.config import Config
@@ -137,7 +140,7 @@ def stack_integrated(cfg: Config) -> dict:
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
     split, models = _load_members(out)
-    network, history = integrated.train_stacked_network(
+    network = integrated.train_stacked_network(
         models, split.test_X, split.test_y, split.n_classes, cfg
     )
     acc = training.accuracy(training.predict_proba(network, split.test_X), split.test_y)
@@ -154,7 +157,6 @@ def stack_integrated(cfg: Config) -> dict:
         "seed": cfg.seed,
         "head_seed": cfg.head_seed,
         "trainable_weights": integrated.trainable_weight_names(network),
-        "final_loss": history["loss"][-1],
     }
     out.wrote(
         *([figure] if figure else []),
@@ -165,3 +167,40 @@ def stack_integrated(cfg: Config) -> dict:
 
 
 STEPS = (make_data, single_mlp, train_members, stack_logistic, stack_integrated)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_all(cfg: Config) -> dict:
+    """All five steps in order, in this process; per-step times go to results/run.json."""
+    out, results, timings = Printer(cfg), {}, []
+    start = time.perf_counter()
+    for number, step in enumerate(STEPS, start=1):
+        out.info(f"\n== step {number}: {step.__doc__.split(':', 1)[1].strip()}")
+        began = time.perf_counter()
+        results[step.__name__] = step(cfg)
+        timings.append(
+            {
+                "step": step.__name__,
+                "seconds": time.perf_counter() - began,
+                "peak_rss_mib": peak_rss_mib(),
+            }
+        )
+    total = time.perf_counter() - start
+    out.info("")
+    out.wrote(
+        write_json(
+            out.paths.result("run.json"),
+            {"config": cfg.as_dict(), "steps": timings, "total_seconds": total},
+        )
+    )
+    per_step = " + ".join(f"{t['seconds']:.1f}" for t in timings)
+    out.info(
+        f"all five steps finished in {total:.1f} s ({per_step}), "
+        f"peak memory {peak_rss_mib():.0f} MiB"
+    )
+    results["timings"] = timings
+    return results

@@ -1,0 +1,276 @@
+"""`make bench`: the tutorial's code against stackgen, at the same settings, on this machine.
+
+Runs, each in fresh processes and a temporary work dir:
+  1. benchmarks/tutorial_baseline.py: the tutorial's code ported to Keras 3 (the baseline);
+  2. python -m stackgen run: all five steps in one process;
+  3. the five numbered scripts, one process each, as a user runs them;
+  4. benchmarks/accuracy_check.py: mean member test accuracy over seeds, plain fit vs stackgen.
+Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
+description to results/benchmark.json.
+
+    python benchmarks/bench.py            # tutorial settings: about 9 minutes on 2 cores
+    python benchmarks/bench.py --smoke    # a few epochs: checks the benchmark still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import mean, stdev
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = [
+    "01_make_data.py",
+    "02_single_mlp.py",
+    "03_train_members.py",
+    "04_stack_logistic.py",
+    "05_stack_integrated.py",
+]
+STAGES = ["1 data", "2 single MLP", "3 members", "4 logistic stack", "5 integrated stack"]
+GOALS = {"one process": 10.0, "separate processes": 5.0}
+
+
+def run_child(command: list[str]) -> dict:
+    """Run ``command``: its wall time, output, and its own peak RSS (wait4, not the parent's)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    began = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - began
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode:
+        sys.exit(f"benchmark: {' '.join(command[1:3])} failed:\n{stderr[-2000:]}")
+    return {"seconds": seconds, "stdout": stdout, "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def settings(smoke: bool) -> list[str]:
+    return ["--epochs", "3", "--meta-epochs", "2"] if smoke else []
+
+
+def run_baseline(tmp: Path, smoke: bool) -> dict:
+    out = tmp / "baseline.json"
+    proc = run_child(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/tutorial_baseline.py"),
+            "--workdir",
+            str(tmp / "baseline"),
+            "--json",
+            str(out),
+            *settings(smoke),
+        ]
+    )
+    stages = json.loads(out.read_text())["stages"]
+    return {
+        "wall": proc["seconds"],
+        "peak_rss_mib": proc["peak_rss_mib"],
+        "stages": {s["stage"]: s for s in stages},
+        "stdout": proc["stdout"],
+    }
+
+
+def run_stackgen(tmp: Path, smoke: bool) -> dict:
+    workdir = tmp / "stackgen"
+    proc = run_child(
+        [
+            sys.executable,
+            "-m",
+            "stackgen",
+            "run",
+            "--quiet",
+            "--workdir",
+            str(workdir),
+            *settings(smoke),
+        ]
+    )
+    steps = json.loads((workdir / "results/run.json").read_text())["steps"]
+    return {
+        "wall": proc["seconds"],
+        "peak_rss_mib": proc["peak_rss_mib"],
+        "stages": dict(zip(STAGES, steps, strict=True)),
+        "stdout": proc["stdout"],
+    }
+
+
+def run_scripts(tmp: Path, smoke: bool) -> dict:
+    workdir = tmp / "scripts"
+    procs = [
+        run_child(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / s),
+                "--quiet",
+                "--workdir",
+                str(workdir),
+                *settings(smoke),
+            ]
+        )
+        for s in SCRIPTS
+    ]
+    return {
+        "wall": sum(p["seconds"] for p in procs),
+        "peak_rss_mib": max(p["peak_rss_mib"] for p in procs),
+        "per_script": [
+            {"script": s, "seconds": p["seconds"], "peak_rss_mib": p["peak_rss_mib"]}
+            for s, p in zip(SCRIPTS, procs, strict=True)
+        ],
+    }
+
+
+def run_accuracy(tmp: Path, smoke: bool, seeds: int) -> dict:
+    out = tmp / "accuracy.json"
+    epochs = ["--epochs", "3"] if smoke else []
+    run_child(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/accuracy_check.py"),
+            "--seeds",
+            str(seeds),
+            "--json",
+            str(out),
+            *epochs,
+        ]
+    )
+    rows = json.loads(out.read_text())["rows"]
+    summary = {}
+    for path in ("plain", "fast"):
+        accs = [r[path] for r in rows]
+        summary[path] = {"mean": mean(accs), "std": stdev(accs) if len(accs) > 1 else 0.0}
+    summary["difference_points"] = 100 * (summary["fast"]["mean"] - summary["plain"]["mean"])
+    return {"rows": rows, **summary}
+
+
+def machine() -> dict:
+    import importlib.metadata as md
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    versions = {name: md.version(name) for name in ("tensorflow", "keras", "scikit-learn", "numpy")}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        **versions,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _mib(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else "-"
+
+
+def table(base: dict, ours: dict, scripts: dict) -> list[str]:
+    lines = [
+        "| stage | baseline s | stackgen s | ratio | baseline peak RSS MiB "
+        "| stackgen peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def row(name, b_s, o_s, b_m, o_m):
+        lines.append(
+            f"| {name} | {b_s:.1f} | {o_s:.1f} | {b_s / o_s:.1f}x | {_mib(b_m)} | {_mib(o_m)} |"
+        )
+
+    row(
+        "start-up and imports",
+        base["wall"] - sum(s["seconds"] for s in base["stages"].values()),
+        ours["wall"] - sum(s["seconds"] for s in ours["stages"].values()),
+        None,
+        None,
+    )
+    for stage in STAGES:
+        b, o = base["stages"][stage], ours["stages"][stage]
+        row(stage, b["seconds"], o["seconds"], b["peak_rss_mib"], o["peak_rss_mib"])
+    row(
+        "**whole pipeline, one process**",
+        base["wall"],
+        ours["wall"],
+        base["peak_rss_mib"],
+        ours["peak_rss_mib"],
+    )
+    row(
+        "**five scripts, one process each**",
+        base["wall"],
+        scripts["wall"],
+        base["peak_rss_mib"],
+        scripts["peak_rss_mib"],
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a few epochs, to check it runs")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds for the accuracy check (default: 10, smoke: 2)",
+    )
+    parser.add_argument("--json", type=Path, default=ROOT / "results/benchmark.json")
+    args = parser.parse_args(argv)
+    seeds = args.seeds or (2 if args.smoke else 10)
+    mode = "smoke (3 epochs, 2 meta-epochs)" if args.smoke else "tutorial settings"
+    print(f"benchmark: {mode}; baseline first, this takes a while", flush=True)
+    with tempfile.TemporaryDirectory(prefix="stackgen-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        base = run_baseline(tmp, args.smoke)
+        print(f"  baseline (tutorial's code): {base['wall']:.1f} s", flush=True)
+        ours = run_stackgen(tmp, args.smoke)
+        print(f"  stackgen, one process: {ours['wall']:.1f} s", flush=True)
+        scripts = run_scripts(tmp, args.smoke)
+        print(f"  stackgen, five scripts: {scripts['wall']:.1f} s", flush=True)
+        acc = run_accuracy(tmp, args.smoke, seeds)
+    info = machine()
+    lines = [
+        f"machine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, backend "
+        f"{info['backend']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+        f"scikit-learn {info['scikit-learn']}, NumPy {info['numpy']}; {info['date']}; {mode}",
+        "",
+        *table(base, ours, scripts),
+        "",
+        f"speed-up, one process: {base['wall'] / ours['wall']:.1f}x "
+        f"(goal {GOALS['one process']:.0f}x); five scripts: {base['wall'] / scripts['wall']:.1f}x "
+        f"(goal {GOALS['separate processes']:.0f}x)",
+        f"member test accuracy over {seeds} seeds: plain model.fit "
+        f"{acc['plain']['mean']:.4f} ± {acc['plain']['std']:.4f}, stackgen "
+        f"{acc['fast']['mean']:.4f} ± {acc['fast']['std']:.4f} (mean ± sd); difference "
+        f"{acc['difference_points']:+.2f} points (goal within ±1)",
+    ]
+    print("\n" + "\n".join(lines))
+    report = {
+        "machine": info,
+        "mode": mode,
+        "baseline": base,
+        "stackgen": ours,
+        "scripts": scripts,
+        "accuracy": acc,
+        "table": lines,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

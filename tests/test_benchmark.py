@@ -1,0 +1,38 @@
+"""The benchmark in smoke mode: it must keep running. No timing is asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmark_smoke_mode_prints_the_full_table(tmp_path):
+    out = tmp_path / "benchmark.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/bench.py"), "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stage in (
+        "start-up and imports",
+        "1 data",
+        "2 single MLP",
+        "3 members",
+        "4 logistic stack",
+        "5 integrated stack",
+        "whole pipeline, one process",
+        "five scripts, one process each",
+    ):
+        assert f"| {stage} |" in done.stdout or f"| **{stage}** |" in done.stdout, stage
+    assert "machine: " in done.stdout and "member test accuracy over 2 seeds" in done.stdout
+    report = json.loads(out.read_text())
+    assert len(report["accuracy"]["rows"]) == 2
+    assert len(report["scripts"]["per_script"]) == 5
+    # Both sides really ran the pipeline: their result lines are there.
+    assert "Stacked Test Accuracy:" in report["baseline"]["stdout"]
+    assert report["stackgen"]["stdout"].count("Stacked Test Accuracy:") == 2

@@ -1,0 +1,76 @@
+"""The fast training path keeps the tutorial's semantics: same batches, updates and weights."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from stackgen import data, members, training
+
+
+def test_epoch_orders_are_permutations_seeded_and_different_each_epoch():
+    a = training.epoch_orders(100, 4, seed=3)
+    assert a.shape == (4, 100)
+    for order in a:
+        np.testing.assert_array_equal(np.sort(order), np.arange(100))
+    assert not np.array_equal(a[0], a[1])
+    np.testing.assert_array_equal(a, training.epoch_orders(100, 4, seed=3))
+    assert not np.array_equal(a, training.epoch_orders(100, 4, seed=4))
+
+
+def test_batches_follow_the_orders_and_never_cross_an_epoch():
+    X = np.arange(10, dtype=np.float32)[:, None]
+    Y = np.eye(10, dtype=np.float32)
+    orders = training.epoch_orders(10, 3, seed=0)
+    batches = [b[0].numpy()[:, 0] for b in training.batch_stream(X, Y, orders, 4)]
+    assert [len(b) for b in batches] == [4, 4, 2] * 3
+    np.testing.assert_array_equal(np.concatenate(batches), orders.ravel())
+
+
+def _plain_fit_copy(model, X, Y, orders, batch_size):
+    """The tutorial's path: model.fit on NumPy arrays, epoch by epoch, in the given row order."""
+    plain = keras.models.clone_model(model)
+    plain.set_weights(model.get_weights())
+    training.compile_classifier(plain)
+    for order in orders:
+        plain.fit(X[order], Y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    return plain
+
+
+@pytest.mark.parametrize("validate", [False, True])
+def test_fast_path_ends_with_the_same_weights_as_plain_numpy_fit(workdir, validate):
+    split = data.make_split(tiny_config(workdir))
+    X, Y = split.train_X, data.one_hot(split.train_y, 3)
+    epochs, seed = 4, 11
+    training.seed_everything(seed)
+    model = members.build_mlp("member_1", 2, 3, 25)
+    plain = _plain_fit_copy(model, X, Y, training.epoch_orders(len(X), epochs, seed), 32)
+    validation = (split.test_X, data.one_hot(split.test_y, 3)) if validate else None
+    history = training.fit(
+        model, X, Y, epochs=epochs, batch_size=32, seed=seed, validation=validation
+    )
+    assert int(model.optimizer.iterations.numpy()) == epochs * 4 == plain.optimizer.iterations
+    for fast_w, plain_w in zip(model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(fast_w, plain_w, rtol=1e-5, atol=1e-6)
+    if validate:
+        assert len(history["val_accuracy"]) == epochs
+        final_test_acc = training.accuracy(
+            training.predict_proba(model, split.test_X), split.test_y
+        )
+        assert history["val_accuracy"][-1] == pytest.approx(final_test_acc, abs=1e-6)
+    else:
+        assert history == {}
+
+
+def test_the_weights_actually_move(workdir):
+    """Guards the test above against passing because nothing trained."""
+    split = data.make_split(tiny_config(workdir))
+    training.seed_everything(5)
+    model = members.build_mlp("m", 2, 3, 25)
+    before = model.get_weights()[0].copy()
+    training.fit(
+        model, split.train_X, data.one_hot(split.train_y, 3), epochs=2, batch_size=32, seed=5
+    )
+    assert np.abs(model.get_weights()[0] - before).max() > 1e-4
