@@ -54,6 +54,26 @@ def train_mlp(
     return model, history
 
 
+def train_members(split: Split, cfg: Config) -> list[keras.Model]:
+    """Members 1..N, each from its own seed (weights and shuffles), trained side by side."""
+    seeds = [cfg.member_seed(i) for i in range(1, cfg.members + 1)]
+    models = []
+    for i, seed in enumerate(seeds, start=1):
+        training.seed_everything(seed)
+        models.append(
+            build_mlp(member_name(i), split.n_features, split.n_classes, cfg.hidden_units)
+        )
+    training.fit_side_by_side(
+        models,
+        split.train_X,
+        one_hot(split.train_y, split.n_classes),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        seeds=seeds,
+    )
+    return models
+
+
 def member_name(index: int) -> str:
     return f"member_{index}"
 

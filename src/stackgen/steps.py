@@ -80,10 +80,7 @@ def train_members(cfg: Config) -> dict:
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
     split = data.load_split(paths)
-    models = [
-        members.train_mlp(members.member_name(i), split, cfg, cfg.member_seed(i), validate=False)[0]
-        for i in range(1, cfg.members + 1)
-    ]
+    models = members.train_members(split, cfg)
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
     written = members.save_members(models, paths, cfg, split)
     for path in written:

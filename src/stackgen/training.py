@@ -10,10 +10,10 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
   to check that both paths end with the same weights (tests/test_training.py).
 * The batches stream through ``tf.data`` rather than from NumPy arrays, and ``steps_per_execution``
   runs many steps per call into the compiled training function.
-* Where nobody needs per-epoch numbers (members, the integrated head), all E epochs are one
-  stream and one Keras "epoch": no per-epoch callbacks, iterators or metric resets. Where the
-  learning curves need them (step 2), Keras still runs E epochs and evaluates the test set after
-  each, as one batch (accuracy does not depend on the evaluation batch size).
+* All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
+  the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
+* Members train side by side in one compiled loop (``fit_side_by_side``), each on its own
+  shuffles; the result is the same as training them one after another.
 """
 
 from __future__ import annotations
@@ -66,14 +66,58 @@ def one_batch(X: np.ndarray, Y: np.ndarray) -> tf.data.Dataset:
     )
 
 
-def compile_classifier(model: keras.Model, steps_per_execution: int = 1) -> keras.Model:
+def compile_classifier(
+    model: keras.Model, steps_per_execution: int = 1, with_accuracy: bool = True
+) -> keras.Model:
     model.compile(
         loss="categorical_crossentropy",
         optimizer=keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
-        metrics=["accuracy"],
+        metrics=["accuracy"] if with_accuracy else None,
         steps_per_execution=steps_per_execution,
     )
     return model
+
+
+class EpochCurves(keras.callbacks.Callback):
+    """Per-epoch train and test loss and accuracy while all epochs run as one Keras epoch.
+
+    With ``steps_per_execution`` equal to the steps in one epoch, Keras calls
+    ``on_train_batch_end`` once per epoch, with its metrics accumulated over that epoch's batches
+    (what ``History`` would record). The metrics are then reset for the next epoch, and the test
+    set is scored in one compiled call: what ``validation_data`` gives, without Keras setting up
+    an evaluation loop 500 times.
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray):
+        super().__init__()
+        self.X, self.Y = tf.constant(X, tf.float32), tf.constant(Y, tf.float32)
+        self.history: dict[str, list[float]] = {
+            "loss": [],
+            "accuracy": [],
+            "val_loss": [],
+            "val_accuracy": [],
+        }
+        self._score = None
+
+    def on_train_begin(self, logs=None) -> None:
+        model = self.model
+
+        @tf.function
+        def score(X, Y):
+            probs = model(X, training=False)
+            loss = keras.ops.mean(keras.losses.categorical_crossentropy(Y, probs))
+            hits = keras.ops.argmax(probs, axis=1) == keras.ops.argmax(Y, axis=1)
+            return loss, keras.ops.mean(keras.ops.cast(hits, "float32"))
+
+        self._score = score
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        self.history["loss"].append(float(logs["loss"]))
+        self.history["accuracy"].append(float(logs["accuracy"]))
+        self.model.reset_metrics()
+        val_loss, val_acc = self._score(self.X, self.Y)
+        self.history["val_loss"].append(float(val_loss))
+        self.history["val_accuracy"].append(float(val_acc))
 
 
 def fit(
@@ -88,26 +132,52 @@ def fit(
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` in place on (X, one-hot Y), shuffled from ``seed``.
 
-    With ``validation``, returns Keras's per-epoch history (loss, accuracy, val_loss,
-    val_accuracy). Without it, trains all epochs as one stream and returns an empty history.
+    With ``validation``, returns the per-epoch history Keras would record (loss, accuracy,
+    val_loss, val_accuracy); without it, an empty one.
     """
-    orders = epoch_orders(len(X), epochs, seed)
-    stream = batch_stream(X, Y, orders, batch_size)
+    stream = batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size)
     if validation is None:
         compile_classifier(model, STEPS_PER_EXECUTION)
         model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
-    per_epoch = math.ceil(len(X) / batch_size)
-    compile_classifier(model, per_epoch)
-    history = model.fit(
-        stream,
-        epochs=epochs,
-        steps_per_epoch=per_epoch,  # Keras then carries one iterator across the epochs
-        validation_data=one_batch(*validation),
-        shuffle=False,
-        verbose=0,
+    curves = EpochCurves(*validation)
+    compile_classifier(model, math.ceil(len(X) / batch_size))  # one execution = one epoch
+    model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
+    return curves.history
+
+
+def fit_side_by_side(
+    models: list[keras.Model],
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    seeds: list[int],
+) -> None:
+    """Train independent models at once, each on its own shuffles, as if fit one by one.
+
+    The models become the branches of one Keras model with one input and one output each, fed
+    by one stream per model (each from its own seed). Its loss is the sum of theirs, and no
+    weight appears in two branches, so each model's gradient is exactly its own loss's; Adam
+    updates each weight from its own gradient alone. One compiled loop then does the work of N,
+    with N times fewer steps of Keras's fixed cost.
+    """
+    if len(models) == 1:
+        fit(models[0], X, Y, epochs=epochs, batch_size=batch_size, seed=seeds[0])
+        return
+    inputs = [keras.Input(shape=m.input_shape[1:], name=f"{m.name}_feed") for m in models]
+    branches = keras.Model(
+        inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="side_by_side"
     )
-    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    streams = tuple(
+        batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size) for seed in seeds
+    )
+    stream = tf.data.Dataset.zip(streams).map(
+        lambda *pairs: (tuple(x for x, _ in pairs), tuple(y for _, y in pairs))
+    )
+    compile_classifier(branches, STEPS_PER_EXECUTION, with_accuracy=False)
+    branches.fit(stream, epochs=1, shuffle=False, verbose=0)
 
 
 def predict_proba(model: keras.Model, X: np.ndarray) -> np.ndarray:
