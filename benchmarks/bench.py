@@ -251,6 +251,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"speed-up, one process: {base['wall'] / ours['wall']:.1f}x "
         f"(goal {GOALS['one process']:.0f}x); five scripts: {base['wall'] / scripts['wall']:.1f}x "
         f"(goal {GOALS['separate processes']:.0f}x)",
+        "five scripts, each: "
+        + ", ".join(
+            f"{p['script'][:2]} {p['seconds']:.1f} s / {p['peak_rss_mib']:.0f} MiB"
+            for p in scripts["per_script"]
+        ),
         f"member test accuracy over {seeds} seeds: plain model.fit "
         f"{acc['plain']['mean']:.4f} ± {acc['plain']['std']:.4f}, stackgen "
         f"{acc['fast']['mean']:.4f} ± {acc['fast']['std']:.4f} (mean ± sd); difference "
