@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from stackgen import data, members, training
+from stackgen import data, members, side_by_side, training
 
 
 def test_epoch_orders_are_permutations_seeded_and_different_each_epoch():
@@ -85,7 +85,7 @@ def test_members_side_by_side_equal_members_fit_one_by_one(workdir):
         together.append(members.build_mlp(f"member_{seed}", 2, 3, 25))
         alone.append(keras.models.clone_model(together[-1]))
         alone[-1].set_weights(together[-1].get_weights())
-    training.fit_side_by_side(together, X, Y, epochs=3, batch_size=32, seeds=seeds)
+    side_by_side.fit_side_by_side(together, [(X, Y)] * 3, epochs=3, batch_size=32, seeds=seeds)
     for model, seed in zip(alone, seeds, strict=True):
         training.fit(model, X, Y, epochs=3, batch_size=32, seed=seed)
     for a, b in zip(together, alone, strict=True):

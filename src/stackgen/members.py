@@ -25,6 +25,7 @@ from stackgen.artifacts import (
 )
 from stackgen.config import Config
 from stackgen.data import Split, one_hot
+from stackgen.side_by_side import fit_side_by_side
 
 
 def build_mlp(name: str, n_features: int, n_classes: int, hidden_units: int) -> keras.Model:
@@ -63,13 +64,9 @@ def train_members(split: Split, cfg: Config) -> list[keras.Model]:
         models.append(
             build_mlp(member_name(i), split.n_features, split.n_classes, cfg.hidden_units)
         )
-    training.fit_side_by_side(
-        models,
-        split.train_X,
-        one_hot(split.train_y, split.n_classes),
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        seeds=seeds,
+    data = (split.train_X, one_hot(split.train_y, split.n_classes))
+    fit_side_by_side(
+        models, [data] * len(models), epochs=cfg.epochs, batch_size=cfg.batch_size, seeds=seeds
     )
     return models
 

@@ -12,8 +12,8 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
   runs many steps per call into the compiled training function.
 * All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
   the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
-* Members train side by side in one compiled loop (``fit_side_by_side``), each on its own
-  shuffles; the result is the same as training them one after another.
+* Members train side by side in one compiled loop (``side_by_side.fit_side_by_side``), each on
+  its own shuffles; the result is the same as training them one after another.
 """
 
 from __future__ import annotations
@@ -144,40 +144,6 @@ def fit(
     compile_classifier(model, math.ceil(len(X) / batch_size))  # one execution = one epoch
     model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
     return curves.history
-
-
-def fit_side_by_side(
-    models: list[keras.Model],
-    X: np.ndarray,
-    Y: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int,
-    seeds: list[int],
-) -> None:
-    """Train independent models at once, each on its own shuffles, as if fit one by one.
-
-    The models become the branches of one Keras model with one input and one output each, fed
-    by one stream per model (each from its own seed). Its loss is the sum of theirs, and no
-    weight appears in two branches, so each model's gradient is exactly its own loss's; Adam
-    updates each weight from its own gradient alone. One compiled loop then does the work of N,
-    with N times fewer steps of Keras's fixed cost.
-    """
-    if len(models) == 1:
-        fit(models[0], X, Y, epochs=epochs, batch_size=batch_size, seed=seeds[0])
-        return
-    inputs = [keras.Input(shape=m.input_shape[1:], name=f"{m.name}_feed") for m in models]
-    branches = keras.Model(
-        inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="side_by_side"
-    )
-    streams = tuple(
-        batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size) for seed in seeds
-    )
-    stream = tf.data.Dataset.zip(streams).map(
-        lambda *pairs: (tuple(x for x, _ in pairs), tuple(y for _, y in pairs))
-    )
-    compile_classifier(branches, STEPS_PER_EXECUTION, with_accuracy=False)
-    branches.fit(stream, epochs=1, shuffle=False, verbose=0)
 
 
 def predict_proba(model: keras.Model, X: np.ndarray) -> np.ndarray:
