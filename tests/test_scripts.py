@@ -42,12 +42,18 @@ def test_each_script_prints_the_tutorials_lines(chained):
     assert results["03_train_members.py"].stdout == "".join(
         f">Saved models/member_{i}.keras\n" for i in (1, 2, 3)
     )
+    table = (
+        r"protocol +meta-learner rows +best member +average +(stacked|network)\n"
+        rf"tutorial +fit: 1000 test \| scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
+        rf"holdout +fit: 500 test \| scored: other 500 test +{ACC} +{ACC} +{ACC}\n"
+        rf"cv +fit: 100 train out-of-fold \| scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
+    )
     assert re.fullmatch(
-        rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n",
+        rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n{table}",
         results["04_stack_logistic.py"].stdout,
     )
     assert re.fullmatch(
-        rf"Stacked Test Accuracy: {ACC}\n", results["05_stack_integrated.py"].stdout
+        rf"Stacked Test Accuracy: {ACC}\n{table}", results["05_stack_integrated.py"].stdout
     )
 
 
@@ -82,6 +88,13 @@ def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
 def test_results_json_holds_every_printed_number(chained):
     workdir, results = chained
     printed = [float(x) for x in re.findall(r"\d\.\d{3}", results["04_stack_logistic.py"].stdout)]
+    saved_holdout = json.loads((workdir / "results/stack_logistic.json").read_text())["protocols"][
+        "holdout"
+    ]
+    assert [
+        round(saved_holdout[k], 3)
+        for k in ("best_member_accuracy", "average_accuracy", "stacked_accuracy")
+    ] == printed[7:10]
     saved = json.loads((workdir / "results/stack_logistic.json").read_text())
     assert [round(a, 3) for a in saved["member_accuracies"]] == printed[:3]
     assert round(saved["stacked_accuracy"], 3) == printed[3]
@@ -119,7 +132,7 @@ def test_run_in_one_process_is_reproducible_to_the_last_digit(tmp_path):
     second = run_script("run", *TINY, workdir=tmp_path / "b")
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
-    assert len(first.stdout.splitlines()) == 1 + 1 + 3 + 4 + 1
+    assert len(first.stdout.splitlines()) == 1 + 1 + 3 + (3 + 1 + 4) + (1 + 4)
     for name in ("member_1.keras", "member_3.keras", "stacked_network.keras"):
         wa = _weights(tmp_path / "a" / "models" / name)
         wb = _weights(tmp_path / "b" / "models" / name)

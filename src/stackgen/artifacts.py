@@ -64,12 +64,25 @@ class Paths:
         return self.models_dir / "members.json"
 
     @property
+    def oof(self) -> Path:
+        # Out-of-fold member predictions on the training rows, for the cv protocol.
+        return self.models_dir / "oof_predictions.npz"
+
+    def meta_logistic_for(self, protocol: str) -> Path:
+        suffix = "" if protocol == "tutorial" else f"_{protocol}"
+        return self.models_dir / f"meta_logistic{suffix}.skops"
+
+    def stacked_network_for(self, protocol: str) -> Path:
+        suffix = "" if protocol == "tutorial" else f"_{protocol}"
+        return self.models_dir / f"stacked_network{suffix}.keras"
+
+    @property
     def meta_logistic(self) -> Path:
-        return self.models_dir / "meta_logistic.skops"
+        return self.meta_logistic_for("tutorial")
 
     @property
     def stacked_network(self) -> Path:
-        return self.models_dir / "stacked_network.keras"
+        return self.stacked_network_for("tutorial")
 
     def figure(self, name: str) -> Path:
         return self.workdir / "figures" / name

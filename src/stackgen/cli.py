@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from stackgen.artifacts import StackgenError
-from stackgen.config import META_KINDS, Config, default_workdir
+from stackgen.config import META_KINDS, PROTOCOLS, Config, default_workdir
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -30,6 +30,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _at_least_two(text: str) -> int:
+    value = _int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
     return value
 
 
@@ -70,8 +77,29 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         "--meta",
         choices=META_KINDS,
         default=d["meta"].default,
-        help="logistic meta-learner: modern multinomial, or the tutorial-era "
-        "one-vs-rest (default: %(default)s)",
+        help="step 4's meta-learner: logistic regression, modern multinomial or the "
+        "tutorial-era one-vs-rest (ovr), or an alternative (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=(*PROTOCOLS, "all"),
+        default="all",
+        help="which rows steps 4 and 5 fit their meta-learners on: the tutorial's (the test "
+        "set), holdout, cv, or all three (default: all)",
+    )
+    parser.add_argument(
+        "--folds",
+        type=_at_least_two,
+        default=d["folds"].default,
+        help="k for the cv protocol's out-of-fold predictions (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--passthrough", action="store_true", help="the meta-learners also see the raw features"
+    )
+    parser.add_argument(
+        "--diverse",
+        action="store_true",
+        help="members of different widths and depths instead of identical ones",
     )
     parser.add_argument(
         "--workdir",
@@ -100,6 +128,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         meta_epochs=args.meta_epochs,
         members=args.members,
         meta=args.meta,
+        protocols=PROTOCOLS if args.protocol == "all" else (args.protocol,),
+        folds=args.folds,
+        passthrough=args.passthrough,
+        diverse=args.diverse,
         workdir=workdir,
         quiet=args.quiet,
     )

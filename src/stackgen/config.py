@@ -14,7 +14,11 @@ from pathlib import Path
 # Far above any member index, so the head never shares a seed with a member.
 HEAD_SEED_OFFSET = 10_000
 
-META_KINDS = ("multinomial", "ovr")
+# Step 4's meta-learner (--meta); the labels live in combiners.META_LEARNERS.
+META_KINDS = ("multinomial", "ovr", "mlr", "nnls", "greedy", "rf", "gbm", "knn", "mlp")
+PROTOCOLS = ("tutorial", "holdout", "cv")
+# --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.
+DIVERSE_ARCHITECTURES = ((10,), (25,), (50,), (25, 25), (25, 25, 25))
 
 
 def default_workdir() -> Path:
@@ -34,6 +38,12 @@ class Config:
     hidden_units: int = 25
     head_units: int = 10
     meta: str = "multinomial"
+    # Honest stacking: which protocols steps 4 and 5 run, k for cv, raw input in the meta-learner,
+    # members of different widths and depths.
+    protocols: tuple[str, ...] = PROTOCOLS
+    folds: int = 5
+    passthrough: bool = False
+    diverse: bool = False
     # Data: make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_state=2),
     # first 100 rows train, last 1,000 test.
     n_samples: int = 1100
@@ -59,12 +69,23 @@ class Config:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.meta not in META_KINDS:
             raise ValueError(f"meta must be one of {', '.join(META_KINDS)}, got {self.meta!r}")
+        unknown = [p for p in self.protocols if p not in PROTOCOLS]
+        if unknown or not self.protocols:
+            raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
+        if self.folds < 2:
+            raise ValueError(f"folds must be at least 2, got {self.folds}")
         if not 0 < self.n_train < self.n_samples:
             raise ValueError(f"n_train must be between 1 and n_samples - 1, got {self.n_train}")
 
     def member_seed(self, index: int) -> int:
         """Seed of member ``index`` (1-based): its initial weights and its shuffling."""
         return self.seed + index
+
+    def member_architecture(self, index: int) -> tuple[int, ...]:
+        """Hidden-layer widths of member ``index`` (1-based)."""
+        if self.diverse:
+            return DIVERSE_ARCHITECTURES[(index - 1) % len(DIVERSE_ARCHITECTURES)]
+        return (self.hidden_units,)
 
     @property
     def head_seed(self) -> int:
@@ -84,4 +105,5 @@ class Config:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["workdir"] = str(self.workdir)
+        d["protocols"] = list(self.protocols)
         return d

@@ -31,29 +31,40 @@ def build_head(n_inputs: int, n_classes: int, head_units: int) -> keras.Model:
     return keras.Model(inputs, probs, name="stack_head")
 
 
-def assemble(members: list[keras.Model], head: keras.Model) -> keras.Model:
-    """One shared input -> every member (frozen) -> concatenated outputs -> the head."""
+def assemble(
+    members: list[keras.Model], head: keras.Model, passthrough: bool = False
+) -> keras.Model:
+    """One shared input -> every member (frozen) -> concatenated outputs -> the head.
+
+    With ``passthrough`` the raw input is concatenated after the members' outputs, so the head
+    sees the features too.
+    """
     inputs = keras.Input(shape=members[0].input_shape[1:], name="stack_input")
     for member in members:
         member.trainable = False  # freezes every layer inside; only the head learns
-    outputs = [member(inputs) for member in members]
+    outputs = [member(inputs) for member in members] + ([inputs] if passthrough else [])
     merged = (
         keras.layers.Concatenate(name="stack_concat")(outputs) if len(outputs) > 1 else outputs[0]
     )
-    return keras.Model(inputs, head(merged), name="stacked_network")
+    # Compiled so that a user who loads the saved network can evaluate() it straight away.
+    return training.compile_classifier(keras.Model(inputs, head(merged), name="stacked_network"))
 
 
-def train_stacked_network(
-    members: list[keras.Model], X: np.ndarray, y: np.ndarray, n_classes: int, cfg: Config
-) -> keras.Model:
-    """Fit a new head (seeded from ``cfg.head_seed``) on (X, y) and embed it behind the members.
+def head_inputs(P: np.ndarray, raw: np.ndarray, passthrough: bool) -> np.ndarray:
+    """What the head sees for member probabilities P [rows, members, classes]: the members'
+    outputs in concatenation order, then the raw features if ``passthrough``."""
+    X = stacked_inputs(list(P.transpose(1, 0, 2)))
+    return np.hstack([X, raw]).astype(np.float32) if passthrough else X
+
+
+def fit_head(features: np.ndarray, y: np.ndarray, n_classes: int, cfg: Config) -> keras.Model:
+    """A new head (seeded from ``cfg.head_seed``) fit on (features, y) for ``cfg.meta_epochs``.
 
     The members are frozen and deterministic (no dropout, no batch normalisation), so what they
     feed the head for each training row is a constant. The head is therefore trained on those
-    constants, computed once, rather than through the members at every one of its 9,600 steps:
-    the same optimisation of the same weights, about four times faster.
+    constants, computed once, rather than through the members at every one of its steps: the
+    same optimisation of the same weights, several times faster (tests/test_integrated.py).
     """
-    features = stacked_inputs(member_probabilities(members, X))
     training.seed_everything(cfg.head_seed)
     head = build_head(features.shape[1], n_classes, cfg.head_units)
     training.fit(
@@ -64,8 +75,21 @@ def train_stacked_network(
         batch_size=cfg.batch_size,
         seed=cfg.head_seed,
     )
-    # Compiled so that a user who loads the saved network can evaluate() it straight away.
-    return training.compile_classifier(assemble(members, head))
+    return head
+
+
+def train_stacked_network(
+    members: list[keras.Model],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    cfg: Config,
+    passthrough: bool = False,
+) -> keras.Model:
+    """Fit a head on the members' outputs for (X, y) and embed it behind the members."""
+    P = np.stack(member_probabilities(members, X), axis=1)
+    head = fit_head(head_inputs(P, X, passthrough), y, n_classes, cfg)
+    return assemble(members, head, passthrough)
 
 
 def trainable_weight_names(model: keras.Model) -> list[str]:

@@ -21,18 +21,26 @@ from stackgen.artifacts import (
     read_json,
     remake_hint,
     require,
+    write_atomic,
     write_json,
 )
 from stackgen.config import Config
 from stackgen.data import Split, one_hot
+from stackgen.protocols import cv_folds
 from stackgen.side_by_side import fit_side_by_side
 
 
-def build_mlp(name: str, n_features: int, n_classes: int, hidden_units: int) -> keras.Model:
-    """Dense(hidden, relu) -> Dense(classes, softmax), Glorot-uniform weights, global seed."""
-    inputs = keras.Input(shape=(n_features,), name=f"{name}_input")
-    hidden = keras.layers.Dense(hidden_units, activation="relu", name=f"{name}_hidden")(inputs)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name=f"{name}_output")(hidden)
+def build_mlp(
+    name: str, n_features: int, n_classes: int, hidden: int | tuple[int, ...]
+) -> keras.Model:
+    """Dense(h, relu) for each hidden width -> Dense(classes, softmax); Glorot-uniform weights
+    drawn from the global seed. The tutorial's MLP is ``hidden=25``."""
+    widths = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    x = inputs = keras.Input(shape=(n_features,), name=f"{name}_input")
+    for depth, width in enumerate(widths, start=1):
+        suffix = "hidden" if len(widths) == 1 else f"hidden_{depth}"
+        x = keras.layers.Dense(width, activation="relu", name=f"{name}_{suffix}")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name=f"{name}_output")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -57,18 +65,45 @@ def train_mlp(
 
 def train_members(split: Split, cfg: Config) -> list[keras.Model]:
     """Members 1..N, each from its own seed (weights and shuffles), trained side by side."""
-    seeds = [cfg.member_seed(i) for i in range(1, cfg.members + 1)]
-    models = []
-    for i, seed in enumerate(seeds, start=1):
-        training.seed_everything(seed)
-        models.append(
-            build_mlp(member_name(i), split.n_features, split.n_classes, cfg.hidden_units)
-        )
+    models = [_seeded_member(member_name(i), i, split, cfg) for i in range(1, cfg.members + 1)]
     data = (split.train_X, one_hot(split.train_y, split.n_classes))
     fit_side_by_side(
-        models, [data] * len(models), epochs=cfg.epochs, batch_size=cfg.batch_size, seeds=seeds
+        models,
+        [data] * len(models),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        seeds=[cfg.member_seed(i) for i in range(1, cfg.members + 1)],
     )
     return models
+
+
+def out_of_fold(split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities [train rows, members, classes] and each row's fold.
+
+    For every fold, every member is retrained (same seed and architecture) on the other folds'
+    rows and predicts only the held-out fold's rows, so no prediction comes from a model that saw
+    its row. All folds x members train side by side in one loop.
+    """
+    fold_of = cv_folds(split.train_y, cfg.folds, cfg.seed)
+    Y = one_hot(split.train_y, split.n_classes)
+    models, datasets, seeds, held_out = [], [], [], []
+    for fold in range(cfg.folds):
+        fit_rows = np.flatnonzero(fold_of != fold)
+        for i in range(1, cfg.members + 1):
+            models.append(_seeded_member(f"fold_{fold + 1}_member_{i}", i, split, cfg))
+            datasets.append((split.train_X[fit_rows], Y[fit_rows]))
+            seeds.append(cfg.member_seed(i))
+            held_out.append((np.flatnonzero(fold_of == fold), i - 1))
+    fit_side_by_side(models, datasets, epochs=cfg.epochs, batch_size=cfg.batch_size, seeds=seeds)
+    oof = np.full((len(split.train_y), cfg.members, split.n_classes), np.nan, dtype=np.float32)
+    for model, (rows, member) in zip(models, held_out, strict=True):
+        oof[rows, member] = training.predict_proba(model, split.train_X[rows])
+    return oof, fold_of
+
+
+def _seeded_member(name: str, index: int, split: Split, cfg: Config) -> keras.Model:
+    training.seed_everything(cfg.member_seed(index))
+    return build_mlp(name, split.n_features, split.n_classes, cfg.member_architecture(index))
 
 
 def member_name(index: int) -> str:
@@ -81,14 +116,26 @@ def save_model(model: keras.Model, path: Path) -> Path:
     return path
 
 
-def save_members(members: list[keras.Model], paths: Paths, cfg: Config, split: Split) -> list[Path]:
-    """Save members 1..N, drop members left from a larger earlier run, then write the manifest.
+def save_members(
+    members: list[keras.Model],
+    oof: tuple[np.ndarray, np.ndarray],
+    paths: Paths,
+    cfg: Config,
+    split: Split,
+) -> list[Path]:
+    """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
+    protocol), drop members left from a larger earlier run, then write the manifest.
 
     The manifest is removed first and written last: a run interrupted in between leaves no
     manifest, so later steps ask for step 3 again instead of mixing old and new members.
     """
     paths.members_manifest.unlink(missing_ok=True)
     written = [save_model(m, paths.member(i)) for i, m in enumerate(members, start=1)]
+    if oof is None:  # made without the cv protocol: an older file would not match these members
+        paths.oof.unlink(missing_ok=True)
+    else:
+        probs, fold_of = oof
+        write_atomic(paths.oof, lambda tmp: _save_npz(tmp, probs=probs, fold_of=fold_of))
     for stale in paths.models_dir.glob("member_*.keras"):
         if stale not in written:
             stale.unlink()
@@ -98,13 +145,33 @@ def save_members(members: list[keras.Model], paths: Paths, cfg: Config, split: S
             "members": [p.name for p in written],
             "seed": cfg.seed,
             "member_seeds": [cfg.member_seed(i) for i in range(1, len(members) + 1)],
+            "architectures": [list(cfg.member_architecture(i)) for i in range(1, len(members) + 1)],
             "epochs": cfg.epochs,
-            "hidden_units": cfg.hidden_units,
+            "folds": cfg.folds,
             "n_features": split.n_features,
             "n_classes": split.n_classes,
         },
     )
     return written
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_oof(paths: Paths, split: Split, n_members: int) -> np.ndarray:
+    """Step 3's out-of-fold probabilities, checked against the data and the members."""
+    path = require(paths.oof, 3, paths)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            probs = npz["probs"]
+    except Exception as exc:
+        raise corrupt(path, 3, paths, exc) from None
+    expected = (len(split.train_y), n_members, split.n_classes)
+    if probs.shape != expected or not np.isfinite(probs).all():
+        raise corrupt(path, 3, paths, f"shape {probs.shape}, expected {expected} and finite")
+    return probs
 
 
 def load_model(path: Path, step: int, paths: Paths) -> keras.Model:

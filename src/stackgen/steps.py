@@ -10,6 +10,8 @@ from __future__ import annotations
 import resource
 import time
 
+import numpy as np
+
 from stackgen import data, plots
 from stackgen.artifacts import Paths, write_json
 from stackgen.config import Config
@@ -81,11 +83,12 @@ def train_members(cfg: Config) -> dict:
     out, paths = Printer(cfg), Paths(cfg.workdir)
     split = data.load_split(paths)
     models = members.train_members(split, cfg)
+    oof = members.out_of_fold(split, cfg) if "cv" in cfg.protocols else None
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
-    written = members.save_members(models, paths, cfg, split)
+    written = members.save_members(models, oof, paths, cfg, split)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
-    out.wrote(paths.members_manifest)
+    out.wrote(*([paths.oof] if oof else []), paths.members_manifest)
     return {"members": [paths.rel(p) for p in written]}
 
 
@@ -101,33 +104,85 @@ def _load_members(out: Printer):
     return split, models
 
 
+def _tasks(cfg: Config, split: data.Split, models: list, out: Printer):
+    """Members' test probabilities [rows, members, classes] and the task of each protocol."""
+    from stackgen import members, protocols
+
+    test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
+    oof = members.load_oof(out.paths, split, len(models)) if "cv" in cfg.protocols else None
+    tasks = [protocols.make_task(p, split, test_P, oof, cfg.seed) for p in cfg.protocols]
+    return test_P, tasks
+
+
+def _protocol_table(out: Printer, rows: list[dict], label: str) -> None:
+    out.result(
+        f"{'protocol':<9} {'meta-learner rows':<46} {'best member':>11} {'average':>8} {label:>8}"
+    )
+    for row in rows:
+        out.result(
+            f"{row['protocol']:<9} {row['rows']:<46} {row['best_member_accuracy']:>11.3f} "
+            f"{row['average_accuracy']:>8.3f} {row['stacked_accuracy']:>8.3f}"
+        )
+
+
+def _baseline_numbers(task) -> dict:
+    from stackgen import combiners
+
+    best = combiners.BestMember().fit(task.fit_P, task.fit_y)
+    return {
+        "protocol": task.protocol,
+        "rows": task.describe(),
+        "fit_rows": {"set": task.fit_rows[0], "count": len(task.fit_rows[1])},
+        "scored_rows": {"set": task.score_rows[0], "count": len(task.score_rows[1])},
+        "member_accuracies": [
+            combiners.accuracy(task.score_P[:, m], task.score_y)
+            for m in range(task.score_P.shape[1])
+        ],
+        "best_member": best.index_ + 1,
+        "best_member_accuracy": combiners.accuracy(best.predict_proba(task.score_P), task.score_y),
+        "average_accuracy": combiners.accuracy(task.score_P.mean(axis=1), task.score_y),
+    }
+
+
 def stack_logistic(cfg: Config) -> dict:
-    """Step 4: each member's test accuracy, then a logistic-regression meta-learner on top."""
-    from stackgen import members, stacking, training
+    """Step 4: each member's test accuracy, then a meta-learner (logistic regression) on top."""
+    from stackgen import combiners, stacking
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
     split, models = _load_members(out)
-    probs = members.member_probabilities(models, split.test_X)
-    member_accs = [training.accuracy(p, split.test_y) for p in probs]
+    test_P, tasks = _tasks(cfg, split, models, out)
+    member_accs = [combiners.accuracy(test_P[:, m], split.test_y) for m in range(len(models))]
     for acc in member_accs:
         out.result(f"Model Accuracy: {acc:.3f}")
-    X_meta = stacking.stacked_inputs(probs)
-    meta = stacking.fit_logistic_meta(X_meta, split.test_y, cfg.meta, cfg.seed)
-    stacked_acc = training.accuracy(meta.predict_proba(X_meta), split.test_y)
-    out.result(f"Stacked Test Accuracy: {stacked_acc:.3f}")
-    out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+    rows, written = [], []
+    for task in tasks:
+        meta = combiners.meta_learner(cfg.meta, cfg.seed, cfg.passthrough)
+        meta.fit(task.fit_P, task.fit_y, task.fit_raw)
+        acc = combiners.accuracy(meta.predict_proba(task.score_P, task.score_raw), task.score_y)
+        rows.append({**_baseline_numbers(task), "stacked_accuracy": acc})
+        if task.protocol == "tutorial":
+            out.result(f"Stacked Test Accuracy: {acc:.3f}")
+            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+        if cfg.meta in ("multinomial", "ovr"):  # the logistic meta-learners are saved with skops
+            written.append(
+                stacking.save_meta(meta.estimator, paths.meta_logistic_for(task.protocol))
+            )
+    _protocol_table(out, rows, "stacked")
     result = {
         "member_accuracies": member_accs,
-        "stacked_accuracy": stacked_acc,
+        **(
+            {"stacked_accuracy": rows[0]["stacked_accuracy"]}
+            if tasks[0].protocol == "tutorial"
+            else {}
+        ),
         "meta": cfg.meta,
-        "protocol": "tutorial: meta-learner fit and scored on the test set (optimistic)",
-        "columns": stacking.column_names(len(models), split.n_classes),
+        "passthrough": cfg.passthrough,
+        "columns": stacking.column_names(len(models), split.n_classes)
+        + ([f"raw:x{j}" for j in range(split.n_features)] if cfg.passthrough else []),
+        "protocols": {row["protocol"]: row for row in rows},
         "seed": cfg.seed,
     }
-    out.wrote(
-        stacking.save_meta(meta, paths.meta_logistic),
-        write_json(paths.result("stack_logistic.json"), result),
-    )
+    out.wrote(*written, write_json(paths.result("stack_logistic.json"), result))
     return result
 
 
@@ -137,18 +192,30 @@ def stack_integrated(cfg: Config) -> dict:
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
     split, models = _load_members(out)
-    network = integrated.train_stacked_network(
-        models, split.test_X, split.test_y, split.n_classes, cfg
-    )
-    acc = training.accuracy(training.predict_proba(network, split.test_X), split.test_y)
-    out.result(f"Stacked Test Accuracy: {acc:.3f}")
-    out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+    _, tasks = _tasks(cfg, split, models, out)
+    rows, written, network = [], [], None
+    for task in tasks:
+        features = integrated.head_inputs(task.fit_P, task.fit_raw, cfg.passthrough)
+        head = integrated.fit_head(features, task.fit_y, split.n_classes, cfg)
+        network = integrated.assemble(models, head, cfg.passthrough)
+        acc = training.accuracy(training.predict_proba(network, task.score_raw), task.score_y)
+        rows.append({**_baseline_numbers(task), "stacked_accuracy": acc})
+        if task.protocol == "tutorial":
+            out.result(f"Stacked Test Accuracy: {acc:.3f}")
+            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+        written.append(members.save_model(network, paths.stacked_network_for(task.protocol)))
+    _protocol_table(out, rows, "network")
     figure = plots.plot_network(network, paths.figure("stacked_model.png"))
     if figure is None:
         out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
     result = {
-        "stacked_accuracy": acc,
-        "protocol": "tutorial: head fit and scored on the test set (optimistic)",
+        **(
+            {"stacked_accuracy": rows[0]["stacked_accuracy"]}
+            if tasks[0].protocol == "tutorial"
+            else {}
+        ),
+        "protocols": {row["protocol"]: row for row in rows},
+        "passthrough": cfg.passthrough,
         "members": len(models),
         "meta_epochs": cfg.meta_epochs,
         "seed": cfg.seed,
@@ -157,7 +224,7 @@ def stack_integrated(cfg: Config) -> dict:
     }
     out.wrote(
         *([figure] if figure else []),
-        members.save_model(network, paths.stacked_network),
+        *written,
         write_json(paths.result("stack_integrated.json"), result),
     )
     return result

@@ -1,0 +1,115 @@
+"""Which rows a meta-learner is fit on and which rows it is scored on: the three protocols.
+
+* ``tutorial``: fit on the 1,000 test points, scored on the same 1,000. The tutorial's protocol,
+  kept so its numbers can be compared; optimistic, because the meta-learner has seen the answers.
+* ``holdout``: the 1,000 test points are split once (stratified, seeded) into a meta-training
+  half and a final-test half. The meta-learner is fit on the first; members, baselines and stacks
+  are all scored on the second.
+* ``cv``: the meta-learner is fit on out-of-fold member predictions for the 100 training points
+  (each member retrained k times, each time without the fold it then predicts; made by step 3),
+  and scored on the untouched 1,000 test points, with members refit on all 100 training points.
+
+Every task carries the row indices it fits on and scores on, named by the array they index
+("train" or "test"), so tests can check that no honest protocol fits on a row it scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from stackgen.data import Split
+
+PROTOCOLS = ("tutorial", "holdout", "cv")
+HONEST = ("holdout", "cv")
+
+
+@dataclass(frozen=True)
+class MetaTask:
+    """Member probabilities [rows, members, classes], labels and raw features, fit and score."""
+
+    protocol: str
+    fit_P: np.ndarray
+    fit_y: np.ndarray
+    fit_raw: np.ndarray
+    score_P: np.ndarray
+    score_y: np.ndarray
+    score_raw: np.ndarray
+    fit_rows: tuple[str, np.ndarray]
+    score_rows: tuple[str, np.ndarray]
+
+    def describe(self) -> str:
+        """E.g. "fit: 500 test | scored: other 500 test"."""
+        (fit_set, fit_idx), (score_set, score_idx) = self.fit_rows, self.score_rows
+        oof = " out-of-fold" if self.protocol == "cv" else ""
+        other = "other " if self.protocol == "holdout" else ""
+        return f"fit: {len(fit_idx)} {fit_set}{oof} | scored: {other}{len(score_idx)} {score_set}"
+
+
+def holdout_rows(test_y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split the test rows once, stratified: (meta-training rows, final-test rows)."""
+    rows = np.arange(len(test_y))
+    fit, score = train_test_split(rows, test_size=0.5, stratify=test_y, random_state=seed)
+    return np.sort(fit), np.sort(score)
+
+
+def cv_folds(train_y: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold number (0..folds-1) of each training row, stratified and seeded."""
+    smallest = int(np.bincount(train_y).min())
+    if smallest < folds:
+        raise ValueError(f"a class has only {smallest} training rows, fewer than {folds} folds")
+    fold_of = np.empty(len(train_y), dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(train_y)), train_y)):
+        fold_of[held_out] = fold
+    return fold_of
+
+
+def make_task(
+    protocol: str, split: Split, test_P: np.ndarray, oof_P: np.ndarray | None, seed: int
+) -> MetaTask:
+    """The task of ``protocol``; ``oof_P`` (out-of-fold probabilities) is needed by cv only."""
+    every_test = np.arange(len(split.test_y))
+    if protocol == "tutorial":
+        fit, score = every_test, every_test
+        return MetaTask(
+            protocol,
+            test_P,
+            split.test_y,
+            split.test_X,
+            test_P,
+            split.test_y,
+            split.test_X,
+            ("test", fit),
+            ("test", score),
+        )
+    if protocol == "holdout":
+        fit, score = holdout_rows(split.test_y, seed)
+        return MetaTask(
+            protocol,
+            test_P[fit],
+            split.test_y[fit],
+            split.test_X[fit],
+            test_P[score],
+            split.test_y[score],
+            split.test_X[score],
+            ("test", fit),
+            ("test", score),
+        )
+    if protocol == "cv":
+        if oof_P is None:
+            raise ValueError("the cv protocol needs out-of-fold predictions")
+        return MetaTask(
+            protocol,
+            oof_P,
+            split.train_y,
+            split.train_X,
+            test_P,
+            split.test_y,
+            split.test_X,
+            ("train", np.arange(len(split.train_y))),
+            ("test", every_test),
+        )
+    raise ValueError(f"unknown protocol {protocol!r}")

@@ -1,0 +1,124 @@
+"""Honest protocols: asserted on row indices and on the rows' own feature values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from stackgen import combiners, data, members, protocols, steps, training
+from stackgen.artifacts import Paths
+
+
+def _rows_as_set(X):
+    return {tuple(row) for row in np.round(X, 6)}
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    return data.make_split(tiny_config(tmp_path_factory.mktemp("p")))
+
+
+def _tasks(split, n_members=3):
+    rng = np.random.default_rng(0)
+    test_P = rng.dirichlet(np.ones(3), size=(len(split.test_y), n_members))
+    oof_P = rng.dirichlet(np.ones(3), size=(len(split.train_y), n_members))
+    return {p: protocols.make_task(p, split, test_P, oof_P, seed=1) for p in protocols.PROTOCOLS}
+
+
+def test_only_the_tutorial_protocol_fits_on_rows_it_scores(split):
+    tasks = _tasks(split)
+    for name, task in tasks.items():
+        (fit_set, fit_idx), (score_set, score_idx) = task.fit_rows, task.score_rows
+        overlap = set(fit_idx) & set(score_idx) if fit_set == score_set else set()
+        if name == "tutorial":
+            assert overlap == set(range(1000))
+        else:
+            assert overlap == set(), name
+        # The arrays really are those rows.
+        source = {"train": (split.train_X, split.train_y), "test": (split.test_X, split.test_y)}
+        np.testing.assert_array_equal(task.fit_raw, source[fit_set][0][fit_idx])
+        np.testing.assert_array_equal(task.fit_y, source[fit_set][1][fit_idx])
+        np.testing.assert_array_equal(task.score_y, source[score_set][1][score_idx])
+        if name != "tutorial":
+            assert not _rows_as_set(task.fit_raw) & _rows_as_set(task.score_raw), name
+
+
+def test_holdout_halves_are_stratified_seeded_and_cover_the_test_set(split):
+    fit, score = protocols.holdout_rows(split.test_y, seed=1)
+    assert len(fit) == len(score) == 500
+    np.testing.assert_array_equal(np.sort(np.concatenate([fit, score])), np.arange(1000))
+    counts = np.bincount(split.test_y[fit], minlength=3) - np.bincount(split.test_y[score])
+    assert np.abs(counts).max() <= 1
+    np.testing.assert_array_equal(fit, protocols.holdout_rows(split.test_y, seed=1)[0])
+    assert not np.array_equal(fit, protocols.holdout_rows(split.test_y, seed=2)[0])
+
+
+def test_cv_scores_members_and_stacks_on_all_test_rows_and_fits_on_train_rows(split):
+    task = _tasks(split)["cv"]
+    assert task.fit_rows[0] == "train" and len(task.fit_rows[1]) == 100
+    assert task.score_rows[0] == "test" and len(task.score_rows[1]) == 1000
+
+
+def test_cv_folds_are_stratified_and_refuse_too_small_classes():
+    y = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    folds = protocols.cv_folds(y, 5, seed=0)
+    for f in range(5):
+        np.testing.assert_array_equal(np.bincount(y[folds == f]), [2, 2, 2])
+    with pytest.raises(ValueError, match="only 3 training rows, fewer than 5 folds"):
+        protocols.cv_folds(np.array([0] * 3 + [1] * 10), 5, seed=0)
+
+
+def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_row(
+    split, workdir, monkeypatch
+):
+    cfg = tiny_config(workdir, members=2, epochs=1, folds=4)
+    trained_on, predicted = {}, {}
+    real_fit, real_predict = members.fit_side_by_side, training.predict_proba
+
+    def recording_fit(models, datasets, **kwargs):
+        for model, (X, _) in zip(models, datasets, strict=True):
+            trained_on[model.name] = _rows_as_set(X)
+        return real_fit(models, datasets, **kwargs)
+
+    def recording_predict(model, X):
+        predicted.setdefault(model.name, set()).update(_rows_as_set(X))
+        return real_predict(model, X)
+
+    monkeypatch.setattr(members, "fit_side_by_side", recording_fit)
+    monkeypatch.setattr(training, "predict_proba", recording_predict)
+    oof, fold_of = members.out_of_fold(split, cfg)
+    assert len(trained_on) == 4 * 2
+    every_row = _rows_as_set(split.train_X)
+    for name, rows in predicted.items():
+        assert not rows & trained_on[name], name  # never predicts a row it trained on
+        assert rows | trained_on[name] == every_row  # and trained on all the others
+    assert np.isfinite(oof).all() and oof.shape == (100, 2, 3)
+    np.testing.assert_allclose(oof.sum(axis=2), 1.0, rtol=1e-5)
+
+
+def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, monkeypatch):
+    """End to end through step 4: what the meta-learner is fit on never includes a scored row."""
+    seen = []
+    real = combiners.meta_learner
+
+    def recording(name, seed, passthrough=False):
+        meta = real(name, seed, passthrough)
+        fit = meta.fit
+
+        def fit_and_record(P, y, raw=None):
+            seen.append(_rows_as_set(raw))
+            return fit(P, y, raw)
+
+        meta.fit = fit_and_record
+        return meta
+
+    monkeypatch.setattr(combiners, "meta_learner", recording)
+    result = steps.stack_logistic(trained)
+    split = data.load_split(Paths(trained.workdir))
+    test_rows, train_rows = _rows_as_set(split.test_X), _rows_as_set(split.train_X)
+    tutorial, holdout, cv = seen
+    assert tutorial == test_rows
+    assert len(holdout) == 500 and holdout < test_rows
+    assert cv == train_rows and not cv & test_rows
+    assert result["protocols"]["holdout"]["scored_rows"] == {"set": "test", "count": 500}
