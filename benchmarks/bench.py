@@ -2,7 +2,7 @@
 
 Runs, each in fresh processes and a temporary work dir:
   1. benchmarks/tutorial_baseline.py: the tutorial's code ported to Keras 3 (the baseline);
-  2. python -m stackgen run: all five steps in one process;
+  2. python -m stackgen run --upto 5: the five steps in one process;
   3. the five numbered scripts, one process each, as a user runs them;
   4. benchmarks/accuracy_check.py: mean member test accuracy over seeds, plain fit vs stackgen.
 Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
@@ -90,6 +90,8 @@ def run_stackgen(tmp: Path, smoke: bool) -> dict:
             "stackgen",
             "run",
             "--quiet",
+            "--upto",
+            "5",
             "--workdir",
             str(workdir),
             *settings(smoke),

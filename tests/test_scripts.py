@@ -44,9 +44,9 @@ def test_each_script_prints_the_tutorials_lines(chained):
     )
     table = (
         r"protocol +meta-learner rows +best member +average +(stacked|network)\n"
-        rf"tutorial +fit: 1000 test \| scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
-        rf"holdout +fit: 500 test \| scored: other 500 test +{ACC} +{ACC} +{ACC}\n"
-        rf"cv +fit: 100 train out-of-fold \| scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
+        rf"tutorial +fit: 1000 test; scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
+        rf"holdout +fit: 500 test; scored: other 500 test +{ACC} +{ACC} +{ACC}\n"
+        rf"cv +fit: 100 train out-of-fold; scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
     )
     assert re.fullmatch(
         rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n{table}",
@@ -127,17 +127,110 @@ def test_step_1_does_not_import_tensorflow(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_run_in_one_process_is_reproducible_to_the_last_digit(tmp_path):
-    first = run_script("run", *TINY, workdir=tmp_path / "a")
-    second = run_script("run", *TINY, workdir=tmp_path / "b")
-    assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout
-    assert len(first.stdout.splitlines()) == 1 + 1 + 3 + (3 + 1 + 4) + (1 + 4)
-    for name in ("member_1.keras", "member_3.keras", "stacked_network.keras"):
-        wa = _weights(tmp_path / "a" / "models" / name)
-        wb = _weights(tmp_path / "b" / "models" / name)
-        for x, y in zip(wa, wb, strict=True):
+@pytest.fixture(scope="module")
+def two_full_runs(tmp_path_factory):
+    """``python -m stackgen run`` (steps 1-9 and the report) twice, same seed, tiny settings."""
+    root = tmp_path_factory.mktemp("runs")
+    runs = [run_script("run", *TINY, workdir=root / name) for name in ("a", "b")]
+    for done in runs:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return root / "a", root / "b", runs[0].stdout, runs[1].stdout
+
+
+def test_run_in_one_process_is_reproducible_to_the_last_digit(two_full_runs):
+    a, b, first, second = two_full_runs
+    assert first == second
+    assert first.startswith("(100, 2) (1000, 2)\nTrain: ")
+    for name in (
+        "member_1.keras",
+        "member_3.keras",
+        "stacked_network.keras",
+        "stacked_network_cv.keras",
+    ):
+        for x, y in zip(_weights(a / "models" / name), _weights(b / "models" / name), strict=True):
             np.testing.assert_array_equal(x, y)
+    for name in ("methods.json", "diverse.json", "fine_tune.json"):
+        assert json.loads((a / "results" / name).read_text()) == json.loads(
+            (b / "results" / name).read_text()
+        )
+
+
+def test_run_writes_every_extension_and_the_report(two_full_runs):
+    a, _, stdout, _ = two_full_runs
+    methods = json.loads((a / "results/methods.json").read_text())
+    assert list(methods["protocols"]) == ["tutorial", "holdout", "cv"]
+    assert methods["rows"][-1] == "integrated network"
+    assert set(methods["protocols"]["cv"]) == set(methods["rows"])
+    assert re.search(rf"^logistic on member 1 alone +{ACC} +{ACC} +{ACC}$", stdout, re.M)
+    assert re.search(r"^protocol +head only +fine-tuned +change$", stdout, re.M)
+    diverse = json.loads((a / "results/diverse.json").read_text())
+    assert diverse["diverse_architectures"][:3] == [[10], [25], [50]]
+    assert (a / "figures/decision_boundaries.png").read_bytes()[:4] == b"\x89PNG"
+    md = (a / "reports/report.md").read_text()
+    for heading in (
+        "## Replication: the tutorial's protocol",
+        "## Honest protocols",
+        "## All methods",
+        "## Fine-tuning",
+        "## Repeat study (step 10)",
+    ):
+        assert heading in md, heading
+    assert "Not run yet: run scripts/10_repeat_study.py" in md
+    page = (a / "reports/report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 4 and 'src="http' not in page
+
+
+def test_fine_tuning_leaves_step_3_and_5_files_untouched(two_full_runs, tmp_path):
+    import hashlib
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(two_full_runs[0], work)
+
+    def digests():
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (work / "models").glob("*.keras")
+        }
+
+    before = digests()
+    done = run_script("08_fine_tune.py", *TINY, workdir=work)
+    assert done.returncode == 0, done.stderr
+    assert digests() == before
+
+
+def test_repeat_study_resumes_and_feeds_the_report(two_full_runs, tmp_path):
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(two_full_runs[0], work)
+    tiny = [
+        "--epochs",
+        "2",
+        "--meta-epochs",
+        "2",
+        "--members",
+        "2",
+        "--max-members",
+        "3",
+        "--jobs",
+        "2",
+    ]
+    first = run_script("10_repeat_study.py", *tiny, "--seeds", "2", workdir=work)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "0 already done" in first.stdout and "2 to run on 2 processes" in first.stdout
+    second = run_script("10_repeat_study.py", *tiny, "--seeds", "3", workdir=work)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "2 already done" in second.stdout and "1 to run" in second.stdout
+    assert re.findall(r"^  seed (\d+) done in", second.stdout, re.M) == ["3"]
+    study = json.loads((work / "results/repeat_study.json").read_text())
+    assert study["seeds"] == [1, 2, 3]
+    logistic = study["methods"]["holdout"]["logistic regression (multinomial)"]
+    assert logistic["n"] == 3 and logistic["ci_low"] <= logistic["mean"] <= logistic["ci_high"]
+    assert len(study["vary_members"]["cv"]["average of probabilities"]) == 3
+    assert (work / "figures/vary_members.png").is_file()
+    assert run_script("11_report.py", workdir=work).returncode == 0
+    assert "## Repeat study (step 10): 3 seeds" in (work / "reports/report.md").read_text()
 
 
 def _weights(path):

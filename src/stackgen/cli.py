@@ -23,7 +23,7 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -57,19 +57,19 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=d["epochs"].default,
         help="epochs for the single MLP and each member (default: %(default)s)",
     )
     parser.add_argument(
         "--meta-epochs",
-        type=_positive_int,
+        type=positive_int,
         default=d["meta_epochs"].default,
         help="epochs for the integrated network's head (default: %(default)s)",
     )
     parser.add_argument(
         "--members",
-        type=_positive_int,
+        type=positive_int,
         default=d["members"].default,
         help="number of ensemble members (default: %(default)s)",
     )
@@ -191,11 +191,22 @@ def guarded(action: Callable[[], object]) -> object:
     return None
 
 
-def run_step(step: Callable[[Config], dict], argv: list[str] | None, doc: str | None) -> dict:
-    """What each numbered script's ``main`` does: parse the shared flags, run one step."""
+def run_step(
+    step: Callable[..., dict],
+    argv: list[str] | None,
+    doc: str | None,
+    extra_flags: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> dict:
+    """What each numbered script's ``main`` does: parse the shared flags (and the script's own,
+    passed to the step as keyword arguments), run one step."""
     prog = Path(sys.argv[0]).name if argv is None else step.__name__
-    args = make_parser(prog, doc).parse_args(argv)
-    return guarded(lambda: step(config_from_args(args)))
+    parser = make_parser(prog, doc)
+    shared = {action.dest for action in parser._actions}
+    if extra_flags is not None:
+        extra_flags(parser)
+    args = parser.parse_args(argv)
+    extras = {k: v for k, v in vars(args).items() if k not in shared}
+    return guarded(lambda: step(config_from_args(args), **extras))
 
 
 def main(argv: list[str] | None = None) -> object:
@@ -204,12 +215,21 @@ def main(argv: list[str] | None = None) -> object:
         description="Stacked generalization of Keras MLPs, after the classic tutorial.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="run the five steps in order, in one process")
+    run = commands.add_parser(
+        "run", help="run steps 1-9 and the report (11) in order, in one process"
+    )
     add_common_flags(run)
+    run.add_argument(
+        "--upto",
+        type=positive_int,
+        default=11,
+        metavar="N",
+        help="stop after step N (5: the tutorial's five steps only; default: all)",
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         from stackgen import steps
 
-        return guarded(lambda: steps.run_all(config_from_args(args)))
+        return guarded(lambda: steps.run_all(config_from_args(args), args.upto))
     parser.error(f"unknown command {args.command}")
     return None

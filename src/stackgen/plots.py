@@ -10,11 +10,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from stackgen.artifacts import atomic_path
 from stackgen.data import Split
 
+COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 GRAPHVIZ_HINT = (
     "Graphviz's 'dot' is not installed, so {name} was not drawn; install it with "
     "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS) "
@@ -32,9 +34,8 @@ def plot_blobs(split: Split, path: Path) -> Path:
     """Scatter of all points coloured by class; training points drawn larger, edged in black."""
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot()
-    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for c in range(split.n_classes):
-        color = colors[c % len(colors)]
+        color = COLORS[c % len(COLORS)]
         test = split.test_X[split.test_y == c]
         train = split.train_X[split.train_y == c]
         ax.scatter(test[:, 0], test[:, 1], s=10, alpha=0.45, color=color, label=f"class {c} test")
@@ -65,6 +66,62 @@ def plot_learning_curves(history: dict[str, list[float]], path: Path) -> Path:
         ax.set_ylabel(metric)
         ax.set_title(f"Single MLP: {metric} per epoch")
         ax.legend()
+    return _save(fig, path)
+
+
+def plot_decision_regions(panels, split: Split, path: Path, resolution: int = 150) -> Path:
+    """One panel per (title, predict_proba) over the plane, the test points on top."""
+    lo = np.minimum(split.train_X.min(0), split.test_X.min(0)) - 1
+    hi = np.maximum(split.train_X.max(0), split.test_X.max(0)) + 1
+    xx, yy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
+    grid = np.c_[xx.ravel(), yy.ravel()].astype(np.float32)
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = Figure(figsize=(3.6 * cols, 3.3 * rows), layout="constrained")
+    cmap = ListedColormap([COLORS[c % len(COLORS)] for c in range(split.n_classes)])
+    for k, (title, predict) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        regions = np.argmax(predict(grid), axis=1).reshape(xx.shape)
+        ax.contourf(
+            xx, yy, regions, levels=np.arange(split.n_classes + 1) - 0.5, cmap=cmap, alpha=0.3
+        )
+        ax.scatter(
+            split.test_X[:, 0],
+            split.test_X[:, 1],
+            c=split.test_y,
+            cmap=cmap,
+            s=4,
+            vmin=0,
+            vmax=split.n_classes - 1,
+        )
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("Decision regions over the plane; dots: the 1,000 test points")
+    return _save(fig, path)
+
+
+def plot_vary_members(curves: dict, path: Path) -> Path:
+    """Accuracy against the number of members, one panel per protocol, 95% CI bands."""
+    fig = Figure(figsize=(4.2 * len(curves), 3.8), layout="constrained")
+    for k, (protocol, by_label) in enumerate(curves.items()):
+        ax = fig.add_subplot(1, len(curves), k + 1)
+        for label, points in by_label.items():
+            ks = np.arange(1, len(points) + 1)
+            mean = [p["mean"] for p in points]
+            ax.plot(ks, mean, marker="o", ms=3, label=label)
+            ax.fill_between(
+                ks, [p["ci_low"] for p in points], [p["ci_high"] for p in points], alpha=0.2
+            )
+        ax.set_title(protocol)
+        ax.set_xlabel("members")
+        ax.set_ylabel("test accuracy")
+        ax.set_xticks(ks)
+    ax.legend(fontsize=7, loc="lower right")
+    n = curves[next(iter(curves))][next(iter(by_label))][0]["n"]
+    fig.suptitle(f"Accuracy against the number of members: mean and 95% CI over {n} seeds")
     return _save(fig, path)
 
 

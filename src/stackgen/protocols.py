@@ -41,11 +41,11 @@ class MetaTask:
     score_rows: tuple[str, np.ndarray]
 
     def describe(self) -> str:
-        """E.g. "fit: 500 test | scored: other 500 test"."""
+        """E.g. "fit: 500 test; scored: other 500 test"."""
         (fit_set, fit_idx), (score_set, score_idx) = self.fit_rows, self.score_rows
         oof = " out-of-fold" if self.protocol == "cv" else ""
         other = "other " if self.protocol == "holdout" else ""
-        return f"fit: {len(fit_idx)} {fit_set}{oof} | scored: {other}{len(score_idx)} {score_set}"
+        return f"fit: {len(fit_idx)} {fit_set}{oof}; scored: {other}{len(score_idx)} {score_set}"
 
 
 def holdout_rows(test_y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

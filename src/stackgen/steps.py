@@ -92,7 +92,7 @@ def train_members(cfg: Config) -> dict:
     return {"members": [paths.rel(p) for p in written]}
 
 
-def _load_members(out: Printer):
+def load_members_for_step(out: Printer):
     from stackgen import members
 
     paths = out.paths
@@ -104,7 +104,7 @@ def _load_members(out: Printer):
     return split, models
 
 
-def _tasks(cfg: Config, split: data.Split, models: list, out: Printer):
+def protocol_tasks(cfg: Config, split: data.Split, models: list, out: Printer):
     """Members' test probabilities [rows, members, classes] and the task of each protocol."""
     from stackgen import members, protocols
 
@@ -149,8 +149,8 @@ def stack_logistic(cfg: Config) -> dict:
     from stackgen import combiners, stacking
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
-    split, models = _load_members(out)
-    test_P, tasks = _tasks(cfg, split, models, out)
+    split, models = load_members_for_step(out)
+    test_P, tasks = protocol_tasks(cfg, split, models, out)
     member_accs = [combiners.accuracy(test_P[:, m], split.test_y) for m in range(len(models))]
     for acc in member_accs:
         out.result(f"Model Accuracy: {acc:.3f}")
@@ -191,8 +191,8 @@ def stack_integrated(cfg: Config) -> dict:
     from stackgen import integrated, members, training
 
     out, paths = Printer(cfg), Paths(cfg.workdir)
-    split, models = _load_members(out)
-    _, tasks = _tasks(cfg, split, models, out)
+    split, models = load_members_for_step(out)
+    _, tasks = protocol_tasks(cfg, split, models, out)
     rows, written, network = [], [], None
     for task in tasks:
         features = integrated.head_inputs(task.fit_P, task.fit_raw, cfg.passthrough)
@@ -238,16 +238,37 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_all(cfg: Config) -> dict:
-    """All five steps in order, in this process; per-step times go to results/run.json."""
+def pipeline():
+    """Every step ``python -m stackgen run`` runs, in order: 1-9, then the report (11). The
+    repeat study (10) takes minutes and runs on its own."""
+    from stackgen import extensions, report
+
+    return (
+        *STEPS,
+        extensions.compare_methods,
+        extensions.diverse_members,
+        extensions.fine_tune,
+        extensions.decision_boundaries,
+        report.write_report,
+    )
+
+
+STEP_NUMBERS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11)
+
+
+def run_all(cfg: Config, upto: int = 11) -> dict:
+    """Steps up to ``upto``, in order, in this process; per-step times go to results/run.json."""
     out, results, timings = Printer(cfg), {}, []
     start = time.perf_counter()
     # Import Keras (and TensorFlow) up front so that step 2's time is its own work.
     import stackgen.training  # noqa: F401
 
     import_seconds = time.perf_counter() - start
-    for number, step in enumerate(STEPS, start=1):
-        out.info(f"\n== step {number}: {step.__doc__.split(':', 1)[1].strip()}")
+    for number, step in zip(STEP_NUMBERS, pipeline(), strict=True):
+        if number > upto:
+            break
+        doc = (step.__doc__ or "").split(":", 1)[-1].strip().splitlines()[0]
+        out.info(f"\n== step {number}: {doc}")
         began = time.perf_counter()
         results[step.__name__] = step(cfg)
         timings.append(
@@ -272,9 +293,8 @@ def run_all(cfg: Config) -> dict:
     )
     per_step = " + ".join(f"{t['seconds']:.1f}" for t in timings)
     out.info(
-        f"all five steps finished in {total:.1f} s (Keras import {import_seconds:.1f} s; "
-        f"steps {per_step} s), "
-        f"peak memory {peak_rss_mib():.0f} MiB"
+        f"{len(timings)} steps finished in {total:.1f} s (Keras import "
+        f"{import_seconds:.1f} s; steps {per_step} s), peak memory {peak_rss_mib():.0f} MiB"
     )
     results["timings"] = timings
     return results

@@ -67,11 +67,14 @@ def one_batch(X: np.ndarray, Y: np.ndarray) -> tf.data.Dataset:
 
 
 def compile_classifier(
-    model: keras.Model, steps_per_execution: int = 1, with_accuracy: bool = True
+    model: keras.Model,
+    steps_per_execution: int = 1,
+    with_accuracy: bool = True,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
+        optimizer=optimizer or keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
         metrics=["accuracy"] if with_accuracy else None,
         steps_per_execution=steps_per_execution,
     )
@@ -129,6 +132,7 @@ def fit(
     batch_size: int,
     seed: int,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` in place on (X, one-hot Y), shuffled from ``seed``.
 
@@ -137,11 +141,12 @@ def fit(
     """
     stream = batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size)
     if validation is None:
-        compile_classifier(model, STEPS_PER_EXECUTION)
+        compile_classifier(model, STEPS_PER_EXECUTION, optimizer=optimizer)
         model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
     curves = EpochCurves(*validation)
-    compile_classifier(model, math.ceil(len(X) / batch_size))  # one execution = one epoch
+    # One execution = one epoch.
+    compile_classifier(model, math.ceil(len(X) / batch_size), optimizer=optimizer)
     model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
     return curves.history
 

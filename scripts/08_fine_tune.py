@@ -1,0 +1,22 @@
+"""Step 8: fine-tune the integrated network, which the tutorial mentions and never does.
+
+Reads:  data/blobs.npz (step 1); models/members.json, the members, models/oof_predictions.npz
+        (step 3).
+Writes: results/fine_tune.json.
+Prints: per protocol, the network's accuracy with only its head trained, then after training
+        everything (members unfrozen) for 100 more epochs at learning rate 1e-4.
+
+    python scripts/08_fine_tune.py [--protocol all] [--seed 1] [--workdir DIR]
+
+Works on copies: step 3's members and step 5's networks are not changed.
+"""
+
+from stackgen import cli, extensions
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return cli.run_step(extensions.fine_tune, argv, __doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""Step 11: reports/report.md and a self-contained reports/report.html from the results files.
+
+It reads results/*.json and figures/*.png and never recomputes anything: every number in the
+report is one an earlier step printed. A missing result becomes a line naming the script that
+makes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from stackgen.artifacts import Paths, write_atomic
+
+# The tutorial's published single-run numbers, from its text.
+TUTORIAL = {
+    "single MLP (test)": 0.80,
+    "best member": 0.813,
+    "logistic stack": 0.824,
+    "integrated network": 0.833,
+}
+KEY_METHODS = (
+    "best member (picked on fitting rows)",
+    "average of probabilities",
+    "logistic regression (multinomial)",
+    "integrated network",
+)
+FIGURES = [
+    ("blobs.png", "The data: 100 training points (edged) and 1,000 test points."),
+    ("learning_curves.png", "Step 2: the single MLP's accuracy and loss per epoch."),
+    ("stacked_model.png", "Step 5: the integrated network."),
+    ("decision_boundaries.png", "Step 9: decision regions."),
+    ("vary_members.png", "Step 10: accuracy against the number of members."),
+]
+
+
+def _load(paths: Paths, name: str) -> dict | None:
+    path = paths.result(name)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _f(x) -> str:
+    return f"{x:.3f}" if isinstance(x, int | float) else "–"
+
+
+def build(paths: Paths) -> list[tuple]:
+    """The report as blocks: ("h", text), ("p", text), ("table", header, rows), ("img", file,
+    caption)."""
+    names = (
+        "single_mlp",
+        "stack_logistic",
+        "stack_integrated",
+        "methods",
+        "diverse",
+        "fine_tune",
+        "repeat_study",
+    )
+    r = {n: _load(paths, f"{n}.json") for n in names}
+    written = f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {paths.workdir}."
+    blocks: list[tuple] = [("h", "stackgen report"), ("p", written)]
+    blocks += _replication(r)
+    blocks += _protocols(r)
+    blocks += _table_of(
+        r.get("methods"),
+        "All methods, this run (step 6)",
+        "scripts/06_compare_methods.py",
+        "protocols",
+    )
+    blocks += _table_of(
+        r.get("diverse"),
+        "Identical and diverse members (step 7)",
+        "scripts/07_diverse_members.py",
+        "scores",
+    )
+    blocks += _fine_tune(r.get("fine_tune"))
+    blocks += _repeat(r.get("repeat_study"))
+    blocks.append(("h2", "Figures"))
+    for name, caption in FIGURES:
+        if paths.figure(name).is_file():
+            blocks.append(("img", name, caption))
+        else:
+            blocks.append(("p", f"{caption} Not made yet."))
+    return blocks
+
+
+def _replication(r: dict) -> list[tuple]:
+    single, logistic, network = r["single_mlp"], r["stack_logistic"], r["stack_integrated"]
+    if not (single and logistic and network):
+        return [
+            ("h2", "Replication"),
+            ("p", "Steps 2, 4 and 5 have not all run: run python -m stackgen run."),
+        ]
+    ours = {
+        "single MLP (test)": single["test_accuracy"],
+        "best member": max(logistic["member_accuracies"]),
+        "logistic stack": logistic.get("stacked_accuracy"),
+        "integrated network": network.get("stacked_accuracy"),
+    }
+    rows = [[k, _f(v), _f(ours[k])] for k, v in TUTORIAL.items()]
+    return [
+        ("h2", "Replication: the tutorial's protocol"),
+        (
+            "p",
+            "Both stacks fit on the 1,000 test points and scored on the same points, as in "
+            "the tutorial: optimistic.",
+        ),
+        ("table", ["", "tutorial (its text)", "this run"], rows),
+    ]
+
+
+def _protocols(r: dict) -> list[tuple]:
+    logistic, network = r["stack_logistic"], r["stack_integrated"]
+    if not (logistic and network and "protocols" in logistic):
+        return []
+    rows = []
+    for protocol, row in logistic["protocols"].items():
+        net = network.get("protocols", {}).get(protocol, {})
+        rows.append(
+            [
+                protocol,
+                row["rows"],
+                _f(row["best_member_accuracy"]),
+                _f(row["average_accuracy"]),
+                _f(row["stacked_accuracy"]),
+                _f(net.get("stacked_accuracy")),
+            ]
+        )
+    blocks = [
+        ("h2", "Honest protocols, this run (steps 4 and 5)"),
+        (
+            "table",
+            [
+                "protocol",
+                "meta-learner rows",
+                "best member",
+                "average",
+                "logistic stack",
+                "integrated network",
+            ],
+            rows,
+        ),
+    ]
+    tut = logistic["protocols"].get("tutorial")
+    if tut:
+        gaps = []
+        for protocol in ("holdout", "cv"):
+            if protocol in logistic["protocols"]:
+                gaps.append(
+                    [
+                        protocol,
+                        _signed(
+                            tut["stacked_accuracy"]
+                            - logistic["protocols"][protocol]["stacked_accuracy"]
+                        ),
+                        _signed(
+                            network["protocols"]["tutorial"]["stacked_accuracy"]
+                            - network["protocols"][protocol]["stacked_accuracy"]
+                        ),
+                    ]
+                )
+        blocks += [
+            (
+                "p",
+                "Leakage gap: the tutorial protocol's accuracy minus the honest one's "
+                "(different scoring rows; the repeat study below averages over seeds).",
+            ),
+            ("table", ["honest protocol", "logistic stack gap", "integrated gap"], gaps),
+        ]
+    return blocks
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}"
+
+
+def _table_of(result: dict | None, title: str, script: str, key: str) -> list[tuple]:
+    if not result:
+        return [("h2", title), ("p", f"Not run yet: run {script}.")]
+    columns = list(result[key])
+    labels = list(next(iter(result[key].values())))
+    rows = [[label, *(_f(result[key][c].get(label)) for c in columns)] for label in labels]
+    return [("h2", title), ("table", ["method", *columns], rows)]
+
+
+def _fine_tune(result: dict | None) -> list[tuple]:
+    if not result:
+        return [("h2", "Fine-tuning (step 8)"), ("p", "Not run yet: run scripts/08_fine_tune.py.")]
+    rows = [
+        [p, _f(v["head_only"]), _f(v["fine_tuned"]), _signed(v["fine_tuned"] - v["head_only"])]
+        for p, v in result["protocols"].items()
+    ]
+    return [
+        ("h2", "Fine-tuning the integrated network (step 8)"),
+        (
+            "p",
+            f"After the head, all weights trained {result['epochs']} more epochs at "
+            f"learning rate {result['learning_rate']:g}.",
+        ),
+        ("table", ["protocol", "head only", "fine-tuned", "change"], rows),
+    ]
+
+
+def _repeat(result: dict | None) -> list[tuple]:
+    title = "Repeat study (step 10)"
+    if not result:
+        return [
+            ("h2", title),
+            (
+                "p",
+                "Not run yet: run scripts/10_repeat_study.py --seeds 30 "
+                "(about 5 minutes on 2 cores).",
+            ),
+        ]
+    n = len(result["seeds"])
+    blocks = [
+        ("h2", f"{title}: {n} seeds"),
+        (
+            "p",
+            "Mean test accuracy with its 95% confidence interval; the paired difference "
+            "from the best member (picked on fitting rows) with its interval, the "
+            "Wilcoxon signed-rank p-value, and wins/ties/losses against it.",
+        ),
+    ]
+    means = {}
+    for protocol, table in result["methods"].items():
+        rows = []
+        for label in KEY_METHODS:
+            if label not in table:
+                continue
+            s, d = table[label], table[label]["vs_best_member"]
+            means[(protocol, label)] = s["mean"]
+            rows.append(
+                [
+                    label,
+                    f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
+                    f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
+                    f"{d['wilcoxon_p']:.3g}",
+                    f"{d['wins']}/{d['ties']}/{d['losses']}",
+                ]
+            )
+        blocks.append(
+            (
+                "table",
+                [
+                    protocol,
+                    "accuracy [95% CI]",
+                    "minus best member [95% CI]",
+                    "Wilcoxon p",
+                    "wins/ties/losses",
+                ],
+                rows,
+            )
+        )
+    gaps = [
+        [
+            label,
+            *(_signed(means[("tutorial", label)] - means[(p, label)]) for p in ("holdout", "cv")),
+        ]
+        for label in KEY_METHODS[2:]
+        if ("tutorial", label) in means and all((p, label) in means for p in ("holdout", "cv"))
+    ]
+    if gaps:
+        blocks += [
+            (
+                "p",
+                "Leakage gap over seeds: mean accuracy under the tutorial's protocol "
+                "minus under each honest one.",
+            ),
+            ("table", ["stack", "minus holdout", "minus cv"], gaps),
+        ]
+    return blocks
+
+
+def to_markdown(blocks: list[tuple]) -> str:
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h", "h2"):
+            out.append(("# " if kind == "h" else "## ") + block[1])
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            out.append(
+                "\n".join(
+                    [
+                        "| " + " | ".join(header) + " |",
+                        "|" + "---|" * len(header),
+                        *("| " + " | ".join(row) + " |" for row in rows),
+                    ]
+                )
+            )
+        elif kind == "img":
+            out.append(f"![{block[2]}](../figures/{block[1]})")
+    return "\n\n".join(out) + "\n"
+
+
+def to_html(blocks: list[tuple], figures: Path) -> str:
+    e = html.escape
+    body = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h", "h2"):
+            tag = "h1" if kind == "h" else "h2"
+            body.append(f"<{tag}>{e(block[1])}</{tag}>")
+        elif kind == "p":
+            body.append(f"<p>{e(block[1])}</p>")
+        elif kind == "table":
+            head = "".join(f"<th>{e(h)}</th>" for h in block[1])
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in block[2]
+            )
+            body.append(f"<table><tr>{head}</tr>{rows}</table>")
+        elif kind == "img":
+            data = base64.b64encode((figures / block[1]).read_bytes()).decode()
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[2])}">'
+                f"<figcaption>{e(block[2])}</figcaption></figure>"
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+        "img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>stackgen report</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def write_report(cfg) -> dict:
+    """Step 11: reports/report.md and reports/report.html from the results so far."""
+    from stackgen.steps import Printer
+
+    out, paths = Printer(cfg), Paths(cfg.workdir)
+    blocks = build(paths)
+    md = paths.workdir / "reports" / "report.md"
+    page = paths.workdir / "reports" / "report.html"
+    write_atomic(md, lambda tmp: tmp.write_text(to_markdown(blocks), encoding="utf-8"))
+    write_atomic(
+        page, lambda tmp: tmp.write_text(to_html(blocks, paths.figure("")), encoding="utf-8")
+    )
+    out.wrote(md, page)
+    return {"markdown": paths.rel(md), "html": paths.rel(page)}
