@@ -145,7 +145,7 @@ def format_summary(summary: dict) -> list[str]:
             lines.append(
                 f"  {label:<{width}}  {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
                 f"  {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
-                f"  p={d['wilcoxon_p']:.3f}  {d['wins']}/{d['ties']}/{d['losses']}"
+                f"  p={stats.format_p(d['wilcoxon_p']):<6}  {d['wins']}/{d['ties']}/{d['losses']}"
             )
     return lines
 

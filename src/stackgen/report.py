@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stackgen.artifacts import Paths, write_atomic
+from stackgen.stats import format_p
 
 # The tutorial's published single-run numbers, from its text.
 TUTORIAL = {
@@ -240,7 +241,7 @@ def _repeat(result: dict | None) -> list[tuple]:
                     label,
                     f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
                     f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
-                    f"{d['wilcoxon_p']:.3g}",
+                    format_p(d["wilcoxon_p"]),
                     f"{d['wins']}/{d['ties']}/{d['losses']}",
                 ]
             )

@@ -33,3 +33,7 @@ def paired(a, b) -> dict:
         "ties": int((d == 0).sum()),
         "losses": int((d < 0).sum()),
     }
+
+
+def format_p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
