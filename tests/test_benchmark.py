@@ -36,3 +36,4 @@ def test_benchmark_smoke_mode_prints_the_full_table(tmp_path):
     # Both sides really ran the pipeline: their result lines are there.
     assert "Stacked Test Accuracy:" in report["baseline"]["stdout"]
     assert report["stackgen"]["stdout"].count("Stacked Test Accuracy:") == 2
+    assert "holdout" in report["stackgen_all_protocols"]["stdout"]
