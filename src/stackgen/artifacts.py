@@ -8,6 +8,7 @@ never leaves a half-written file that a later step could load.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -170,3 +171,31 @@ def _json_default(obj: object) -> object:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``workdir`` for one run; refuse a second writer at once.
+
+    The lock is an flock on ``.stackgen.lock``: the kernel drops it when the process ends, however
+    it ends, so a killed run never leaves the work dir locked.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / ".stackgen.lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise StackgenError(
+                f"another stackgen run (pid {holder}) is writing to {workdir}; wait for it to "
+                "finish or use another --workdir"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from stackgen.artifacts import StackgenError
+from stackgen.artifacts import StackgenError, workdir_lock
 from stackgen.config import META_KINDS, PROTOCOLS, Config, default_workdir
 
 EXIT_ERROR = 1
@@ -183,6 +183,11 @@ def guarded(action: Callable[[], object]) -> object:
     except OSError as exc:  # unwritable or full work dir, and the like
         where = f" {exc.filename}" if exc.filename else ""
         _fail(f"error: cannot write or read{where}: {exc.strerror or exc}")
+    except MemoryError:
+        _fail(
+            "error: not enough memory for these settings (--epochs, --members, --folds, "
+            "--seeds); try smaller ones"
+        )
     except KeyboardInterrupt:
         _fail(
             "interrupted: files already in place are intact; no partial file was left",
@@ -206,7 +211,39 @@ def run_step(
         extra_flags(parser)
     args = parser.parse_args(argv)
     extras = {k: v for k, v in vars(args).items() if k not in shared}
-    return guarded(lambda: step(config_from_args(args), **extras))
+    cfg = config_from_args(args)
+    if step.__name__ not in NO_TRAINING:
+        warn_if_long(cfg)  # before the run, not held back with the backend's stderr
+    return guarded(lambda: _locked(step, cfg, **extras))
+
+
+# Steps that train nothing, so --epochs cannot make them slow.
+NO_TRAINING = {"make_data", "decision_boundaries", "write_report"}
+
+
+def _locked(step: Callable[..., dict], cfg: Config, **extras) -> dict:
+    with workdir_lock(cfg.workdir):
+        return step(cfg, **extras)
+
+
+# Roughly what one training step costs here (2 cores): enough to tell minutes from days.
+SECONDS_PER_STEP = 0.0005
+
+
+def warn_if_long(cfg: Config) -> None:
+    """A run that would take hours gets a warning with an estimate before it starts."""
+    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
+    member_runs = 2 + cfg.folds  # the single MLP, the members, the fold models (side by side)
+    head_steps = 3 * cfg.meta_epochs * -(-(cfg.n_samples - cfg.n_train) // cfg.batch_size)
+    estimate = SECONDS_PER_STEP * (member_runs * cfg.epochs * steps_per_epoch + head_steps)
+    if estimate > 3600:
+        print(
+            f"warning: --epochs {cfg.epochs} and --meta-epochs {cfg.meta_epochs} mean about "
+            f"{estimate / 3600:,.0f} hours of training on a machine like the one this was "
+            "measured on (2 cores); press Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> object:
@@ -230,6 +267,8 @@ def main(argv: list[str] | None = None) -> object:
     if args.command == "run":
         from stackgen import steps
 
-        return guarded(lambda: steps.run_all(config_from_args(args), args.upto))
+        cfg = config_from_args(args)
+        warn_if_long(cfg)
+        return guarded(lambda: _locked(steps.run_all, cfg, upto=args.upto))
     parser.error(f"unknown command {args.command}")
     return None
