@@ -263,6 +263,27 @@ def main(argv: list[str] | None = None) -> object:
         metavar="N",
         help="stop after step N (5: the tutorial's five steps only; default: all)",
     )
+    predict = commands.add_parser(
+        "predict", help="classify points (CSV) with the saved members and both stacks"
+    )
+    predict.add_argument(
+        "--input",
+        default=None,
+        metavar="FILE",
+        help="CSV file of points, one per row (default: standard input)",
+    )
+    predict.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="tutorial",
+        help="whose stacks to use: step 4's and 5's files for this protocol (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the trained artifacts live (default: the repository root)",
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         from stackgen import steps
@@ -270,5 +291,10 @@ def main(argv: list[str] | None = None) -> object:
         cfg = config_from_args(args)
         warn_if_long(cfg)
         return guarded(lambda: _locked(steps.run_all, cfg, upto=args.upto))
+    if args.command == "predict":
+        from stackgen.predict import predict as predict_points
+
+        cfg = Config(workdir=(args.workdir or default_workdir()).expanduser().resolve())
+        return guarded(lambda: predict_points(cfg, args.input, args.protocol))
     parser.error(f"unknown command {args.command}")
     return None

@@ -1,0 +1,106 @@
+"""`python -m stackgen predict`: reading points, and classifying them with the saved stack."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, TINY, run_script
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stackgen.artifacts import StackgenError
+from stackgen.predict import read_points
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+
+
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=30), st.booleans())
+def test_read_points_round_trips_any_finite_rows(points, header):
+    text = ("x1,x2\n" if header else "") + "".join(f"{a!r},{b!r}\n" for a, b in points)
+    parsed = read_points(text, 2)
+    np.testing.assert_array_equal(parsed, np.asarray(points, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,2\n3,x\n", "line 2: expected 2 numbers, got '3,x'"),
+        ("1,2,3\n", "line 1: expected 2 numbers, got '1,2,3'"),
+        ("x1,x2\n1\n", "line 2: expected 2 numbers, got '1'"),
+        ("1,inf\n", "line 1: NaN or infinite value in '1,inf'"),
+        ("nan,2\n", "line 1: NaN or infinite value in 'nan,2'"),
+        ("", "no points to predict"),
+        ("x1,x2\n\n", "no points to predict"),
+    ],
+)
+def test_malformed_input_is_one_clear_error(text, message):
+    with pytest.raises(StackgenError, match=re.escape(message)):
+        read_points(text, 2)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("predict") / "w"
+    done = run_script("run", *TINY, "--upto", "5", workdir=work)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return work
+
+
+def _predict(work, text, *flags):
+    return subprocess.run(
+        [sys.executable, "-m", "stackgen", "predict", "--workdir", str(work), *flags],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_predict_prints_every_model_for_every_point(trained_run):
+    done = _predict(trained_run, "x1,x2\n0,-10\n2,0\n")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "point,model,class,p_class_0,p_class_1,p_class_2"
+    models = [line.split(",")[1] for line in lines[1:]]
+    assert (
+        models == ["member_1", "member_2", "member_3", "logistic_stack", "integrated_network"] * 2
+    )
+    for line in lines[1:]:
+        probs = [float(v) for v in line.split(",")[3:]]
+        assert abs(sum(probs) - 1) < 1e-3 and int(line.split(",")[2]) == int(np.argmax(probs))
+
+
+def test_predict_uses_the_protocol_asked_for(trained_run):
+    tutorial = _predict(trained_run, "1,-4\n").stdout
+    holdout = _predict(trained_run, "1,-4\n", "--protocol", "holdout").stdout
+    assert tutorial.splitlines()[1:4] == holdout.splitlines()[1:4]  # the same members
+    assert tutorial != holdout  # different stacks
+
+
+def test_predict_refuses_bad_rows_with_one_line(trained_run):
+    done = _predict(trained_run, "1,2\n3\n")
+    assert done.returncode == 1
+    assert done.stderr == "error: line 2: expected 2 numbers, got '3'\n"
+
+
+def test_predict_refuses_a_pickle_in_place_of_the_meta_learner(trained_run, tmp_path):
+    import pickle
+
+    work = tmp_path / "w"
+    shutil.copytree(trained_run, work)
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, (f"open({str(tmp_path / 'PWNED')!r}, 'w').write('ran')",))
+
+    (work / "models/meta_logistic.skops").write_bytes(pickle.dumps(Boom()))
+    done = _predict(work, "1,2\n")
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: models/meta_logistic.skops could not be read")
+    assert not (tmp_path / "PWNED").exists()
