@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from stackgen import stacking
+from stackgen import lineage, stacking
 from stackgen.artifacts import CorruptArtifactError, Paths, StackgenError
 
 
@@ -91,6 +91,7 @@ def test_meta_round_trips_through_skops(tmp_path):
     for kind in ("multinomial", "ovr"):
         meta = stacking.fit_logistic_meta(X, y, kind, seed=0)
         stacking.save_meta(meta, paths.meta_logistic)
+        lineage.record(paths, 4, [paths.meta_logistic], [], {})
         loaded = stacking.load_meta(paths.meta_logistic, paths)
         np.testing.assert_array_equal(loaded.predict_proba(X), meta.predict_proba(X))
 

@@ -47,6 +47,11 @@ def remake_hint(step: int) -> str:
 @dataclass(frozen=True)
 class Paths:
     workdir: Path
+    force: bool = False  # use artifacts whose lineage does not hold, with a warning
+
+    @classmethod
+    def of(cls, cfg) -> Paths:
+        return cls(cfg.workdir, cfg.force)
 
     @property
     def data(self) -> Path:

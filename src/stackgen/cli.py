@@ -97,6 +97,12 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         "--passthrough", action="store_true", help="the meta-learners also see the raw features"
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="use inputs whose lineage does not hold (changed since they were made), "
+        "with a warning",
+    )
+    parser.add_argument(
         "--diverse",
         action="store_true",
         help="members of different widths and depths instead of identical ones",
@@ -134,6 +140,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         diverse=args.diverse,
         workdir=workdir,
         quiet=args.quiet,
+        force=args.force,
     )
 
 

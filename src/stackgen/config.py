@@ -55,6 +55,7 @@ class Config:
     # Where data/, models/, figures/ and results/ live.
     workdir: Path = field(default_factory=default_workdir)
     quiet: bool = False
+    force: bool = False  # use artifacts whose lineage does not hold, with a warning
 
     def __post_init__(self) -> None:
         for name in (

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from stackgen import data, plots
+from stackgen import data, lineage, plots
 from stackgen.artifacts import Paths, read_json, write_json
 from stackgen.config import Config
 from stackgen.steps import Printer, load_members_for_step, protocol_tasks
@@ -26,7 +26,7 @@ def compare_methods(cfg: Config) -> dict:
     """Step 6: every method under every protocol, one line per method."""
     from stackgen import experiments
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     _, tasks = protocol_tasks(cfg, split, models, out)
     scores = {task.protocol: experiments.evaluate(task, cfg, models) for task in tasks}
@@ -47,7 +47,7 @@ def diverse_members(cfg: Config) -> dict:
     """Step 7: identical members against members of different widths and depths."""
     from stackgen import experiments, members
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split = data.load_split(paths)
     labels = [
         experiments.BEST,
@@ -83,7 +83,7 @@ def fine_tune(cfg: Config) -> dict:
 
     from stackgen import integrated, training
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     _, tasks = protocol_tasks(cfg, split, models, out)
     rows = {}
@@ -141,12 +141,13 @@ def decision_boundaries(cfg: Config) -> dict:
     """Step 9: each member's, the logistic stack's and the integrated network's regions."""
     from stackgen import integrated, members, stacking, training
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
     logistic = read_json(paths.result("stack_logistic.json"), 4, paths)
     meta = stacking.load_meta(paths.meta_logistic_for(protocol), paths)
     network = members.load_model(paths.stacked_network_for(protocol), 5, paths)
+    lineage.verify(paths, paths.stacked_network_for(protocol), 5)
 
     def logistic_stack(X):
         P = np.stack(members.member_probabilities(models, X), axis=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stackgen import training
+from stackgen import lineage, training
 from stackgen.artifacts import (
     Paths,
     StackgenError,
@@ -171,6 +171,7 @@ def load_oof(paths: Paths, split: Split, n_members: int) -> np.ndarray:
     expected = (len(split.train_y), n_members, split.n_classes)
     if probs.shape != expected or not np.isfinite(probs).all():
         raise corrupt(path, 3, paths, f"shape {probs.shape}, expected {expected} and finite")
+    lineage.verify(paths, path, 3)
     return probs
 
 
@@ -186,6 +187,7 @@ def load_model(path: Path, step: int, paths: Paths) -> keras.Model:
 def load_members(paths: Paths, split: Split) -> list[keras.Model]:
     """Load exactly the members the latest step-3 run listed, checking names and shapes."""
     manifest = read_json(paths.members_manifest, 3, paths)
+    lineage.verify(paths, paths.members_manifest, 3)
     names = manifest.get("members")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise corrupt(paths.members_manifest, 3, paths, "no member list")
@@ -203,6 +205,7 @@ def load_members(paths: Paths, split: Split) -> list[keras.Model]:
                 f"expected {member_name(index)} with {expected[0]} and {expected[1]}: "
                 f"{remake_hint(3)}"
             )
+        lineage.verify(paths, path, 3)  # after the checks above: they say more when they fail
         members.append(model)
     return members
 

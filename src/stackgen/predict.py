@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from stackgen import lineage
 from stackgen.artifacts import Paths, StackgenError, read_json
 from stackgen.config import Config
 
@@ -55,7 +56,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
 
     from stackgen import data, integrated, members, stacking, training
 
-    paths = Paths(cfg.workdir)
+    paths = Paths.of(cfg)
     split = data.load_split(paths)
     text = sys.stdin.read() if input_path in (None, "-") else _read_file(input_path)
     X = read_points(text, split.n_features)
@@ -63,6 +64,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
     passthrough = bool(read_json(paths.result("stack_logistic.json"), 4, paths).get("passthrough"))
     meta = stacking.load_meta(paths.meta_logistic_for(protocol), paths)
     network = members.load_model(paths.stacked_network_for(protocol), 5, paths)
+    lineage.verify(paths, paths.stacked_network_for(protocol), 5)
     P = np.stack(members.member_probabilities(models, X), axis=1)
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
     outputs["logistic_stack"] = meta.predict_proba(integrated.head_inputs(P, X, passthrough))

@@ -77,7 +77,7 @@ def _one_thread_per_worker() -> None:
 def repeat_study(cfg: Config, seeds: int, jobs: int, max_members: int, vary_data: bool) -> dict:
     from stackgen.steps import Printer
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
     wanted = list(range(cfg.seed, cfg.seed + seeds))
     todo = [s for s in wanted if not (folder / f"seed_{s:04d}.json").is_file()]

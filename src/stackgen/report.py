@@ -340,7 +340,7 @@ def write_report(cfg) -> dict:
     """Step 11: reports/report.md and reports/report.html from the results so far."""
     from stackgen.steps import Printer
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     blocks = build(paths)
     md = paths.workdir / "reports" / "report.md"
     page = paths.workdir / "reports" / "report.html"

@@ -25,6 +25,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
+from stackgen import lineage
 from stackgen.artifacts import Paths, StackgenError, corrupt, remake_hint, require, write_atomic
 
 # What a saved meta-learner may contain. skops refuses every other type instead of running it.
@@ -90,4 +91,5 @@ def load_meta(path: Path, paths: Paths) -> ClassifierMixin:
             f"{paths.rel(path)} holds a {type(meta).__name__}, not a logistic meta-learner: "
             f"{remake_hint(4)}"
         )
+    lineage.verify(paths, path, 4)
     return meta

@@ -27,7 +27,7 @@ class Printer:
 
     def __init__(self, cfg: Config):
         self.quiet = cfg.quiet
-        self.paths = Paths(cfg.workdir)
+        self.paths = Paths.of(cfg)
 
     def result(self, line: str) -> None:
         print(line, flush=True)
@@ -40,14 +40,36 @@ class Printer:
         for path in written:
             self.info(f"wrote {self.paths.rel(path)}")
 
+    def made(self, cfg: Config, step: int, outputs: list, inputs: list) -> None:
+        """Record the lineage of ``outputs`` (made from ``inputs``) and say what was written."""
+        from stackgen import lineage
+
+        params = {k: v for k, v in cfg.as_dict().items() if k not in ("workdir", "quiet", "force")}
+        lineage.record(self.paths, step, outputs, inputs, params)
+        self.wrote(*outputs)
+
+
+def member_files(paths: Paths, n_members: int, cfg: Config) -> list:
+    """What steps 4 and 5 are made from: the data, step 3's manifest, members and predictions."""
+    oof = [paths.oof] if "cv" in cfg.protocols else []
+    return [
+        paths.data,
+        paths.members_manifest,
+        *(paths.member(i) for i in range(1, n_members + 1)),
+        *oof,
+    ]
+
 
 def make_data(cfg: Config) -> dict:
     """Step 1: the blobs data set and its scatter plot."""
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split = data.make_split(cfg)
     out.result(f"{split.train_X.shape} {split.test_X.shape}")
-    out.wrote(
-        data.save_split(split, paths.data), plots.plot_blobs(split, paths.figure("blobs.png"))
+    out.made(
+        cfg,
+        1,
+        [data.save_split(split, paths.data), plots.plot_blobs(split, paths.figure("blobs.png"))],
+        [],
     )
     return {"train_shape": list(split.train_X.shape), "test_shape": list(split.test_X.shape)}
 
@@ -56,7 +78,7 @@ def single_mlp(cfg: Config) -> dict:
     """Step 2: one MLP, evaluated on the test set every epoch, and its learning curves."""
     from stackgen import members, training
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split = data.load_split(paths)
     model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
     train_acc = training.accuracy(training.predict_proba(model, split.train_X), split.train_y)
@@ -69,10 +91,11 @@ def single_mlp(cfg: Config) -> dict:
         "epochs": cfg.epochs,
         "history": history,
     }
-    out.wrote(
+    outputs = [
         plots.plot_learning_curves(history, paths.figure("learning_curves.png")),
         write_json(paths.result("single_mlp.json"), result),
-    )
+    ]
+    out.made(cfg, 2, outputs, [paths.data])
     return result
 
 
@@ -80,7 +103,7 @@ def train_members(cfg: Config) -> dict:
     """Step 3: N members, each with its own seed, saved as models/member_i.keras."""
     from stackgen import members
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split = data.load_split(paths)
     models = members.train_members(split, cfg)
     oof = members.out_of_fold(split, cfg) if "cv" in cfg.protocols else None
@@ -88,7 +111,9 @@ def train_members(cfg: Config) -> dict:
     written = members.save_members(models, oof, paths, cfg, split)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
-    out.wrote(*([paths.oof] if oof else []), paths.members_manifest)
+    out.made(
+        cfg, 3, [*written, *([paths.oof] if oof else []), paths.members_manifest], [paths.data]
+    )
     return {"members": [paths.rel(p) for p in written]}
 
 
@@ -148,7 +173,7 @@ def stack_logistic(cfg: Config) -> dict:
     """Step 4: each member's test accuracy, then a meta-learner (logistic regression) on top."""
     from stackgen import combiners, stacking
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     test_P, tasks = protocol_tasks(cfg, split, models, out)
     member_accs = [combiners.accuracy(test_P[:, m], split.test_y) for m in range(len(models))]
@@ -182,7 +207,12 @@ def stack_logistic(cfg: Config) -> dict:
         "protocols": {row["protocol"]: row for row in rows},
         "seed": cfg.seed,
     }
-    out.wrote(*written, write_json(paths.result("stack_logistic.json"), result))
+    out.made(
+        cfg,
+        4,
+        [*written, write_json(paths.result("stack_logistic.json"), result)],
+        member_files(paths, len(models), cfg),
+    )
     return result
 
 
@@ -190,7 +220,7 @@ def stack_integrated(cfg: Config) -> dict:
     """Step 5: the members frozen inside one Keras network whose new head is trained."""
     from stackgen import integrated, members, training
 
-    out, paths = Printer(cfg), Paths(cfg.workdir)
+    out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     _, tasks = protocol_tasks(cfg, split, models, out)
     rows, written, network = [], [], None
@@ -222,11 +252,12 @@ def stack_integrated(cfg: Config) -> dict:
         "head_seed": cfg.head_seed,
         "trainable_weights": integrated.trainable_weight_names(network),
     }
-    out.wrote(
+    outputs = [
         *([figure] if figure else []),
         *written,
         write_json(paths.result("stack_integrated.json"), result),
-    )
+    ]
+    out.made(cfg, 5, outputs, member_files(paths, len(models), cfg))
     return result
 
 

@@ -1,0 +1,104 @@
+"""Lineage: an artifact made from inputs that changed since is refused, naming the step."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+
+import numpy as np
+import pytest
+from conftest import TINY, run_script, tiny_config
+
+from stackgen import data, lineage, members, stacking, steps
+from stackgen.artifacts import Paths
+
+
+@pytest.fixture
+def stacked(trained, tmp_path):
+    """A copy of the trained work dir with step 4 run too."""
+    work = tmp_path / "w"
+    shutil.copytree(trained.workdir, work)
+    cfg = dataclasses.replace(trained, workdir=work)
+    steps.stack_logistic(cfg)
+    return cfg
+
+
+def _perturbed_data(cfg):
+    split = data.make_split(cfg)
+    moved = dataclasses.replace(split, train_X=split.train_X + np.float32(0.01))
+    data.save_split(moved, Paths(cfg.workdir).data)
+
+
+def test_remaking_the_same_data_is_not_a_change(stacked):
+    steps.make_data(stacked)  # same parameters: same arrays, new zip timestamps
+    paths = Paths(stacked.workdir)
+    assert members.load_members(paths, data.load_split(paths))
+
+
+def test_changed_data_stops_every_step_that_uses_the_members(stacked):
+    _perturbed_data(stacked)
+    message = re.escape(
+        "data/blobs.npz changed after models/members.json was made from it: re-run "
+        "scripts/03_train_members.py (or add --force to use it anyway)"
+    )
+    with pytest.raises(lineage.StaleArtifactError, match=message):
+        steps.stack_logistic(stacked)
+    with pytest.raises(lineage.StaleArtifactError, match=message):
+        steps.stack_integrated(stacked)
+
+
+def test_force_uses_them_anyway_with_a_warning(stacked, capfd):
+    _perturbed_data(stacked)
+    steps.stack_logistic(dataclasses.replace(stacked, force=True))
+    err = capfd.readouterr().err
+    assert (
+        "warning: data/blobs.npz changed after models/members.json was made from it; "
+        "using it anyway (--force)" in err
+    )
+
+
+def test_new_members_make_the_old_meta_learner_stale(stacked):
+    steps.train_members(dataclasses.replace(stacked, seed=7))
+    paths = Paths(stacked.workdir)
+    with pytest.raises(
+        lineage.StaleArtifactError,
+        match=r"models/members\.json changed after models/meta_logistic\.skops "
+        r"was made from it: re-run scripts/04_stack_logistic\.py",
+    ):
+        stacking.load_meta(paths.meta_logistic, paths)
+
+
+def test_a_member_edited_by_hand_is_refused(stacked):
+    paths = Paths(stacked.workdir)
+    split = data.load_split(paths)
+    model = members.load_members(paths, split)[1]
+    model.set_weights([w + 0.5 for w in model.get_weights()])
+    members.save_model(model, paths.member(2))
+    with pytest.raises(
+        lineage.StaleArtifactError, match=r"models/member_2\.keras changed after step 3 made it"
+    ):
+        members.load_members(paths, split)
+
+
+def test_an_artifact_without_a_record_is_refused(stacked):
+    paths = Paths(stacked.workdir)
+    (paths.workdir / "lineage.json").unlink()
+    with pytest.raises(
+        lineage.StaleArtifactError, match="models/members.json has no lineage record"
+    ):
+        members.load_members(paths, data.load_split(paths))
+
+
+def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
+    assert run_script("run", *TINY, "--upto", "3", workdir=tmp_path).returncode == 0
+    _perturbed_data(tiny_config(tmp_path))
+    done = run_script("04_stack_logistic.py", *TINY, workdir=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: data/blobs.npz changed after models/members.json was made "
+        "from it: re-run scripts/03_train_members.py (or add --force to use "
+        "it anyway)\n"
+    )
+    forced = run_script("04_stack_logistic.py", *TINY, "--force", workdir=tmp_path)
+    assert forced.returncode == 0 and "warning: data/blobs.npz changed" in forced.stderr
