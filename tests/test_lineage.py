@@ -102,3 +102,22 @@ def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
     )
     forced = run_script("04_stack_logistic.py", *TINY, "--force", workdir=tmp_path)
     assert forced.returncode == 0 and "warning: data/blobs.npz changed" in forced.stderr
+
+
+def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsys):
+    from stackgen.doctor import doctor
+
+    assert doctor(tmp_path / "empty") == 4
+    out = capsys.readouterr().out
+    assert "FIX data/blobs.npz is missing: run scripts/01_make_data.py" in out
+    assert "FIX models/stacked_network.keras is missing: run scripts/05_stack_integrated.py" in out
+
+    _perturbed_data(stacked)
+    problems = doctor(stacked.workdir)
+    out = capsys.readouterr().out
+    assert "FIX data/blobs.npz changed after step 1 made it: re-run scripts/01_make_data.py" in out
+    assert (
+        "FIX data/blobs.npz changed after models/member_1.keras was made from it: re-run "
+        "scripts/03_train_members.py"
+    ) in out
+    assert problems >= 5 and out.rstrip().endswith("python -m stackgen run")

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -126,6 +127,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     from it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Temporary files of a run that was killed: garbage, since one run at a time writes here.
+    for leftover in path.parent.glob(f".{path.stem}.*.tmp{path.suffix}"):
+        leftover.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
@@ -134,10 +138,17 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        fault_point(f"before-rename:{path.name}")
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def fault_point(name: str) -> None:
+    """Crash-safety tests set STACKGEN_FAULT=<name> to SIGKILL the run exactly here."""
+    if os.environ.get("STACKGEN_FAULT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _umask() -> int:

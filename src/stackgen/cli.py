@@ -291,7 +291,22 @@ def main(argv: list[str] | None = None) -> object:
         default=None,
         help="where the trained artifacts live (default: the repository root)",
     )
+    doctor = commands.add_parser(
+        "doctor", help="check the environment and the work dir's artifacts; change nothing"
+    )
+    doctor.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="the work dir to check (default: the repository root)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from stackgen.doctor import doctor as check
+
+        workdir = (args.workdir or default_workdir()).expanduser().resolve()
+        problems = guarded(lambda: check(workdir))
+        raise SystemExit(1 if problems else 0)
     if args.command == "run":
         from stackgen import steps
 

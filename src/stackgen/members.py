@@ -18,6 +18,7 @@ from stackgen.artifacts import (
     StackgenError,
     atomic_path,
     corrupt,
+    fault_point,
     read_json,
     remake_hint,
     require,
@@ -130,7 +131,10 @@ def save_members(
     manifest, so later steps ask for step 3 again instead of mixing old and new members.
     """
     paths.members_manifest.unlink(missing_ok=True)
-    written = [save_model(m, paths.member(i)) for i, m in enumerate(members, start=1)]
+    written = []
+    for i, model in enumerate(members, start=1):
+        written.append(save_model(model, paths.member(i)))
+        fault_point(f"after-member:{i}")
     if oof is None:  # made without the cv protocol: an older file would not match these members
         paths.oof.unlink(missing_ok=True)
     else:
