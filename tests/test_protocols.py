@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import tiny_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stackgen import combiners, data, members, protocols, steps, training
 from stackgen.artifacts import Paths
@@ -122,3 +124,23 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
     assert len(holdout) == 500 and holdout < test_rows
     assert cv == train_rows and not cv & test_rows
     assert result["protocols"]["holdout"]["scored_rows"] == {"set": "test", "count": 500}
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=12, max_size=80).filter(
+        lambda ys: min(np.bincount(ys)) >= 3 if len(set(ys)) == 4 else False
+    ),
+    st.integers(2, 3),
+    st.integers(0, 10_000),
+)
+@settings(max_examples=40, deadline=None)
+def test_folds_and_halves_always_partition_the_rows(labels, folds, seed):
+    y = np.asarray(labels)
+    fold_of = protocols.cv_folds(y, folds, seed)
+    assert set(fold_of) == set(range(folds))  # every row in exactly one fold, every fold used
+    for c in range(4):  # stratified: each class spread over the folds as evenly as possible
+        counts = np.bincount(fold_of[y == c], minlength=folds)
+        assert counts.max() - counts.min() <= 1
+    fit, score = protocols.holdout_rows(y, seed)
+    assert not set(fit) & set(score)
+    np.testing.assert_array_equal(np.sort(np.concatenate([fit, score])), np.arange(len(y)))

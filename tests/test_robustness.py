@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, TINY, run_script
 
 HOLD_LOCK = """
@@ -66,3 +68,67 @@ def test_tiny_settings_do_not_warn(tmp_path):
     assert run_script("01_make_data.py", "--quiet", workdir=tmp_path).returncode == 0
     done = run_script("02_single_mlp.py", *TINY, workdir=tmp_path)
     assert done.returncode == 0 and done.stderr == ""
+
+
+@pytest.fixture
+def mount_point(tmp_path):
+    """A directory we can mount on: needs root (as on CI here); skipped elsewhere."""
+    target = tmp_path / "mnt"
+    target.mkdir()
+    mounted = []
+
+    def mount(*args):
+        done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for m in mounted:
+        subprocess.run(["umount", "-l", str(m)], capture_output=True)
+
+
+def _digests(work):
+    import hashlib
+
+    return {
+        p.relative_to(work): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in work.rglob("*")
+        if p.is_file() and p.name != ".stackgen.lock"
+    }
+
+
+def test_a_full_work_dir_is_one_line_and_loses_nothing(mount_point):
+    work = mount_point("-t", "tmpfs", "-o", "size=1m", "tmpfs")
+    assert run_script("run", *TINY, "--upto", "3", workdir=work).returncode == 0
+    before = _digests(work)
+    filler = work / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:  # fill the disk to the last block
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    done = run_script("03_train_members.py", *TINY, "--seed", "5", workdir=work)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot write or read ")
+    assert done.stderr.endswith(": No space left on device\n") and done.stderr.count("\n") == 1
+    filler.unlink()
+    after = _digests(work)
+    assert {k: v for k, v in after.items() if k.name != "filler"} == before
+
+
+def test_a_read_only_work_dir_is_one_line_and_loses_nothing(mount_point, tmp_path):
+    source = tmp_path / "src"
+    assert run_script("run", *TINY, "--upto", "3", workdir=source).returncode == 0
+    work = mount_point("--bind", str(source))
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(work)], check=True)
+    before = _digests(work)
+    done = run_script("04_stack_logistic.py", *TINY, workdir=work)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot write or read ")
+    assert "Read-only file system" in done.stderr and done.stderr.count("\n") == 1
+    assert _digests(work) == before

@@ -188,7 +188,7 @@ def guarded(action: Callable[[], object]) -> object:
     except StackgenError as exc:
         _fail(f"error: {exc}")
     except OSError as exc:  # unwritable or full work dir, and the like
-        where = f" {exc.filename}" if exc.filename else ""
+        where = f" {exc.filename}" if exc.filename else " files"
         _fail(f"error: cannot write or read{where}: {exc.strerror or exc}")
     except MemoryError:
         _fail(

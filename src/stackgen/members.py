@@ -7,6 +7,7 @@ tutorial's readers hit, and without renaming private attributes after the fact.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import keras
@@ -22,7 +23,6 @@ from stackgen.artifacts import (
     read_json,
     remake_hint,
     require,
-    write_atomic,
     write_json,
 )
 from stackgen.config import Config
@@ -127,19 +127,22 @@ def save_members(
     """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
     protocol), drop members left from a larger earlier run, then write the manifest.
 
-    The manifest is removed first and written last: a run interrupted in between leaves no
-    manifest, so later steps ask for step 3 again instead of mixing old and new members.
+    Everything is first written to temporary files; if any write fails (a full disk), nothing
+    is replaced. Only then is the manifest removed and the files renamed into place, and the new
+    manifest is written last: a run killed among the renames leaves no manifest, so later steps
+    ask for step 3 again instead of mixing old and new members.
     """
-    paths.members_manifest.unlink(missing_ok=True)
-    written = []
-    for i, model in enumerate(members, start=1):
-        written.append(save_model(model, paths.member(i)))
-        fault_point(f"after-member:{i}")
+    written = [paths.member(i) for i in range(1, len(members) + 1)]
+    with contextlib.ExitStack() as renames:  # on success, each file is renamed into place
+        for i, (model, path) in enumerate(zip(members, written, strict=True), start=1):
+            model.save(renames.enter_context(atomic_path(path)))
+            fault_point(f"after-member:{i}")
+        if oof is not None:
+            probs, fold_of = oof
+            _save_npz(renames.enter_context(atomic_path(paths.oof)), probs=probs, fold_of=fold_of)
+        paths.members_manifest.unlink(missing_ok=True)
     if oof is None:  # made without the cv protocol: an older file would not match these members
         paths.oof.unlink(missing_ok=True)
-    else:
-        probs, fold_of = oof
-        write_atomic(paths.oof, lambda tmp: _save_npz(tmp, probs=probs, fold_of=fold_of))
     for stale in paths.models_dir.glob("member_*.keras"):
         if stale not in written:
             stale.unlink()
