@@ -187,6 +187,9 @@ def guarded(action: Callable[[], object]) -> object:
             return action()
     except StackgenError as exc:
         _fail(f"error: {exc}")
+    except BrokenPipeError:  # the reader went away (predict | head): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     except OSError as exc:  # unwritable or full work dir, and the like
         where = f" {exc.filename}" if exc.filename else " files"
         _fail(f"error: cannot write or read{where}: {exc.strerror or exc}")
