@@ -287,6 +287,8 @@ def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
         (["--meta-epochs", "x"], "argument --meta-epochs: expected a whole number, got 'x'"),
         (["--meta", "tree"], "argument --meta: invalid choice: 'tree'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--folds", "1"], "argument --folds: must be at least 2, got 1"),
+        (["--protocol", "leaky"], "argument --protocol: invalid choice: 'leaky'"),
     ],
 )
 def test_invalid_flags_are_rejected_by_the_parser(tmp_path, flags, message):
