@@ -40,13 +40,16 @@ class Printer:
         for path in written:
             self.info(f"wrote {self.paths.rel(path)}")
 
-    def made(self, cfg: Config, step: int, outputs: list, inputs: list) -> None:
-        """Record the lineage of ``outputs`` (made from ``inputs``) and say what was written."""
+    def made(
+        self, cfg: Config, step: int, outputs: list, inputs: list, already_said: tuple = ()
+    ) -> None:
+        """Record the lineage of ``outputs`` (made from ``inputs``) and say what was written,
+        except the paths ``already_said``."""
         from stackgen import lineage
 
         params = {k: v for k, v in cfg.as_dict().items() if k not in ("workdir", "quiet", "force")}
         lineage.record(self.paths, step, outputs, inputs, params)
-        self.wrote(*outputs)
+        self.wrote(*(p for p in outputs if p not in already_said))
 
 
 def member_files(paths: Paths, n_members: int, cfg: Config) -> list:
@@ -111,9 +114,8 @@ def train_members(cfg: Config) -> dict:
     written = members.save_members(models, oof, paths, cfg, split)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
-    out.made(
-        cfg, 3, [*written, *([paths.oof] if oof else []), paths.members_manifest], [paths.data]
-    )
+    outputs = [*written, *([paths.oof] if oof else []), paths.members_manifest]
+    out.made(cfg, 3, outputs, [paths.data], already_said=tuple(written))
     return {"members": [paths.rel(p) for p in written]}
 
 
