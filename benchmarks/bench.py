@@ -27,14 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, stdev
 
+from stackgen.artifacts import STEP_SCRIPTS
+
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = [
-    "01_make_data.py",
-    "02_single_mlp.py",
-    "03_train_members.py",
-    "04_stack_logistic.py",
-    "05_stack_integrated.py",
-]
+# The five tutorial steps, as in artifacts.STEP_SCRIPTS.
+SCRIPTS = [Path(script).name for script in STEP_SCRIPTS.values()]
 STAGES = ["1 data", "2 single MLP", "3 members", "4 logistic stack", "5 integrated stack"]
 GOALS = {"one process": 10.0, "separate processes": 5.0}
 

@@ -6,20 +6,16 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ROOT, TINY, run_script
 
-from stackgen.artifacts import Paths
+from stackgen.artifacts import STEP_SCRIPTS, Paths
 
-SCRIPTS = [
-    "01_make_data.py",
-    "02_single_mlp.py",
-    "03_train_members.py",
-    "04_stack_logistic.py",
-    "05_stack_integrated.py",
-]
+# The five tutorial steps, as in artifacts.STEP_SCRIPTS.
+SCRIPTS = [Path(script).name for script in STEP_SCRIPTS.values()]
 ACC = r"[01]\.\d{3}"
 
 

@@ -126,8 +126,12 @@ def make_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _workdir(args: argparse.Namespace) -> Path:
+    return (args.workdir or default_workdir()).expanduser().resolve()
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
-    workdir = (args.workdir or default_workdir()).expanduser().resolve()
+    workdir = _workdir(args)
     return Config(
         seed=args.seed,
         epochs=args.epochs,
@@ -307,7 +311,7 @@ def main(argv: list[str] | None = None) -> object:
     if args.command == "doctor":
         from stackgen.doctor import doctor as check
 
-        workdir = (args.workdir or default_workdir()).expanduser().resolve()
+        workdir = _workdir(args)
         problems = guarded(lambda: check(workdir))
         raise SystemExit(1 if problems else 0)
     if args.command == "run":
@@ -319,7 +323,7 @@ def main(argv: list[str] | None = None) -> object:
     if args.command == "predict":
         from stackgen.predict import predict as predict_points
 
-        cfg = Config(workdir=(args.workdir or default_workdir()).expanduser().resolve())
+        cfg = Config(workdir=_workdir(args))
         return guarded(lambda: predict_points(cfg, args.input, args.protocol))
     parser.error(f"unknown command {args.command}")
     return None
