@@ -70,7 +70,7 @@ def test_meta_learner_fits_binary_and_multiclass(kind, n_classes):
     rng = np.random.default_rng(0)
     y = np.arange(90) % n_classes
     probs = [np.eye(n_classes)[y] * 0.6 + rng.random((90, n_classes)) * 0.4 for _ in range(3)]
-    meta = stacking.fit_logistic_meta(stacking.stacked_inputs(probs), y, kind, seed=0)
+    meta = stacking.make_meta(kind, seed=0).fit(stacking.stacked_inputs(probs), y)
     assert meta.predict_proba(stacking.stacked_inputs(probs)).shape == (90, n_classes)
     assert (meta.predict(stacking.stacked_inputs(probs)) == y).mean() > 0.9
 
@@ -78,9 +78,9 @@ def test_meta_learner_fits_binary_and_multiclass(kind, n_classes):
 def test_ovr_is_one_binary_model_per_class_and_multinomial_is_one_softmax():
     y = np.arange(60) % 3
     X = np.eye(3)[y] + np.random.default_rng(1).normal(0, 0.3, (60, 3))
-    ovr = stacking.fit_logistic_meta(X, y, "ovr", seed=0)
+    ovr = stacking.make_meta("ovr", seed=0).fit(X, y)
     assert len(ovr.estimators_) == 3
-    multi = stacking.fit_logistic_meta(X, y, "multinomial", seed=0)
+    multi = stacking.make_meta("multinomial", seed=0).fit(X, y)
     assert multi.coef_.shape == (3, 3)
 
 
@@ -89,7 +89,7 @@ def test_meta_round_trips_through_skops(tmp_path):
     X = np.random.default_rng(2).random((30, 6))
     y = np.arange(30) % 3
     for kind in ("multinomial", "ovr"):
-        meta = stacking.fit_logistic_meta(X, y, kind, seed=0)
+        meta = stacking.make_meta(kind, seed=0).fit(X, y)
         stacking.save_meta(meta, paths.meta_logistic)
         lineage.record(paths, 4, [paths.meta_logistic], [], {})
         loaded = stacking.load_meta(paths.meta_logistic, paths)

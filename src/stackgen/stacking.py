@@ -60,10 +60,6 @@ def make_meta(kind: str, seed: int) -> ClassifierMixin:
     raise ValueError(f"unknown meta-learner {kind!r}")
 
 
-def fit_logistic_meta(X: np.ndarray, y: np.ndarray, kind: str, seed: int) -> ClassifierMixin:
-    return make_meta(kind, seed).fit(X, y)
-
-
 def save_meta(model: ClassifierMixin, path: Path) -> Path:
     return write_atomic(path, lambda tmp: sio.dump(model, tmp))
 

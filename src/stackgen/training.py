@@ -60,12 +60,6 @@ def batch_stream(X: np.ndarray, Y: np.ndarray, orders: np.ndarray, batch_size: i
     return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * len(orders)))
 
 
-def one_batch(X: np.ndarray, Y: np.ndarray) -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices((X.astype(np.float32), Y.astype(np.float32))).batch(
-        len(X)
-    )
-
-
 def compile_classifier(
     model: keras.Model,
     steps_per_execution: int = 1,
