@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BACKENDS_STAMP := $(VENV)/.installed-backends
 
-.PHONY: setup run test bench lint format graphviz clean help
+.PHONY: setup backends run test bench lint format graphviz clean help
 
 help:
 	@echo "make run    set up, then run all five steps at the tutorial's settings"
@@ -22,6 +23,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
+# JAX and PyTorch (CPU builds, pinned in constraints.txt), for the tests that run every step
+# under each Keras backend. `make run` does not need them.
+backends: $(BACKENDS_STAMP)
+
+$(BACKENDS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,jax,torch]"
+	@touch $(BACKENDS_STAMP)
+
 # Graphviz draws figures/stacked_model.png. Installed with apt when we are root; otherwise
 # step 5 still runs and says how to install it.
 graphviz:
@@ -37,8 +46,8 @@ graphviz:
 run: setup
 	$(PY) -m stackgen run
 
-test: setup
-	$(PY) -m pytest
+test: setup backends
+	STACKGEN_REQUIRE_BACKENDS=1 $(PY) -m pytest
 
 bench: setup
 	$(PY) benchmarks/bench.py

@@ -117,7 +117,7 @@ def fit_stacked(
     trainer.compile(
         loss=_summed_member_losses,
         optimizer=keras.optimizers.Adam(),
-        steps_per_execution=training.STEPS_PER_EXECUTION,
+        steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )
     orders = np.stack([training.epoch_orders(n_rows, epochs, s) for s in seeds], axis=-1)
     trainer.fit(_stream(datasets, orders, batch_size), epochs=1, shuffle=False, verbose=0)

@@ -8,8 +8,9 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
 * The shuffles are drawn up front with NumPy (``epoch_orders``: one permutation per epoch from
   ``seed``), so the batch order is explicit, reproducible, and can be fed to plain ``model.fit``
   to check that both paths end with the same weights (tests/test_training.py).
-* The batches stream through ``tf.data`` rather than from NumPy arrays, and ``steps_per_execution``
-  runs many steps per call into the compiled training function.
+* The batches stream through ``tf.data`` rather than from NumPy arrays (Keras reads a tf.data
+  stream under every backend), and ``steps_per_execution`` runs many steps per call into the
+  compiled training function (TensorFlow and JAX; PyTorch takes one step per call).
 * All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
   the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
 * Members train side by side in one compiled loop (``side_by_side.fit_side_by_side``), each on
@@ -28,17 +29,30 @@ import tensorflow as tf
 # for a 500-epoch member: 4 -> 0.95 s, 100 -> 0.51 s, 2000 -> 0.49 s.
 STEPS_PER_EXECUTION = 128
 
+
+def execution_steps(wanted: int) -> int:
+    """``wanted``, or 1 under PyTorch, whose Keras trainer runs one step per call."""
+    return 1 if keras.backend.backend() == "torch" else wanted
+
 _determinism_on = False
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend, and make TensorFlow's kernels deterministic."""
+    """Seed Python, NumPy and the backend, and make the backend's kernels deterministic."""
     global _determinism_on
     keras.utils.set_random_seed(seed)
-    if not _determinism_on and keras.backend.backend() == "tensorflow":
-        # Same seed, same machine -> same weights to the last bit, even with threaded kernels.
+    if _determinism_on:
+        return
+    # Same seed, same machine -> same weights to the last bit, even with threaded kernels.
+    # JAX on the CPU is deterministic already.
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         tf.config.experimental.enable_op_determinism()
-        _determinism_on = True
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
+    _determinism_on = True
 
 
 def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
@@ -70,7 +84,7 @@ def compile_classifier(
         loss="categorical_crossentropy",
         optimizer=optimizer or keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
         metrics=["accuracy"] if with_accuracy else None,
-        steps_per_execution=steps_per_execution,
+        steps_per_execution=execution_steps(steps_per_execution),
     )
     return model
 
@@ -78,43 +92,38 @@ def compile_classifier(
 class EpochCurves(keras.callbacks.Callback):
     """Per-epoch train and test loss and accuracy while all epochs run as one Keras epoch.
 
-    With ``steps_per_execution`` equal to the steps in one epoch, Keras calls
-    ``on_train_batch_end`` once per epoch, with its metrics accumulated over that epoch's batches
-    (what ``History`` would record). The metrics are then reset for the next epoch, and the test
-    set is scored in one compiled call: what ``validation_data`` gives, without Keras setting up
-    an evaluation loop 500 times.
+    At the end of every ``steps_per_epoch``-th step, Keras's metrics hold that epoch's running
+    means over its batches (what ``History`` would record). They are read and reset for the
+    next epoch, and the test set is scored in one call: what ``validation_data`` gives, without
+    Keras setting up an evaluation loop 500 times. With ``steps_per_execution`` equal to the
+    steps in one epoch (TensorFlow, JAX), Keras calls back once per epoch; under PyTorch, once
+    per step.
     """
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray):
+    def __init__(self, X: np.ndarray, Y: np.ndarray, steps_per_epoch: int):
         super().__init__()
-        self.X, self.Y = tf.constant(X, tf.float32), tf.constant(Y, tf.float32)
+        self.X, self.Y = X.astype(np.float32), Y.astype(np.float32)
+        self.steps_per_epoch = steps_per_epoch
         self.history: dict[str, list[float]] = {
             "loss": [],
             "accuracy": [],
             "val_loss": [],
             "val_accuracy": [],
         }
-        self._score = None
-
-    def on_train_begin(self, logs=None) -> None:
-        model = self.model
-
-        @tf.function
-        def score(X, Y):
-            probs = model(X, training=False)
-            loss = keras.ops.mean(keras.losses.categorical_crossentropy(Y, probs))
-            hits = keras.ops.argmax(probs, axis=1) == keras.ops.argmax(Y, axis=1)
-            return loss, keras.ops.mean(keras.ops.cast(hits, "float32"))
-
-        self._score = score
 
     def on_train_batch_end(self, batch, logs=None) -> None:
+        if (batch + 1) % self.steps_per_epoch:
+            return
         self.history["loss"].append(float(logs["loss"]))
         self.history["accuracy"].append(float(logs["accuracy"]))
+        if hasattr(self.model, "jax_state_sync"):  # JAX keeps the state outside the model
+            self.model.jax_state_sync()
         self.model.reset_metrics()
-        val_loss, val_acc = self._score(self.X, self.Y)
-        self.history["val_loss"].append(float(val_loss))
-        self.history["val_accuracy"].append(float(val_acc))
+        probs = self.model.predict_on_batch(self.X)
+        loss = keras.ops.mean(keras.losses.categorical_crossentropy(self.Y, probs))
+        hits = np.argmax(keras.ops.convert_to_numpy(probs), axis=1) == np.argmax(self.Y, axis=1)
+        self.history["val_loss"].append(float(loss))
+        self.history["val_accuracy"].append(float(np.mean(hits, dtype=np.float32)))
 
 
 def fit(
@@ -138,9 +147,10 @@ def fit(
         compile_classifier(model, STEPS_PER_EXECUTION, optimizer=optimizer)
         model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
-    curves = EpochCurves(*validation)
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    curves = EpochCurves(*validation, steps_per_epoch)
     # One execution = one epoch.
-    compile_classifier(model, math.ceil(len(X) / batch_size), optimizer=optimizer)
+    compile_classifier(model, steps_per_epoch, optimizer=optimizer)
     model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
     return curves.history
 

@@ -1,0 +1,138 @@
+"""Every step under each Keras backend, and models saved under one backend used under another.
+
+The rest of the suite runs under the default backend (TensorFlow). Here the five scripts run as
+subprocesses with KERAS_BACKEND=jax and =torch, the fast training path is checked against plain
+``model.fit`` under each, and members saved under one backend must predict the same under all.
+``make test`` installs JAX and PyTorch and sets STACKGEN_REQUIRE_BACKENDS=1, so a missing backend
+fails there instead of skipping.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, TINY, run_script
+
+from stackgen.artifacts import STEP_SCRIPTS
+
+BACKENDS = ("tensorflow", "jax", "torch")
+OTHER_BACKENDS = ("jax", "torch")
+SCRIPTS = list(STEP_SCRIPTS.values())
+ACC = r"[01]\.\d{3}"
+
+
+def need(backend: str) -> None:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    if importlib.util.find_spec(module) is None:
+        if os.environ.get("STACKGEN_REQUIRE_BACKENDS") == "1":
+            pytest.fail(f"{module} is not installed: make test installs it (pip install .[{module}])")
+        pytest.skip(f"{module} is not installed (pip install -e .[{module}])")
+
+
+def under(backend: str) -> dict:
+    return {"KERAS_BACKEND": backend}
+
+
+@pytest.fixture(scope="module", params=OTHER_BACKENDS)
+def chained(request, tmp_path_factory):
+    """The five scripts, in order, under one backend; (backend, work dir, results by script)."""
+    backend = request.param
+    need(backend)
+    workdir = tmp_path_factory.mktemp(f"chain_{backend}") / "work"
+    results = {}
+    for script in SCRIPTS:
+        done = run_script(script.split("/")[-1], *TINY, workdir=workdir, env=under(backend))
+        assert done.returncode == 0, f"{backend} {script}:\n{done.stdout}\n{done.stderr[-3000:]}"
+        results[script.split("/")[-1]] = done
+    return backend, workdir, results
+
+
+def test_every_step_runs_and_prints_the_tutorials_lines(chained):
+    backend, _, results = chained
+    out = {name[:2]: done.stdout for name, done in results.items()}
+    assert out["01"] == "(100, 2) (1000, 2)\n"
+    assert re.fullmatch(rf"Train: {ACC}, Test: {ACC}\n", out["02"])
+    assert out["03"] == "".join(f">Saved models/member_{i}.keras\n" for i in (1, 2, 3))
+    assert re.match(rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n", out["04"])
+    assert re.match(rf"Stacked Test Accuracy: {ACC}\n", out["05"])
+    for name, done in results.items():
+        assert "Traceback" not in done.stderr, (backend, name)
+
+
+def test_the_learning_curves_have_one_point_per_epoch(chained):
+    import json
+
+    _, workdir, _ = chained
+    history = json.loads((workdir / "results/single_mlp.json").read_text())["history"]
+    assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(values) == 3 for values in history.values())
+    assert all(np.isfinite(history["val_loss"]))
+
+
+def _predict(workdir, backend: str, points) -> np.ndarray:
+    done = subprocess.run(
+        [sys.executable, "-m", "stackgen", "predict", "--input", str(points)]
+        + ["--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **under(backend)},
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, f"{backend}: {done.stderr[-3000:]}"
+    rows = [line.split(",") for line in done.stdout.splitlines()[1:]]
+    return np.array([[float(v) for v in row[3:]] for row in rows])
+
+
+def test_models_saved_under_one_backend_predict_the_same_under_every_backend(chained, tmp_path):
+    backend, workdir, _ = chained
+    points = tmp_path / "points.csv"
+    points.write_text("x1,x2\n0,0\n-5,3\n2.5,-7\n-10,-1\n")
+    made_here = _predict(workdir, backend, points)
+    assert made_here.shape == (4 * 5, 3)  # 3 members, the logistic stack, the network
+    for other in BACKENDS:
+        if other != backend:
+            need(other)
+            np.testing.assert_allclose(
+                _predict(workdir, other, points), made_here, atol=2e-4, err_msg=other
+            )
+
+
+def test_same_seed_same_weights_under_this_backend(chained, tmp_path):
+    """Step 3 again in a second work dir: bit-identical member weights."""
+    import keras
+
+    backend, workdir, _ = chained
+    again = tmp_path / "again"
+    (again / "data").mkdir(parents=True)
+    (again / "data/blobs.npz").write_bytes((workdir / "data/blobs.npz").read_bytes())
+    done = run_script("03_train_members.py", *TINY, workdir=again, env=under(backend))
+    assert done.returncode == 0, done.stderr[-3000:]
+    for i in (1, 2, 3):
+        first = keras.saving.load_model(workdir / f"models/member_{i}.keras", compile=False)
+        second = keras.saving.load_model(again / f"models/member_{i}.keras", compile=False)
+        for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_the_fast_training_path_matches_plain_fit_under(backend):
+    """tests/test_training.py (fast path == plain model.fit, side by side == one by one),
+    run again under ``backend``."""
+    need(backend)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_training.py"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **under(backend)},
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"\b\d+ passed\b", done.stdout) and " failed" not in done.stdout
