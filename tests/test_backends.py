@@ -31,7 +31,7 @@ def need(backend: str) -> None:
     module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
     if importlib.util.find_spec(module) is None:
         if os.environ.get("STACKGEN_REQUIRE_BACKENDS") == "1":
-            pytest.fail(f"{module} is not installed: make test installs it (pip install .[{module}])")
+            pytest.fail(f"{module} is not installed: make test installs it (.[{module}])")
         pytest.skip(f"{module} is not installed (pip install -e .[{module}])")
 
 

@@ -34,6 +34,7 @@ def execution_steps(wanted: int) -> int:
     """``wanted``, or 1 under PyTorch, whose Keras trainer runs one step per call."""
     return 1 if keras.backend.backend() == "torch" else wanted
 
+
 _determinism_on = False
 
 
