@@ -32,7 +32,7 @@ def member_accuracy(split, cfg: Config, seed: int, fast: bool) -> tuple[float, f
             model, split.train_X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=seed
         )
     else:
-        training.compile_classifier(model)
+        training.compile_model(model)
         model.fit(split.train_X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=0)
     seconds = time.perf_counter() - began
     return training.accuracy(training.predict_proba(model, split.test_X), split.test_y), seconds

@@ -1,7 +1,7 @@
 """Step 1: make the tutorial's blobs data set and plot it.
 
 Reads:  nothing.
-Writes: data/blobs.npz (train/test arrays and the make_blobs parameters), figures/blobs.png.
+Writes: data/split.npz (train/test arrays and the make_blobs parameters), figures/blobs.png.
 Prints: the train and test shapes, (100, 2) (1000, 2).
 
     python scripts/01_make_data.py [--workdir DIR] [--quiet]

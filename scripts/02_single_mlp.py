@@ -1,6 +1,6 @@
 """Step 2: train the tutorial's single MLP and plot its learning curves.
 
-Reads:  data/blobs.npz (step 1).
+Reads:  data/split.npz (step 1).
 Writes: figures/learning_curves.png (accuracy and loss per epoch, train and test),
         results/single_mlp.json.
 Prints: Train: 0.xxx, Test: 0.xxx

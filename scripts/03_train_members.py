@@ -1,6 +1,6 @@
 """Step 3: train the ensemble members and save each one.
 
-Reads:  data/blobs.npz (step 1).
+Reads:  data/split.npz (step 1).
 Writes: models/member_1.keras ... models/member_N.keras (Keras models named member_i),
         models/members.json (the list later steps load; members left over from an earlier,
         larger run are deleted and never picked up).

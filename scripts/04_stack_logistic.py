@@ -1,6 +1,6 @@
 """Step 4: stack the members with a scikit-learn logistic-regression meta-learner.
 
-Reads:  data/blobs.npz (step 1), models/members.json and the members it lists (step 3).
+Reads:  data/split.npz (step 1), models/members.json and the members it lists (step 3).
 Writes: models/meta_logistic.skops (loads without unpickling arbitrary code),
         results/stack_logistic.json.
 Prints: Model Accuracy: 0.xxx for each member, then Stacked Test Accuracy: 0.xxx

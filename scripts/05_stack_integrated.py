@@ -1,6 +1,6 @@
 """Step 5: embed the frozen members in one Keras network and train a new head on top.
 
-Reads:  data/blobs.npz (step 1), models/members.json and the members it lists (step 3).
+Reads:  data/split.npz (step 1), models/members.json and the members it lists (step 3).
 Writes: figures/stacked_model.png (needs Graphviz), models/stacked_network.keras,
         results/stack_integrated.json.
 Prints: Stacked Test Accuracy: 0.xxx

@@ -1,6 +1,6 @@
 """Step 6: every baseline and meta-learner under every protocol, side by side.
 
-Reads:  data/blobs.npz (step 1); models/members.json, the members, models/oof_predictions.npz
+Reads:  data/split.npz (step 1); models/members.json, the members, models/oof_predictions.npz
         (step 3).
 Writes: results/methods.json.
 Prints: one line per method, one accuracy column per protocol (tutorial, holdout, cv).

@@ -1,6 +1,6 @@
 """Step 7: diverse members (different widths and depths) against identical ones.
 
-Reads:  data/blobs.npz (step 1).
+Reads:  data/split.npz (step 1).
 Writes: results/diverse.json.
 Prints: best member, average, logistic stack and integrated network, for identical and diverse
         members under every protocol.

@@ -1,6 +1,6 @@
 """Step 8: fine-tune the integrated network, which the tutorial mentions and never does.
 
-Reads:  data/blobs.npz (step 1); models/members.json, the members, models/oof_predictions.npz
+Reads:  data/split.npz (step 1); models/members.json, the members, models/oof_predictions.npz
         (step 3).
 Writes: results/fine_tune.json.
 Prints: per protocol, the network's accuracy with only its head trained, then after training

@@ -1,6 +1,6 @@
 """Step 9: decision regions of every member, the logistic stack and the integrated network.
 
-Reads:  data/blobs.npz (step 1); the members (step 3); models/meta_logistic_holdout.skops and
+Reads:  data/split.npz (step 1); the members (step 3); models/meta_logistic_holdout.skops and
         results/stack_logistic.json (step 4); models/stacked_network_holdout.keras (step 5).
         With --protocol tutorial or cv, that protocol's stack files instead.
 Writes: figures/decision_boundaries.png.

@@ -111,7 +111,7 @@ def test_same_seed_same_weights_under_this_backend(chained, tmp_path):
     backend, workdir, _ = chained
     again = tmp_path / "again"
     (again / "data").mkdir(parents=True)
-    (again / "data/blobs.npz").write_bytes((workdir / "data/blobs.npz").read_bytes())
+    (again / "data/split.npz").write_bytes((workdir / "data/split.npz").read_bytes())
     done = run_script("03_train_members.py", *TINY, workdir=again, env=under(backend))
     assert done.returncode == 0, done.stderr[-3000:]
     for i in (1, 2, 3):

@@ -39,7 +39,7 @@ def test_remaking_the_same_data_is_not_a_change(stacked):
 def test_changed_data_stops_every_step_that_uses_the_members(stacked):
     _perturbed_data(stacked)
     message = re.escape(
-        "data/blobs.npz changed after models/members.json was made from it: re-run "
+        "data/split.npz changed after models/members.json was made from it: re-run "
         "scripts/03_train_members.py (or add --force to use it anyway)"
     )
     with pytest.raises(lineage.StaleArtifactError, match=message):
@@ -53,7 +53,7 @@ def test_force_uses_them_anyway_with_a_warning(stacked, capfd):
     steps.stack_logistic(dataclasses.replace(stacked, force=True))
     err = capfd.readouterr().err
     assert (
-        "warning: data/blobs.npz changed after models/members.json was made from it; "
+        "warning: data/split.npz changed after models/members.json was made from it; "
         "using it anyway (--force)" in err
     )
 
@@ -96,12 +96,12 @@ def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
     done = run_script("04_stack_logistic.py", *TINY, workdir=tmp_path)
     assert done.returncode == 1
     assert done.stderr == (
-        "error: data/blobs.npz changed after models/members.json was made "
+        "error: data/split.npz changed after models/members.json was made "
         "from it: re-run scripts/03_train_members.py (or add --force to use "
         "it anyway)\n"
     )
     forced = run_script("04_stack_logistic.py", *TINY, "--force", workdir=tmp_path)
-    assert forced.returncode == 0 and "warning: data/blobs.npz changed" in forced.stderr
+    assert forced.returncode == 0 and "warning: data/split.npz changed" in forced.stderr
 
 
 def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsys):
@@ -109,15 +109,15 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
 
     assert doctor(tmp_path / "empty") == 4
     out = capsys.readouterr().out
-    assert "FIX data/blobs.npz is missing: run scripts/01_make_data.py" in out
+    assert "FIX data/split.npz is missing: run scripts/01_make_data.py" in out
     assert "FIX models/stacked_network.keras is missing: run scripts/05_stack_integrated.py" in out
 
     _perturbed_data(stacked)
     problems = doctor(stacked.workdir)
     out = capsys.readouterr().out
-    assert "FIX data/blobs.npz changed after step 1 made it: re-run scripts/01_make_data.py" in out
+    assert "FIX data/split.npz changed after step 1 made it: re-run scripts/01_make_data.py" in out
     assert (
-        "FIX data/blobs.npz changed after models/member_1.keras was made from it: re-run "
+        "FIX data/split.npz changed after models/member_1.keras was made from it: re-run "
         "scripts/03_train_members.py"
     ) in out
     assert problems >= 5 and out.rstrip().endswith("python -m stackgen run")

@@ -64,7 +64,7 @@ def test_no_backend_noise_on_stderr(chained):
 def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
     workdir, _ = chained
     expected = [
-        "data/blobs.npz",
+        "data/split.npz",
         "figures/blobs.png",
         "figures/learning_curves.png",
         "results/single_mlp.json",
@@ -238,10 +238,10 @@ def _weights(path):
 @pytest.mark.parametrize(
     "script, missing, maker",
     [
-        ("02_single_mlp.py", "data/blobs.npz", "scripts/01_make_data.py"),
-        ("03_train_members.py", "data/blobs.npz", "scripts/01_make_data.py"),
-        ("04_stack_logistic.py", "data/blobs.npz", "scripts/01_make_data.py"),
-        ("05_stack_integrated.py", "data/blobs.npz", "scripts/01_make_data.py"),
+        ("02_single_mlp.py", "data/split.npz", "scripts/01_make_data.py"),
+        ("03_train_members.py", "data/split.npz", "scripts/01_make_data.py"),
+        ("04_stack_logistic.py", "data/split.npz", "scripts/01_make_data.py"),
+        ("05_stack_integrated.py", "data/split.npz", "scripts/01_make_data.py"),
     ],
 )
 def test_a_step_without_its_inputs_names_the_file_and_the_step(tmp_path, script, missing, maker):
@@ -270,7 +270,7 @@ def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
     paths.data.write_text("not an npz")
     done = run_script("03_train_members.py", *TINY, workdir=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: data/blobs.npz could not be read (")
+    assert done.stderr.startswith("error: data/split.npz could not be read (")
     assert done.stderr.endswith("run scripts/01_make_data.py (or python -m stackgen run)\n")
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 

@@ -33,7 +33,7 @@ def _plain_fit_copy(model, X, Y, orders, batch_size, validation=None):
     """The tutorial's path: model.fit on NumPy arrays, epoch by epoch, in the given row order."""
     plain = keras.models.clone_model(model)
     plain.set_weights(model.get_weights())
-    training.compile_classifier(plain)
+    training.compile_model(plain)
     history = {}
     for order in orders:
         h = plain.fit(

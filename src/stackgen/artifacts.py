@@ -56,7 +56,7 @@ class Paths:
 
     @property
     def data(self) -> Path:
-        return self.workdir / "data" / "blobs.npz"
+        return self.workdir / "data" / "split.npz"
 
     @property
     def models_dir(self) -> Path:

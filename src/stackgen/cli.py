@@ -47,6 +47,16 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
     d = Config.__dataclass_fields__
     parser.add_argument(
@@ -78,7 +88,34 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         choices=META_KINDS,
         default=d["meta"].default,
         help="step 4's meta-learner: logistic regression, modern multinomial or the "
-        "tutorial-era one-vs-rest (ovr), or an alternative (default: %(default)s)",
+        "tutorial-era one-vs-rest (ovr), or an alternative; for regression linear or nnls "
+        "(default: %(default)s, multinomial for classes and linear for regression)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="step 1: your own table (CSV with a header row) instead of the blobs; the work "
+        "dir then defaults to runs/<file name>/",
+    )
+    parser.add_argument(
+        "--target", default=None, metavar="COLUMN", help="with --data: the column to predict"
+    )
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default=d["task"].default,
+        help="with --data: auto (default) is regression for a numeric target with more than "
+        "20 distinct values or any fractional value, else classification",
+    )
+    parser.add_argument(
+        "--test-size",
+        type=_fraction,
+        default=d["test_size"].default,
+        metavar="F",
+        help="with --data: the fraction of rows held out for testing, stratified by class "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--protocol",
@@ -127,12 +164,22 @@ def make_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
 
 
 def _workdir(args: argparse.Namespace) -> Path:
-    return (args.workdir or default_workdir()).expanduser().resolve()
+    workdir = args.workdir
+    if workdir is None and getattr(args, "data", None) is not None:
+        # Your own data gets its own work dir: the blobs' artifacts stay as they are.
+        workdir = default_workdir() / "runs" / args.data.stem
+    return (workdir or default_workdir()).expanduser().resolve()
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     workdir = _workdir(args)
+    if (args.data is None) != (args.target is None):
+        _fail("error: --data FILE.csv and --target COLUMN go together", 2)
     return Config(
+        data_file=None if args.data is None else args.data.expanduser().resolve(),
+        target=args.target,
+        task=args.task,
+        test_size=args.test_size,
         seed=args.seed,
         epochs=args.epochs,
         meta_epochs=args.meta_epochs,

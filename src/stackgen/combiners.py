@@ -22,6 +22,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
+from stackgen.artifacts import StackgenError
+from stackgen.metrics import score
 from stackgen.stacking import make_meta, stacked_inputs
 
 EPS = 1e-12
@@ -29,10 +31,6 @@ EPS = 1e-12
 
 def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], EPS, 1.0))))
-
-
-def accuracy(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probs, axis=1) == y))
 
 
 class Member:
@@ -49,10 +47,11 @@ class Member:
 
 
 class BestMember:
-    """The member with the highest accuracy on the fitting rows (first one on a tie)."""
+    """The member with the highest accuracy (R² for regression) on the fitting rows (first one
+    on a tie)."""
 
     def fit(self, P, y, raw=None):
-        self.index_ = int(np.argmax([accuracy(P[:, m], y) for m in range(P.shape[1])]))
+        self.index_ = int(np.argmax([score(P[:, m], y) for m in range(P.shape[1])]))
         return self
 
     def predict_proba(self, P, raw=None):
@@ -177,6 +176,8 @@ class SklearnMeta:
         return self
 
     def predict_proba(self, P, raw=None):
+        if not hasattr(self.estimator, "predict_proba"):  # a regressor: its predicted values
+            return self.estimator.predict(self._inputs(P, raw)).reshape(-1, 1)
         return self.estimator.predict_proba(self._inputs(P, raw))
 
 
@@ -206,7 +207,28 @@ META_LEARNERS = {
 }
 
 
-def meta_learner(name: str, seed: int, passthrough: bool = False):
+# For regression: the members' predicted values combined linearly.
+REGRESSION_META_LEARNERS = {
+    "linear": "linear regression",
+    "nnls": "non-negative linear regression",
+}
+
+
+def meta_kind(name: str, regression: bool) -> str:
+    """--meta resolved for the task: "auto" is multinomial logistic regression for classes and
+    linear regression for a numeric target; a meta-learner of the other task is an error."""
+    if name == "auto":
+        return "linear" if regression else "multinomial"
+    allowed = REGRESSION_META_LEARNERS if regression else META_LEARNERS
+    if name not in allowed:
+        task = "regression" if regression else "classification"
+        raise StackgenError(f"--meta {name} is not a {task} meta-learner; use {', '.join(allowed)}")
+    return name
+
+
+def meta_learner(name: str, seed: int, passthrough: bool = False, regression: bool = False):
+    if regression:
+        return SklearnMeta(LinearRegression(positive=name == "nnls"), passthrough)
     if name == "mlr":
         return MultiResponseLinear()
     if name == "nnls":
@@ -216,10 +238,13 @@ def meta_learner(name: str, seed: int, passthrough: bool = False):
     return sklearn_meta(name, seed, passthrough)
 
 
-def baselines(n_members: int) -> dict[str, object]:
+def baselines(n_members: int, regression: bool = False) -> dict[str, object]:
     """Label -> combiner, in table order."""
     rows: dict[str, object] = {f"member {m + 1}": Member(m) for m in range(n_members)}
     rows["best member (picked on fitting rows)"] = BestMember()
+    if regression:
+        rows["average of predictions"] = Average()
+        return rows
     rows["average of probabilities"] = Average()
     rows["weighted average (fitted weights)"] = WeightedAverage()
     rows["majority vote"] = MajorityVote()

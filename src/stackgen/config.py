@@ -8,14 +8,27 @@ so changing ``--seed`` changes the networks, never the data.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 # Far above any member index, so the head never shares a seed with a member.
 HEAD_SEED_OFFSET = 10_000
 
 # Step 4's meta-learner (--meta); the labels live in combiners.META_LEARNERS.
-META_KINDS = ("multinomial", "ovr", "mlr", "nnls", "greedy", "rf", "gbm", "knn", "mlp")
+# "auto": multinomial for classification, linear for regression; linear and nnls for regression.
+META_KINDS = (
+    "auto",
+    "multinomial",
+    "ovr",
+    "mlr",
+    "nnls",
+    "greedy",
+    "rf",
+    "gbm",
+    "knn",
+    "mlp",
+    "linear",
+)
 PROTOCOLS = ("tutorial", "holdout", "cv")
 # --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.
 DIVERSE_ARCHITECTURES = ((10,), (25,), (50,), (25, 25), (25, 25, 25))
@@ -37,7 +50,7 @@ class Config:
     batch_size: int = 32
     hidden_units: int = 25
     head_units: int = 10
-    meta: str = "multinomial"
+    meta: str = "auto"
     # Honest stacking: which protocols steps 4 and 5 run, k for cv, raw input in the meta-learner,
     # members of different widths and depths.
     protocols: tuple[str, ...] = PROTOCOLS
@@ -52,6 +65,12 @@ class Config:
     n_features: int = 2
     cluster_std: float = 2.0
     data_random_state: int = 2
+    # Your own data instead (--data FILE.csv --target COLUMN): see tables.py. The split is seeded
+    # by data_random_state; the task is "auto", "classification" or "regression".
+    data_file: Path | None = None
+    target: str | None = None
+    task: str = "auto"
+    test_size: float = 0.25
     # Where data/, models/, figures/ and results/ live.
     workdir: Path = field(default_factory=default_workdir)
     quiet: bool = False
@@ -75,6 +94,12 @@ class Config:
             raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
+        if (self.data_file is None) != (self.target is None):
+            raise ValueError("--data and --target go together")
+        if self.task not in ("auto", "classification", "regression"):
+            raise ValueError(f"task must be auto, classification or regression, got {self.task!r}")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be between 0 and 1, got {self.test_size}")
         if not 0 < self.n_train < self.n_samples:
             raise ValueError(f"n_train must be between 1 and n_samples - 1, got {self.n_train}")
 
@@ -87,6 +112,16 @@ class Config:
         if self.diverse:
             return DIVERSE_ARCHITECTURES[(index - 1) % len(DIVERSE_ARCHITECTURES)]
         return (self.hidden_units,)
+
+    def sized(self, n_features: int, n_outputs: int) -> Config:
+        """These settings with the networks widened for wider data: members get at least
+        2 x (features + outputs) hidden units, the head at least 2 x outputs plus 4. The
+        tutorial's problem (2 features, 3 classes) keeps its 25 and 10."""
+        return replace(
+            self,
+            hidden_units=max(self.hidden_units, 2 * (n_features + n_outputs)),
+            head_units=max(self.head_units, 2 * n_outputs + 4),
+        )
 
     @property
     def head_seed(self) -> int:
@@ -106,5 +141,6 @@ class Config:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["workdir"] = str(self.workdir)
+        d["data_file"] = None if self.data_file is None else str(self.data_file)
         d["protocols"] = list(self.protocols)
         return d

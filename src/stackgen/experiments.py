@@ -10,22 +10,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from stackgen import combiners, protocols
+from stackgen import combiners, data, metrics, protocols
 from stackgen.config import Config
 from stackgen.data import Split
 
 LOGISTIC = "logistic regression (multinomial)"
+LINEAR = "linear regression"
 INTEGRATED = "integrated network"
 BEST = "best member (picked on fitting rows)"
+AVERAGE = "average of probabilities"
+AVERAGE_REGRESSION = "average of predictions"
 
 
-def method_rows(n_members: int) -> list[str]:
+def stack_label(regression: bool) -> str:
+    """The stack every table reports: logistic regression, or linear for a regression task."""
+    return LINEAR if regression else LOGISTIC
+
+
+def _meta_learners(regression: bool) -> dict[str, str]:
+    return combiners.REGRESSION_META_LEARNERS if regression else combiners.META_LEARNERS
+
+
+def method_rows(n_members: int, regression: bool = False) -> list[str]:
     """Row labels in table order."""
+    base = "linear" if regression else "logistic"
     return [
-        *combiners.baselines(n_members),
-        *combiners.META_LEARNERS.values(),
-        "logistic + raw input (passthrough)",
-        "logistic on member 1 alone",
+        *combiners.baselines(n_members, regression),
+        *_meta_learners(regression).values(),
+        f"{base} + raw input (passthrough)",
+        f"{base} on member 1 alone",
         INTEGRATED,
     ]
 
@@ -33,30 +46,32 @@ def method_rows(n_members: int) -> list[str]:
 def evaluate(
     task: protocols.MetaTask, cfg: Config, members=None, only: list[str] | None = None
 ) -> dict[str, float]:
-    """Accuracy on the scoring rows of every method (or the ``only`` ones) fit on the fitting
-    rows. ``members`` (the Keras members behind ``task``) are needed for the integrated network
-    only; without them that row is left out.
+    """Accuracy (R² for regression) on the scoring rows of every method (or the ``only`` ones)
+    fit on the fitting rows. ``members`` (the Keras members behind ``task``) are needed for the
+    integrated network only; without them that row is left out.
     """
     score = {}
+    regression = data.is_regression(task.fit_y)
+    stack, base = ("linear", "linear") if regression else ("multinomial", "logistic")
 
     def run(label, combiner, P_fit=task.fit_P, P_score=task.score_P):
         if only is not None and label not in only:
             return
         combiner.fit(P_fit, task.fit_y, task.fit_raw)
         probs = combiner.predict_proba(P_score, task.score_raw)
-        score[label] = combiners.accuracy(probs, task.score_y)
+        score[label] = metrics.score(probs, task.score_y)
 
-    for label, combiner in combiners.baselines(task.fit_P.shape[1]).items():
+    for label, combiner in combiners.baselines(task.fit_P.shape[1], regression).items():
         run(label, combiner)
-    for name, label in combiners.META_LEARNERS.items():
-        run(label, combiners.meta_learner(name, cfg.seed))
+    for name, label in _meta_learners(regression).items():
+        run(label, combiners.meta_learner(name, cfg.seed, regression=regression))
     run(
-        "logistic + raw input (passthrough)",
-        combiners.meta_learner("multinomial", cfg.seed, passthrough=True),
+        f"{base} + raw input (passthrough)",
+        combiners.meta_learner(stack, cfg.seed, passthrough=True, regression=regression),
     )
     run(
-        "logistic on member 1 alone",
-        combiners.meta_learner("multinomial", cfg.seed),
+        f"{base} on member 1 alone",
+        combiners.meta_learner(stack, cfg.seed, regression=regression),
         task.fit_P[:, :1],
         task.score_P[:, :1],
     )
@@ -75,7 +90,7 @@ def integrated_accuracy(task: protocols.MetaTask, members, cfg: Config) -> float
         cfg,
     )
     network = integrated.assemble(members, head)
-    return training.accuracy(training.predict_proba(network, task.score_raw), task.score_y)
+    return metrics.score(training.predict_proba(network, task.score_raw), task.score_y)
 
 
 def tasks_for(split: Split, test_P: np.ndarray, oof_P: np.ndarray | None, cfg: Config):
@@ -86,16 +101,22 @@ def vary_members(split: Split, test_P: np.ndarray, oof_P: np.ndarray, cfg: Confi
     """Accuracy against the number of members k = 1..N, per protocol: best member, average,
     logistic stack. Members are taken in order (the first k)."""
     curves: dict = {}
+    regression = data.is_regression(split.test_y)
     for k in range(1, test_P.shape[1] + 1):
         for protocol in cfg.protocols:
             task = protocols.make_task(protocol, split, test_P[:, :k], oof_P[:, :k], cfg.seed)
             for label, combiner in (
                 (BEST, combiners.BestMember()),
-                ("average of probabilities", combiners.Average()),
-                (LOGISTIC, combiners.meta_learner("multinomial", cfg.seed)),
+                (AVERAGE_REGRESSION if regression else AVERAGE, combiners.Average()),
+                (
+                    stack_label(regression),
+                    combiners.meta_learner(
+                        combiners.meta_kind("auto", regression), cfg.seed, regression=regression
+                    ),
+                ),
             ):
                 combiner.fit(task.fit_P, task.fit_y, task.fit_raw)
-                acc = combiners.accuracy(
+                acc = metrics.score(
                     combiner.predict_proba(task.score_P, task.score_raw), task.score_y
                 )
                 curves.setdefault(protocol, {}).setdefault(label, []).append(acc)

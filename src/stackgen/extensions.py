@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from stackgen import data, lineage, plots
+from stackgen import data, lineage, metrics, plots
 from stackgen.artifacts import Paths, read_json, write_json
 from stackgen.config import Config
 from stackgen.steps import Printer, load_members_for_step, protocol_tasks
@@ -30,10 +30,14 @@ def compare_methods(cfg: Config) -> dict:
     split, models = load_members_for_step(out)
     _, tasks = protocol_tasks(cfg, split, models, out)
     scores = {task.protocol: experiments.evaluate(task, cfg, models) for task in tasks}
-    rows = experiments.method_rows(len(models))
+    rows = experiments.method_rows(len(models), split.task == "regression")
+    if split.task == "regression":
+        out.result("R2 on each protocol's scored rows:")
     for line in experiments.format_table(scores, rows):
         out.result(line)
     result = {
+        "data": split.describe(),
+        "metric": "r2" if split.task == "regression" else "accuracy",
         "protocols": scores,
         "rows": rows,
         "seed": cfg.seed,
@@ -51,8 +55,8 @@ def diverse_members(cfg: Config) -> dict:
     split = data.load_split(paths)
     labels = [
         experiments.BEST,
-        "average of probabilities",
-        experiments.LOGISTIC,
+        experiments.AVERAGE_REGRESSION if split.task == "regression" else experiments.AVERAGE,
+        experiments.stack_label(split.task == "regression"),
         experiments.INTEGRATED,
     ]
     scores, kinds = {}, {"identical": False, "diverse": True}
@@ -72,7 +76,13 @@ def diverse_members(cfg: Config) -> dict:
     out.info(f"diverse members' hidden layers: {architectures}")
     for line in experiments.format_table(scores, labels):
         out.result(line)
-    result = {"scores": scores, "diverse_architectures": architectures, "seed": cfg.seed}
+    result = {
+        "data": split.describe(),
+        "metric": "r2" if split.task == "regression" else "accuracy",
+        "scores": scores,
+        "diverse_architectures": architectures,
+        "seed": cfg.seed,
+    }
     out.wrote(write_json(paths.result("diverse.json"), result))
     return result
 
@@ -97,7 +107,7 @@ def fine_tune(cfg: Config) -> dict:
             cfg,
         )
         network = integrated.assemble(copies, head)
-        before = training.accuracy(training.predict_proba(network, task.score_raw), task.score_y)
+        before = metrics.score(training.predict_proba(network, task.score_raw), task.score_y)
         for member in copies:
             member.trainable = True
         # The fitting rows as raw points; under cv the head saw out-of-fold predictions, and
@@ -111,7 +121,7 @@ def fine_tune(cfg: Config) -> dict:
             seed=cfg.head_seed,
             optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
         )
-        after = training.accuracy(training.predict_proba(network, task.score_raw), task.score_y)
+        after = metrics.score(training.predict_proba(network, task.score_raw), task.score_y)
         rows[task.protocol] = {"head_only": before, "fine_tuned": after, "rows": task.describe()}
     out.result(f"{'protocol':<9} {'head only':>9} {'fine-tuned':>10} {'change':>7}")
     for protocol, row in rows.items():
@@ -120,6 +130,8 @@ def fine_tune(cfg: Config) -> dict:
             f"{row['fine_tuned'] - row['head_only']:>+7.3f}"
         )
     result = {
+        "data": split.describe(),
+        "metric": "r2" if split.task == "regression" else "accuracy",
         "protocols": rows,
         "learning_rate": FINE_TUNE_LEARNING_RATE,
         "epochs": FINE_TUNE_EPOCHS,
@@ -142,6 +154,10 @@ def decision_boundaries(cfg: Config) -> dict:
     from stackgen import integrated, members, stacking, training
 
     out, paths = Printer(cfg), Paths.of(cfg)
+    split = data.load_split(paths)
+    if split.task == "regression" or split.n_features != 2:
+        out.info("decision regions are drawn for two-feature classification only; skipped")
+        return {"figure": None}
     split, models = load_members_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
     logistic = read_json(paths.result("stack_logistic.json"), 4, paths)

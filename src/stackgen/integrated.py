@@ -18,16 +18,23 @@ import numpy as np
 
 from stackgen import training
 from stackgen.config import Config
-from stackgen.data import one_hot
+from stackgen.data import is_regression, one_hot
 from stackgen.members import member_probabilities
 from stackgen.stacking import stacked_inputs
 
 
-def build_head(n_inputs: int, n_classes: int, head_units: int) -> keras.Model:
-    """The meta-learner: Dense(head_units, relu) -> Dense(n_classes, softmax)."""
+def build_head(
+    n_inputs: int, n_classes: int, head_units: int, regression: bool = False
+) -> keras.Model:
+    """The meta-learner: Dense(head_units, relu) -> Dense(n_classes, softmax), or Dense(1,
+    linear) for regression."""
     inputs = keras.Input(shape=(n_inputs,), name="stack_head_input")
     hidden = keras.layers.Dense(head_units, activation="relu", name="stack_hidden")(inputs)
-    probs = keras.layers.Dense(n_classes, activation="softmax", name="stack_output")(hidden)
+    probs = keras.layers.Dense(
+        n_classes,
+        activation="linear" if regression else "softmax",
+        name="stack_output",
+    )(hidden)
     return keras.Model(inputs, probs, name="stack_head")
 
 
@@ -47,7 +54,7 @@ def assemble(
         keras.layers.Concatenate(name="stack_concat")(outputs) if len(outputs) > 1 else outputs[0]
     )
     # Compiled so that a user who loads the saved network can evaluate() it straight away.
-    return training.compile_classifier(keras.Model(inputs, head(merged), name="stacked_network"))
+    return training.compile_model(keras.Model(inputs, head(merged), name="stacked_network"))
 
 
 def head_inputs(P: np.ndarray, raw: np.ndarray, passthrough: bool) -> np.ndarray:
@@ -66,7 +73,9 @@ def fit_head(features: np.ndarray, y: np.ndarray, n_classes: int, cfg: Config) -
     same optimisation of the same weights, several times faster (tests/test_integrated.py).
     """
     training.seed_everything(cfg.head_seed)
-    head = build_head(features.shape[1], n_classes, cfg.head_units)
+    regression = is_regression(y)
+    n_classes = 1 if regression else n_classes
+    head = build_head(features.shape[1], n_classes, cfg.sized(0, n_classes).head_units, regression)
     training.fit(
         head,
         features,

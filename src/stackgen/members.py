@@ -32,16 +32,25 @@ from stackgen.side_by_side import fit_side_by_side
 
 
 def build_mlp(
-    name: str, n_features: int, n_classes: int, hidden: int | tuple[int, ...]
+    name: str,
+    n_features: int,
+    n_classes: int,
+    hidden: int | tuple[int, ...],
+    regression: bool = False,
 ) -> keras.Model:
-    """Dense(h, relu) for each hidden width -> Dense(classes, softmax); Glorot-uniform weights
-    drawn from the global seed. The tutorial's MLP is ``hidden=25``."""
+    """Dense(h, relu) for each hidden width -> Dense(classes, softmax), or Dense(1, linear) for
+    regression; Glorot-uniform weights drawn from the global seed. The tutorial's MLP is
+    ``hidden=25``."""
     widths = (hidden,) if isinstance(hidden, int) else tuple(hidden)
     x = inputs = keras.Input(shape=(n_features,), name=f"{name}_input")
     for depth, width in enumerate(widths, start=1):
         suffix = "hidden" if len(widths) == 1 else f"hidden_{depth}"
         x = keras.layers.Dense(width, activation="relu", name=f"{name}_{suffix}")(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name=f"{name}_output")(x)
+    outputs = keras.layers.Dense(
+        1 if regression else n_classes,
+        activation="linear" if regression else "softmax",
+        name=f"{name}_output",
+    )(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -50,7 +59,10 @@ def train_mlp(
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     """Build and fit one MLP on the training rows; ``seed`` fixes its weights and its shuffles."""
     training.seed_everything(seed)
-    model = build_mlp(name, split.n_features, split.n_classes, cfg.hidden_units)
+    cfg = cfg.sized(split.n_features, split.n_classes)
+    model = build_mlp(
+        name, split.n_features, split.n_classes, cfg.hidden_units, split.task == "regression"
+    )
     validation = (split.test_X, one_hot(split.test_y, split.n_classes)) if validate else None
     history = training.fit(
         model,
@@ -104,7 +116,14 @@ def out_of_fold(split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 
 def _seeded_member(name: str, index: int, split: Split, cfg: Config) -> keras.Model:
     training.seed_everything(cfg.member_seed(index))
-    return build_mlp(name, split.n_features, split.n_classes, cfg.member_architecture(index))
+    cfg = cfg.sized(split.n_features, split.n_classes)
+    return build_mlp(
+        name,
+        split.n_features,
+        split.n_classes,
+        cfg.member_architecture(index),
+        split.task == "regression",
+    )
 
 
 def member_name(index: int) -> str:
@@ -133,6 +152,7 @@ def save_members(
     ask for step 3 again instead of mixing old and new members.
     """
     written = [paths.member(i) for i in range(1, len(members) + 1)]
+    cfg = cfg.sized(split.n_features, split.n_classes)
     with contextlib.ExitStack() as renames:  # on success, each file is renamed into place
         for i, (model, path) in enumerate(zip(members, written, strict=True), start=1):
             model.save(renames.enter_context(atomic_path(path)))
@@ -157,6 +177,7 @@ def save_members(
             "folds": cfg.folds,
             "n_features": split.n_features,
             "n_classes": split.n_classes,
+            "task": split.task,
         },
     )
     return written
@@ -218,5 +239,6 @@ def load_members(paths: Paths, split: Split) -> list[keras.Model]:
 
 
 def member_probabilities(members: list[keras.Model], X: np.ndarray) -> list[np.ndarray]:
-    """Each member's class probabilities for ``X``: a list of [n_samples, n_classes] arrays."""
+    """Each member's class probabilities for ``X``: a list of [n_samples, n_classes] arrays
+    ([n_samples, 1] predicted values for regression)."""
     return [training.predict_proba(m, X) for m in members]

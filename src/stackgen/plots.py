@@ -30,15 +30,26 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def plot_blobs(split: Split, path: Path) -> Path:
-    """Scatter of all points coloured by class; training points drawn larger, edged in black."""
+def plot_data(split: Split, path: Path) -> Path | None:
+    """Scatter of all points over the first two features, coloured by class (or by the target
+    for regression); training points drawn larger, edged in black. None for one feature."""
+    if split.n_features < 2:
+        return None
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot()
-    for c in range(split.n_classes):
+    if split.task == "regression":
+        for X, y, size, edge in (
+            (split.test_X, split.test_y, 10, "none"),
+            (split.train_X, split.train_y, 38, "black"),
+        ):
+            dots = ax.scatter(X[:, 0], X[:, 1], c=y, s=size, cmap="viridis", edgecolors=edge)
+        fig.colorbar(dots, ax=ax, label="target (standardised)")
+    for c in range(split.n_classes if split.task != "regression" else 0):
         color = COLORS[c % len(COLORS)]
+        name = split.class_names[c] if "class_names" in split.params else f"class {c}"
         test = split.test_X[split.test_y == c]
         train = split.train_X[split.train_y == c]
-        ax.scatter(test[:, 0], test[:, 1], s=10, alpha=0.45, color=color, label=f"class {c} test")
+        ax.scatter(test[:, 0], test[:, 1], s=10, alpha=0.45, color=color, label=f"{name} test")
         ax.scatter(
             train[:, 0],
             train[:, 1],
@@ -46,20 +57,27 @@ def plot_blobs(split: Split, path: Path) -> Path:
             color=color,
             edgecolors="black",
             linewidths=0.9,
-            label=f"class {c} train",
+            label=f"{name} train",
         )
-    ax.set_title(f"Blobs: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.legend(fontsize=7, ncol=2, loc="best")
+    title = "Blobs" if split.params.get("source") != "table" else split.params["file_name"]
+    ax.set_title(f"{title}: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
+    names = split.params.get("feature_names", ["x1", "x2"])
+    scaled = " (standardised)" if split.params.get("source") == "table" else ""
+    ax.set_xlabel(names[0] + scaled)
+    ax.set_ylabel(names[1] + scaled)
+    if split.task != "regression":
+        ax.legend(fontsize=7, ncol=2, loc="best")
     return _save(fig, path)
 
 
 def plot_learning_curves(history: dict[str, list[float]], path: Path) -> Path:
-    """Accuracy (left) and loss (right) per epoch, on the training and the test set."""
-    fig = Figure(figsize=(10, 4))
-    epochs = np.arange(1, len(history["accuracy"]) + 1)
-    for ax, metric in zip(fig.subplots(1, 2), ("accuracy", "loss"), strict=True):
+    """Accuracy (left) and loss (right) per epoch, on the training and the test set (the loss
+    alone for regression)."""
+    shown = ("accuracy", "loss") if "accuracy" in history else ("loss",)
+    fig = Figure(figsize=(5 * len(shown), 4))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    axes = fig.subplots(1, len(shown)) if len(shown) > 1 else [fig.subplots()]
+    for ax, metric in zip(axes, shown, strict=True):
         ax.plot(epochs, history[metric], label="train")
         ax.plot(epochs, history[f"val_{metric}"], label="test")
         ax.set_xlabel("epoch")

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from stackgen.data import Split
+from stackgen.data import Split, is_regression
 
 PROTOCOLS = ("tutorial", "holdout", "cv")
 HONEST = ("holdout", "cv")
@@ -49,19 +49,23 @@ class MetaTask:
 
 
 def holdout_rows(test_y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split the test rows once, stratified: (meta-training rows, final-test rows)."""
+    """Split the test rows once, stratified by class: (meta-training rows, final-test rows)."""
     rows = np.arange(len(test_y))
-    fit, score = train_test_split(rows, test_size=0.5, stratify=test_y, random_state=seed)
+    stratify = None if is_regression(test_y) else test_y
+    fit, score = train_test_split(rows, test_size=0.5, stratify=stratify, random_state=seed)
     return np.sort(fit), np.sort(score)
 
 
 def cv_folds(train_y: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """Fold number (0..folds-1) of each training row, stratified and seeded."""
-    smallest = int(np.bincount(train_y).min())
-    if smallest < folds:
-        raise ValueError(f"a class has only {smallest} training rows, fewer than {folds} folds")
+    """Fold number (0..folds-1) of each training row, stratified by class and seeded."""
     fold_of = np.empty(len(train_y), dtype=np.int64)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if is_regression(train_y):
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        smallest = int(np.bincount(train_y).min())
+        if smallest < folds:
+            raise ValueError(f"a class has only {smallest} training rows, fewer than {folds} folds")
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(train_y)), train_y)):
         fold_of[held_out] = fold
     return fold_of

@@ -46,6 +46,11 @@ def _summed_member_losses(y_true, y_pred):
     return keras.ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
 
 
+def _summed_member_squared_errors(y_true, y_pred):
+    # The same for regression members: each member's mean squared error over its outputs.
+    return keras.ops.sum(keras.losses.mean_squared_error(y_true, y_pred), axis=-1)
+
+
 def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
@@ -115,7 +120,11 @@ def fit_stacked(
         x = layer(x)
     trainer = keras.Model(inputs, x, name="side_by_side")
     trainer.compile(
-        loss=_summed_member_losses,
+        loss=(
+            _summed_member_squared_errors
+            if training.is_regressor(models[0])
+            else _summed_member_losses
+        ),
         optimizer=keras.optimizers.Adam(),
         steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import skops.io as sio
 from sklearn.base import ClassifierMixin
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from stackgen import lineage
@@ -33,6 +33,7 @@ TRUSTED_TYPES = [
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.multiclass.OneVsRestClassifier",
     "sklearn.preprocessing._label.LabelBinarizer",
+    "sklearn.linear_model._base.LinearRegression",
 ]
 
 
@@ -47,7 +48,9 @@ def stacked_inputs(probabilities: list[np.ndarray]) -> np.ndarray:
     return stacked.reshape(stacked.shape[0], -1)
 
 
-def column_names(n_members: int, n_classes: int) -> list[str]:
+def column_names(n_members: int, n_classes: int, regression: bool = False) -> list[str]:
+    if regression:
+        return [f"member_{m}" for m in range(1, n_members + 1)]
     return [f"member_{m}:class_{c}" for m in range(1, n_members + 1) for c in range(n_classes)]
 
 
@@ -82,9 +85,9 @@ def load_meta(path: Path, paths: Paths) -> ClassifierMixin:
         raise corrupt(path, 4, paths, exc) from None
     # skops trusts most scikit-learn types by default; ours is one of two shapes, nothing else.
     inner = meta.estimator if isinstance(meta, OneVsRestClassifier) else meta
-    if not isinstance(inner, LogisticRegression):
+    if not isinstance(inner, LogisticRegression | LinearRegression):
         raise StackgenError(
-            f"{paths.rel(path)} holds a {type(meta).__name__}, not a logistic meta-learner: "
+            f"{paths.rel(path)} holds a {type(meta).__name__}, not a linear meta-learner: "
             f"{remake_hint(4)}"
         )
     lineage.verify(paths, path, 4)

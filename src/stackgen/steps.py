@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from stackgen import data, plots
+from stackgen import data, metrics, plots
 from stackgen.artifacts import Paths, write_json
 from stackgen.config import Config
 
@@ -64,17 +64,51 @@ def member_files(paths: Paths, n_members: int, cfg: Config) -> list:
 
 
 def make_data(cfg: Config) -> dict:
-    """Step 1: the blobs data set and its scatter plot."""
+    """Step 1: the data set (the blobs, or your table) and its scatter plot."""
     out, paths = Printer(cfg), Paths.of(cfg)
     split = data.make_split(cfg)
     out.result(f"{split.train_X.shape} {split.test_X.shape}")
-    out.made(
-        cfg,
-        1,
-        [data.save_split(split, paths.data), plots.plot_blobs(split, paths.figure("blobs.png"))],
-        [],
-    )
-    return {"train_shape": list(split.train_X.shape), "test_shape": list(split.test_X.shape)}
+    if split.params.get("source") == "table":
+        out.result(f"data: {split.describe()}")
+        out.result(f"task: {split.task} ({split.params['task_reason']})")
+        if split.task == "classification":
+            counts = np.bincount(
+                np.concatenate([split.train_y, split.test_y]), minlength=split.n_classes
+            )
+            out.result(
+                "classes: "
+                + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
+            )
+        out.info(
+            f"features standardised with the mean and standard deviation of the "
+            f"{len(split.train_y)} training rows; {len(split.test_y)} rows held out for testing"
+        )
+    outputs = [data.save_split(split, paths.data)]
+    figure = plots.plot_data(split, paths.figure("blobs.png"))
+    outputs += [figure] if figure else []
+    out.made(cfg, 1, outputs, [])
+    return {
+        "train_shape": list(split.train_X.shape),
+        "test_shape": list(split.test_X.shape),
+        "data": split.describe(),
+        "task": split.task,
+    }
+
+
+def headline(outputs: np.ndarray, y: np.ndarray, split: data.Split) -> str:
+    """ "0.812" (accuracy), or "0.481 (RMSE 55.02)" (R2; RMSE in the target's own units)."""
+    if split.task != "regression":
+        return f"{metrics.accuracy(outputs, y):.3f}"
+    return f"{metrics.r2(outputs, y):.3f} (RMSE {metrics.rmse(outputs, y, split.target_scale):.4g})"
+
+
+def metric_numbers(outputs: np.ndarray, y: np.ndarray, split: data.Split) -> dict:
+    if split.task != "regression":
+        return {"accuracy": metrics.accuracy(outputs, y)}
+    return {
+        "r2": metrics.r2(outputs, y),
+        "rmse": metrics.rmse(outputs, y, split.target_scale),
+    }
 
 
 def single_mlp(cfg: Config) -> dict:
@@ -84,12 +118,20 @@ def single_mlp(cfg: Config) -> dict:
     out, paths = Printer(cfg), Paths.of(cfg)
     split = data.load_split(paths)
     model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
-    train_acc = training.accuracy(training.predict_proba(model, split.train_X), split.train_y)
-    test_acc = training.accuracy(training.predict_proba(model, split.test_X), split.test_y)
-    out.result(f"Train: {train_acc:.3f}, Test: {test_acc:.3f}")
+    train_out = training.predict_proba(model, split.train_X)
+    test_out = training.predict_proba(model, split.test_X)
+    r2 = "R2 " if split.task == "regression" else ""
+    out.result(
+        f"Train: {r2}{headline(train_out, split.train_y, split)}, "
+        f"Test: {r2}{headline(test_out, split.test_y, split)}"
+    )
     result = {
-        "train_accuracy": train_acc,
-        "test_accuracy": test_acc,
+        "data": split.describe(),
+        "task": split.task,
+        "train_accuracy": metrics.score(train_out, split.train_y),
+        "test_accuracy": metrics.score(test_out, split.test_y),
+        "train": metric_numbers(train_out, split.train_y, split),
+        "test": metric_numbers(test_out, split.test_y, split),
         "seed": cfg.seed,
         "epochs": cfg.epochs,
         "history": history,
@@ -141,7 +183,9 @@ def protocol_tasks(cfg: Config, split: data.Split, models: list, out: Printer):
     return test_P, tasks
 
 
-def _protocol_table(out: Printer, rows: list[dict], label: str) -> None:
+def _protocol_table(out: Printer, rows: list[dict], label: str, split: data.Split) -> None:
+    if split.task == "regression":
+        out.result("R2 on the scored rows (1: perfect; 0: no better than the mean):")
     out.result(
         f"{'protocol':<9} {'meta-learner rows':<46} {'best member':>11} {'average':>8} {label:>8}"
     )
@@ -162,12 +206,11 @@ def _baseline_numbers(task) -> dict:
         "fit_rows": {"set": task.fit_rows[0], "count": len(task.fit_rows[1])},
         "scored_rows": {"set": task.score_rows[0], "count": len(task.score_rows[1])},
         "member_accuracies": [
-            combiners.accuracy(task.score_P[:, m], task.score_y)
-            for m in range(task.score_P.shape[1])
+            metrics.score(task.score_P[:, m], task.score_y) for m in range(task.score_P.shape[1])
         ],
         "best_member": best.index_ + 1,
-        "best_member_accuracy": combiners.accuracy(best.predict_proba(task.score_P), task.score_y),
-        "average_accuracy": combiners.accuracy(task.score_P.mean(axis=1), task.score_y),
+        "best_member_accuracy": metrics.score(best.predict_proba(task.score_P), task.score_y),
+        "average_accuracy": metrics.score(task.score_P.mean(axis=1), task.score_y),
     }
 
 
@@ -178,33 +221,40 @@ def stack_logistic(cfg: Config) -> dict:
     out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     test_P, tasks = protocol_tasks(cfg, split, models, out)
-    member_accs = [combiners.accuracy(test_P[:, m], split.test_y) for m in range(len(models))]
-    for acc in member_accs:
-        out.result(f"Model Accuracy: {acc:.3f}")
+    regression = split.task == "regression"
+    kind = combiners.meta_kind(cfg.meta, regression)
+    member_accs = [metrics.score(test_P[:, m], split.test_y) for m in range(len(models))]
+    name = "R2" if regression else "Accuracy"
+    for m in range(len(models)):
+        out.result(f"Model {name}: {headline(test_P[:, m], split.test_y, split)}")
     rows, written = [], []
     for task in tasks:
-        meta = combiners.meta_learner(cfg.meta, cfg.seed, cfg.passthrough)
+        meta = combiners.meta_learner(kind, cfg.seed, cfg.passthrough, regression)
         meta.fit(task.fit_P, task.fit_y, task.fit_raw)
-        acc = combiners.accuracy(meta.predict_proba(task.score_P, task.score_raw), task.score_y)
+        stacked = meta.predict_proba(task.score_P, task.score_raw)
+        acc = metrics.score(stacked, task.score_y)
         rows.append({**_baseline_numbers(task), "stacked_accuracy": acc})
         if task.protocol == "tutorial":
-            out.result(f"Stacked Test Accuracy: {acc:.3f}")
+            out.result(f"Stacked Test {name}: {headline(stacked, task.score_y, split)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
-        if cfg.meta in ("multinomial", "ovr"):  # the logistic meta-learners are saved with skops
+        if kind in ("multinomial", "ovr") or regression:  # linear meta-learners: saved (skops)
             written.append(
                 stacking.save_meta(meta.estimator, paths.meta_logistic_for(task.protocol))
             )
-    _protocol_table(out, rows, "stacked")
+    _protocol_table(out, rows, "stacked", split)
     result = {
+        "data": split.describe(),
+        "task": split.task,
+        "metric": "r2" if regression else "accuracy",
         "member_accuracies": member_accs,
         **(
             {"stacked_accuracy": rows[0]["stacked_accuracy"]}
             if tasks[0].protocol == "tutorial"
             else {}
         ),
-        "meta": cfg.meta,
+        "meta": kind,
         "passthrough": cfg.passthrough,
-        "columns": stacking.column_names(len(models), split.n_classes)
+        "columns": stacking.column_names(len(models), split.n_classes, regression)
         + ([f"raw:x{j}" for j in range(split.n_features)] if cfg.passthrough else []),
         "protocols": {row["protocol"]: row for row in rows},
         "seed": cfg.seed,
@@ -230,17 +280,22 @@ def stack_integrated(cfg: Config) -> dict:
         features = integrated.head_inputs(task.fit_P, task.fit_raw, cfg.passthrough)
         head = integrated.fit_head(features, task.fit_y, split.n_classes, cfg)
         network = integrated.assemble(models, head, cfg.passthrough)
-        acc = training.accuracy(training.predict_proba(network, task.score_raw), task.score_y)
+        outputs = training.predict_proba(network, task.score_raw)
+        acc = metrics.score(outputs, task.score_y)
         rows.append({**_baseline_numbers(task), "stacked_accuracy": acc})
         if task.protocol == "tutorial":
-            out.result(f"Stacked Test Accuracy: {acc:.3f}")
+            name = "R2" if split.task == "regression" else "Accuracy"
+            out.result(f"Stacked Test {name}: {headline(outputs, task.score_y, split)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
         written.append(members.save_model(network, paths.stacked_network_for(task.protocol)))
-    _protocol_table(out, rows, "network")
+    _protocol_table(out, rows, "network", split)
     figure = plots.plot_network(network, paths.figure("stacked_model.png"))
     if figure is None:
         out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
     result = {
+        "data": split.describe(),
+        "task": split.task,
+        "metric": "r2" if split.task == "regression" else "accuracy",
         **(
             {"stacked_accuracy": rows[0]["stacked_accuracy"]}
             if tasks[0].protocol == "tutorial"

@@ -75,16 +75,27 @@ def batch_stream(X: np.ndarray, Y: np.ndarray, orders: np.ndarray, batch_size: i
     return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * len(orders)))
 
 
-def compile_classifier(
+def is_regressor(model: keras.Model) -> bool:
+    """Whether ``model`` ends in a linear output (regression) rather than a softmax."""
+    last = model.layers[-1]
+    while isinstance(last, keras.Model):  # the integrated network ends in its head
+        last = last.layers[-1]
+    return last.activation.__name__ == "linear"
+
+
+def compile_model(
     model: keras.Model,
     steps_per_execution: int = 1,
     with_accuracy: bool = True,
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
+    """The tutorial's compile: cross-entropy and accuracy for a softmax output; mean squared
+    error for a linear (regression) output."""
+    regression = is_regressor(model)
     model.compile(
-        loss="categorical_crossentropy",
+        loss="mean_squared_error" if regression else "categorical_crossentropy",
         optimizer=optimizer or keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
-        metrics=["accuracy"] if with_accuracy else None,
+        metrics=["accuracy"] if with_accuracy and not regression else None,
         steps_per_execution=execution_steps(steps_per_execution),
     )
     return model
@@ -101,28 +112,30 @@ class EpochCurves(keras.callbacks.Callback):
     per step.
     """
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, steps_per_epoch: int):
+    def __init__(self, X: np.ndarray, Y: np.ndarray, steps_per_epoch: int, regression: bool):
         super().__init__()
         self.X, self.Y = X.astype(np.float32), Y.astype(np.float32)
         self.steps_per_epoch = steps_per_epoch
-        self.history: dict[str, list[float]] = {
-            "loss": [],
-            "accuracy": [],
-            "val_loss": [],
-            "val_accuracy": [],
-        }
+        self.regression = regression
+        keys = ("loss", "val_loss") + (() if regression else ("accuracy", "val_accuracy"))
+        self.history: dict[str, list[float]] = {key: [] for key in keys}
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         if (batch + 1) % self.steps_per_epoch:
             return
         self.history["loss"].append(float(logs["loss"]))
-        self.history["accuracy"].append(float(logs["accuracy"]))
+        if not self.regression:
+            self.history["accuracy"].append(float(logs["accuracy"]))
         if hasattr(self.model, "jax_state_sync"):  # JAX keeps the state outside the model
             self.model.jax_state_sync()
         self.model.reset_metrics()
-        probs = self.model.predict_on_batch(self.X)
-        loss = keras.ops.mean(keras.losses.categorical_crossentropy(self.Y, probs))
-        hits = np.argmax(keras.ops.convert_to_numpy(probs), axis=1) == np.argmax(self.Y, axis=1)
+        outputs = self.model.predict_on_batch(self.X)
+        if self.regression:
+            loss = keras.ops.mean(keras.losses.mean_squared_error(self.Y, outputs))
+            self.history["val_loss"].append(float(loss))
+            return
+        loss = keras.ops.mean(keras.losses.categorical_crossentropy(self.Y, outputs))
+        hits = np.argmax(keras.ops.convert_to_numpy(outputs), axis=1) == np.argmax(self.Y, axis=1)
         self.history["val_loss"].append(float(loss))
         self.history["val_accuracy"].append(float(np.mean(hits, dtype=np.float32)))
 
@@ -138,20 +151,21 @@ def fit(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> dict[str, list[float]]:
-    """Compile and train ``model`` in place on (X, one-hot Y), shuffled from ``seed``.
+    """Compile and train ``model`` in place on (X, one-hot Y, or a column of regression
+    targets), shuffled from ``seed``.
 
     With ``validation``, returns the per-epoch history Keras would record (loss, accuracy,
-    val_loss, val_accuracy); without it, an empty one.
+    val_loss, val_accuracy; no accuracies for regression); without it, an empty one.
     """
     stream = batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size)
     if validation is None:
-        compile_classifier(model, STEPS_PER_EXECUTION, optimizer=optimizer)
+        compile_model(model, STEPS_PER_EXECUTION, optimizer=optimizer)
         model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
     steps_per_epoch = math.ceil(len(X) / batch_size)
-    curves = EpochCurves(*validation, steps_per_epoch)
+    curves = EpochCurves(*validation, steps_per_epoch, is_regressor(model))
     # One execution = one epoch.
-    compile_classifier(model, steps_per_epoch, optimizer=optimizer)
+    compile_model(model, steps_per_epoch, optimizer=optimizer)
     model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
     return curves.history
 
