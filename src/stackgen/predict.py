@@ -5,6 +5,12 @@ optional header row. Prints CSV in long form, one line per point and model:
 
     point,model,class,p_class_0,p_class_1,p_class_2
 
+For a model trained on your own table (``--data``), points are given in the table's own units
+(they are standardised with the training rows' statistics saved by step 1); with a header row
+naming the feature columns, columns are matched by name, so the original table (target column
+included) can be fed back. Classes print by name; a regression prints ``point,model,prediction``
+in the target's own units.
+
 This is the one place that loads a saved meta-learner, so everything is loaded safely: Keras
 models with ``safe_mode`` (no Lambda code runs), the meta-learner through skops with an explicit
 list of trusted types (no pickle).
@@ -23,12 +29,19 @@ from stackgen.artifacts import Paths, StackgenError, read_json
 from stackgen.config import Config
 
 
-def read_points(text: str, n_features: int) -> np.ndarray:
-    """Parse CSV text into [points, n_features] floats; one clear error for any bad line."""
+def read_points(text: str, n_features: int, names: list[str] | None = None) -> np.ndarray:
+    """Parse CSV text into [points, n_features] floats; one clear error for any bad line.
+
+    With feature ``names`` and a header row holding all of them, those columns are taken by
+    name, in training order, and any other column is ignored."""
     reader = csv.reader(io.StringIO(text))
     rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if rows and not _numeric(rows[0][1]):
+        header = [cell.strip() for cell in rows[0][1]]
         rows = rows[1:]  # a header
+        if names and set(names) <= set(header) and header != names:
+            pick = [header.index(n) for n in names]
+            rows = [(line, [row[i] if i < len(row) else "" for i in pick]) for line, row in rows]
     if not rows:
         raise StackgenError(f"no points to predict: give CSV rows of {n_features} numbers each")
     points = []
@@ -59,7 +72,11 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
     paths = Paths.of(cfg)
     split = data.load_split(paths)
     text = sys.stdin.read() if input_path in (None, "-") else _read_file(input_path)
-    X = read_points(text, split.n_features)
+    X = read_points(text, split.n_features, split.params.get("feature_names"))
+    if "feature_mean" in split.params:  # your own table: standardise as step 1 did
+        X = (X - np.asarray(split.params["feature_mean"], dtype=np.float32)) / np.asarray(
+            split.params["feature_std"], dtype=np.float32
+        )
     models = members.load_members(paths, split)
     passthrough = bool(read_json(paths.result("stack_logistic.json"), 4, paths).get("passthrough"))
     meta = stacking.load_meta(paths.meta_logistic_for(protocol), paths)
@@ -67,15 +84,39 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
     lineage.verify(paths, paths.stacked_network_for(protocol), 5)
     P = np.stack(members.member_probabilities(models, X), axis=1)
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
-    outputs["logistic_stack"] = meta.predict_proba(integrated.head_inputs(P, X, passthrough))
+    stacked_X = integrated.head_inputs(P, X, passthrough)
+    if split.task == "regression":
+        outputs["linear_stack"] = meta.predict(stacked_X).reshape(-1, 1)
+    else:
+        outputs["logistic_stack"] = meta.predict_proba(stacked_X)
     outputs["integrated_network"] = training.predict_proba(network, X)
-    header = ["point", "model", "class", *(f"p_class_{c}" for c in range(split.n_classes))]
-    print(",".join(header))
+    if split.task == "regression":
+        mean, scale = float(split.params["target_mean"]), split.target_scale
+        outputs = {name: values[:, 0] * scale + mean for name, values in outputs.items()}
+        print("point,model,prediction")
+        for point in range(len(X)):
+            for name, values in outputs.items():
+                print(f"{point + 1},{name},{values[point]:.6g}")
+        return {name: values.tolist() for name, values in outputs.items()}
+    names = split.class_names if "class_names" in split.params else None
+    columns = (
+        [f"p_{n}" for n in names] if names else [f"p_class_{c}" for c in range(split.n_classes)]
+    )
+    print(",".join(["point", "model", "class", *(_csv_cell(c) for c in columns)]))
     for point in range(len(X)):
         for name, probs in outputs.items():
             p = probs[point]
-            print(f"{point + 1},{name},{int(np.argmax(p))}," + ",".join(f"{v:.4f}" for v in p))
+            best = int(np.argmax(p))
+            label = _csv_cell(names[best]) if names else str(best)
+            print(f"{point + 1},{name},{label}," + ",".join(f"{v:.4f}" for v in p))
     return {name: probs.tolist() for name, probs in outputs.items()}
+
+
+def _csv_cell(text: str) -> str:
+    """A class name as one CSV field, quoted if it needs to be."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([text])
+    return out.getvalue()
 
 
 def _read_file(path: str) -> str:
