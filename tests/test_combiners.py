@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stackgen import combiners
+from stackgen import combiners, metrics
+from stackgen.artifacts import StackgenError
 from stackgen.config import META_KINDS
 
 
@@ -82,10 +83,10 @@ def test_multi_response_linear_regression_uses_each_class_own_columns():
     assert [m.coef_.shape for m in mlr.models_] == [(2,), (2,), (2,)]
     probs = mlr.predict_proba(P)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
-    assert combiners.accuracy(probs, y) > 0.95
+    assert metrics.accuracy(probs, y) > 0.95
 
 
-@pytest.mark.parametrize("name", META_KINDS)
+@pytest.mark.parametrize("name", list(combiners.META_LEARNERS))
 @pytest.mark.parametrize("passthrough", [False, True])
 def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
     rng = np.random.default_rng(2)
@@ -101,4 +102,33 @@ def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
 
 
 def test_every_meta_kind_has_a_label():
-    assert list(combiners.META_LEARNERS) == list(META_KINDS)
+    labelled = {"auto", *combiners.META_LEARNERS, *combiners.REGRESSION_META_LEARNERS}
+    assert labelled == set(META_KINDS)
+
+
+@pytest.mark.parametrize("name", list(combiners.REGRESSION_META_LEARNERS))
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_regression_meta_learners_combine_members_predictions(name, passthrough):
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=80).astype(np.float32)
+    # Member 1 is the truth plus noise, member 2 noise alone, member 3 the negated truth.
+    P = np.stack([y + 0.3 * rng.normal(size=80), rng.normal(size=80), -y], axis=1)[:, :, None]
+    raw = rng.normal(size=(80, 2))
+    meta = combiners.meta_learner(name, seed=0, passthrough=passthrough, regression=True)
+    predicted = meta.fit(P, y, raw).predict_proba(P, raw)
+    assert predicted.shape == (80, 1)
+    assert metrics.r2(predicted, y) > 0.9
+    coef = meta.estimator.coef_
+    if name == "nnls":
+        assert (coef >= 0).all()  # non-negative: member 3 (negated truth) gets no weight
+    else:
+        assert coef[2] < 0  # a plain linear stack may use it with a negative weight
+
+
+def test_meta_kind_resolves_auto_and_refuses_the_other_tasks_learners():
+    assert combiners.meta_kind("auto", regression=False) == "multinomial"
+    assert combiners.meta_kind("auto", regression=True) == "linear"
+    with pytest.raises(StackgenError, match="--meta multinomial is not a regression"):
+        combiners.meta_kind("multinomial", regression=True)
+    with pytest.raises(StackgenError, match="--meta linear is not a classification"):
+        combiners.meta_kind("linear", regression=False)

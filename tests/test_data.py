@@ -59,7 +59,7 @@ def test_save_and_load_round_trip_keeps_arrays_and_parameters(workdir):
 def test_missing_data_names_the_step_that_makes_it(workdir):
     with pytest.raises(
         MissingArtifactError,
-        match=r"data/blobs\.npz is missing: run "
+        match=r"data/split\.npz is missing: run "
         r"scripts/01_make_data\.py",
     ):
         data.load_split(Paths(workdir))
@@ -107,7 +107,7 @@ def test_a_non_zip_file_is_refused(workdir):
     paths = Paths(workdir)
     paths.data.parent.mkdir(parents=True)
     paths.data.write_bytes(b"")
-    with pytest.raises(CorruptArtifactError, match=r"data/blobs\.npz could not be read"):
+    with pytest.raises(CorruptArtifactError, match=r"data/split\.npz could not be read"):
         data.load_split(paths)
 
 

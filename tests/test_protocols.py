@@ -104,8 +104,8 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
     seen = []
     real = combiners.meta_learner
 
-    def recording(name, seed, passthrough=False):
-        meta = real(name, seed, passthrough)
+    def recording(name, seed, passthrough=False, regression=False):
+        meta = real(name, seed, passthrough, regression)
         fit = meta.fit
 
         def fit_and_record(P, y, raw=None):

@@ -135,5 +135,5 @@ def test_a_skops_file_with_another_estimator_is_refused(tmp_path):
     paths = Paths(tmp_path)
     paths.meta_logistic.parent.mkdir(parents=True)
     sio.dump(GaussianNB().fit([[0.0], [1.0]], [0, 1]), paths.meta_logistic)
-    with pytest.raises(StackgenError, match="holds a GaussianNB, not a logistic"):
+    with pytest.raises(StackgenError, match="holds a GaussianNB, not a linear meta-learner"):
         stacking.load_meta(paths.meta_logistic, paths)

@@ -104,3 +104,45 @@ def test_the_weights_actually_move(workdir):
         model, split.train_X, data.one_hot(split.train_y, 3), epochs=2, batch_size=32, seed=5
     )
     assert np.abs(model.get_weights()[0] - before).max() > 1e-4
+
+
+def _regression_data(rows: int = 100):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(rows, 3)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=rows)).astype(np.float32)
+    return X, y[:, None]
+
+
+def test_regression_fast_path_and_curves_equal_plain_fit():
+    """A linear output trains on mean squared error, on the fast path as with plain fit."""
+    X, Y = _regression_data()
+    Xv, Yv = _regression_data(40)
+    training.seed_everything(7)
+    model = members.build_mlp("reg", 3, 1, 25, regression=True)
+    assert training.is_regressor(model)
+    orders = training.epoch_orders(len(X), 4, 7)
+    plain, plain_history = _plain_fit_copy(model, X, Y, orders, 32, (Xv, Yv))
+    assert plain.loss == "mean_squared_error"
+    history = training.fit(model, X, Y, epochs=4, batch_size=32, seed=7, validation=(Xv, Yv))
+    for fast_w, plain_w in zip(model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(fast_w, plain_w, rtol=1e-5, atol=1e-6)
+    assert sorted(history) == sorted(plain_history) == ["loss", "val_loss"]
+    for key in history:
+        np.testing.assert_allclose(history[key], plain_history[key], rtol=1e-5, err_msg=key)
+
+
+def test_regression_members_side_by_side_equal_members_fit_one_by_one():
+    X, Y = _regression_data()
+    seeds = [31, 32]
+    together, alone = [], []
+    for seed in seeds:
+        training.seed_everything(seed)
+        together.append(members.build_mlp(f"r_{seed}", 3, 1, 25, regression=True))
+        alone.append(keras.models.clone_model(together[-1]))
+        alone[-1].set_weights(together[-1].get_weights())
+    side_by_side.fit_side_by_side(together, [(X, Y)] * 2, epochs=3, batch_size=32, seeds=seeds)
+    for model, seed in zip(alone, seeds, strict=True):
+        training.fit(model, X, Y, epochs=3, batch_size=32, seed=seed)
+    for a, b in zip(together, alone, strict=True):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)

@@ -200,6 +200,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 _BACKEND_NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|I0000 [\d:. ]+\d+ (port|cudart_stub|cuda_[a-z_]+)\.cc:\d+\]"
+    # Where CUDA libraries are installed but no GPU is usable, TensorFlow says so at start-up.
+    rb"|[EW]0000 [\d:. ]+\d+ (cuda_[a-z_]+|gpu_[a-z_]+|dso_loader)\.cc:\d+\]"
+    rb"|.*the default Eigen-based implementation if present"
     # Each member is a new model, so a new compiled function: expected, not a problem.
     rb"|WARNING:tensorflow:\d+ out of the last \d+ calls to .* triggered tf\.function retracing)"
 )
