@@ -1,8 +1,9 @@
 """Every step under each Keras backend, and models saved under one backend used under another.
 
-The rest of the suite runs under the default backend (TensorFlow). Here the five scripts run as
-subprocesses with KERAS_BACKEND=jax and =torch, the fast training path is checked against plain
-``model.fit`` under each, and members saved under one backend must predict the same under all.
+The rest of the suite runs under the default backend (TensorFlow), the numbered scripts included.
+Here ``python -m stackgen run`` (steps 1-9 and the report) runs as a subprocess with
+KERAS_BACKEND=jax and =torch, the fast training path is checked against plain ``model.fit``
+under each, and members saved under one backend must predict the same under all.
 ``make test`` installs JAX and PyTorch and sets STACKGEN_REQUIRE_BACKENDS=1, so a missing backend
 fails there instead of skipping.
 """
@@ -19,11 +20,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY, run_script
 
-from stackgen.artifacts import STEP_SCRIPTS
-
 BACKENDS = ("tensorflow", "jax", "torch")
 OTHER_BACKENDS = ("jax", "torch")
-SCRIPTS = list(STEP_SCRIPTS.values())
 ACC = r"[01]\.\d{3}"
 
 
@@ -41,28 +39,27 @@ def under(backend: str) -> dict:
 
 @pytest.fixture(scope="module", params=OTHER_BACKENDS)
 def chained(request, tmp_path_factory):
-    """The five scripts, in order, under one backend; (backend, work dir, results by script)."""
+    """Every step and the report under one backend: (backend, work dir, the run's output)."""
     backend = request.param
     need(backend)
     workdir = tmp_path_factory.mktemp(f"chain_{backend}") / "work"
-    results = {}
-    for script in SCRIPTS:
-        done = run_script(script.split("/")[-1], *TINY, workdir=workdir, env=under(backend))
-        assert done.returncode == 0, f"{backend} {script}:\n{done.stdout}\n{done.stderr[-3000:]}"
-        results[script.split("/")[-1]] = done
-    return backend, workdir, results
+    done = run_script("run", *TINY, workdir=workdir, env=under(backend))
+    assert done.returncode == 0, f"{backend}:\n{done.stdout}\n{done.stderr[-3000:]}"
+    return backend, workdir, done
 
 
 def test_every_step_runs_and_prints_the_tutorials_lines(chained):
-    backend, _, results = chained
-    out = {name[:2]: done.stdout for name, done in results.items()}
-    assert out["01"] == "(100, 2) (1000, 2)\n"
-    assert re.fullmatch(rf"Train: {ACC}, Test: {ACC}\n", out["02"])
-    assert out["03"] == "".join(f">Saved models/member_{i}.keras\n" for i in (1, 2, 3))
-    assert re.match(rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n", out["04"])
-    assert re.match(rf"Stacked Test Accuracy: {ACC}\n", out["05"])
-    for name, done in results.items():
-        assert "Traceback" not in done.stderr, (backend, name)
+    backend, workdir, done = chained
+    assert done.stdout.startswith("(100, 2) (1000, 2)\n")
+    assert re.search(rf"^Train: {ACC}, Test: {ACC}$", done.stdout, re.M)
+    assert "".join(f">Saved models/member_{i}.keras\n" for i in (1, 2, 3)) in done.stdout
+    assert re.search(rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n", done.stdout)
+    assert len(re.findall(rf"^Stacked Test Accuracy: {ACC}$", done.stdout, re.M)) == 2
+    assert "Traceback" not in done.stderr, backend
+    for made in ("methods.json", "diverse.json", "fine_tune.json"):  # steps 6-8
+        assert (workdir / "results" / made).is_file(), made
+    assert (workdir / "figures/decision_boundaries.png").is_file()  # step 9
+    assert (workdir / "reports/report.html").is_file()
 
 
 def test_the_learning_curves_have_one_point_per_epoch(chained):
@@ -76,6 +73,7 @@ def test_the_learning_curves_have_one_point_per_epoch(chained):
 
 
 def _predict(workdir, backend: str, points) -> np.ndarray:
+    """``python -m stackgen predict`` under ``backend``: every model's probabilities."""
     done = subprocess.run(
         [sys.executable, "-m", "stackgen", "predict", "--input", str(points)]
         + ["--workdir", str(workdir)],

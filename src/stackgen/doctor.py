@@ -39,12 +39,19 @@ def environment() -> list[tuple[bool, str]]:
         checks.append(
             (
                 True,
-                f"Keras backend: {keras.backend.backend()}; TensorFlow op "
-                "determinism is switched on by every training step",
+                f"Keras backend: {keras.backend.backend()} (KERAS_BACKEND=tensorflow, jax or "
+                "torch); deterministic kernels are switched on by every training step",
             )
         )
     except ImportError:
         pass
+    for name, extra in (("jax", "jax"), ("torch", "torch")):
+        try:
+            checks.append((True, f"optional backend {name} {md.version(name)}"))
+        except md.PackageNotFoundError:
+            checks.append(
+                (True, f"optional backend {name}: not installed (pip install -e .[{extra}])")
+            )
     dot = shutil.which("dot")
     checks.append(
         (

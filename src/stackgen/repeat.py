@@ -19,7 +19,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from stackgen import plots, stats
-from stackgen.artifacts import Paths, write_json
+from stackgen.artifacts import Paths, StackgenError, write_json
 from stackgen.config import Config
 from stackgen.experiments import BEST, LOGISTIC
 
@@ -77,6 +77,10 @@ def _one_thread_per_worker() -> None:
 def repeat_study(cfg: Config, seeds: int, jobs: int, max_members: int, vary_data: bool) -> dict:
     from stackgen.steps import Printer
 
+    if cfg.data_file is not None:
+        raise StackgenError(
+            "the repeat study runs on the tutorial's blobs; --data is not supported by it yet"
+        )
     out, paths = Printer(cfg), Paths.of(cfg)
     folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
     wanted = list(range(cfg.seed, cfg.seed + seeds))
