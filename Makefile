@@ -61,4 +61,5 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	find data models figures results -mindepth 1 ! -name .gitkeep -delete
+	find data models figures results reports -mindepth 1 ! -name .gitkeep -delete
+	rm -rf runs

@@ -17,6 +17,7 @@ from conftest import ROOT, TINY, run_script
 from stackgen import data
 from stackgen.artifacts import StackgenError
 from stackgen.config import Config
+from stackgen.examples import write_table
 from stackgen.tables import choose_task, load_table
 
 NUM = r"-?\d\.\d{3}"
@@ -32,19 +33,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
 
 def sklearn_table(tmp_path: Path, name: str) -> tuple[Path, str]:
     """One of scikit-learn's bundled tables written as a user's CSV, string labels included."""
-    from sklearn import datasets
-
-    loader, target = {
-        "breast_cancer": (datasets.load_breast_cancer, "diagnosis"),
-        "wine": (datasets.load_wine, "cultivar"),
-        "diabetes": (datasets.load_diabetes, "progression"),
-    }[name]
-    bunch = loader()
-    labels = (
-        bunch.target if name == "diabetes" else [str(bunch.target_names[t]) for t in bunch.target]
-    )
-    rows = [[*x, y] for x, y in zip(bunch.data.tolist(), labels, strict=True)]
-    return write_csv(tmp_path / f"{name}.csv", [*bunch.feature_names, target], rows), target
+    return write_table(name, tmp_path)
 
 
 def toy(tmp_path: Path, n: int = 60, labels=None, name="toy.csv") -> Path:

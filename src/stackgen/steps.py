@@ -215,7 +215,10 @@ def _baseline_numbers(task) -> dict:
 
 
 def stack_logistic(cfg: Config) -> dict:
-    """Step 4: each member's test accuracy, then a meta-learner (logistic regression) on top."""
+    """Step 4: each member's test score, then a meta-learner (logistic, or linear for regression).
+
+    Prints each member's accuracy (R² and RMSE for regression), the stack's, and the protocols.
+    """
     from stackgen import combiners, stacking
 
     out, paths = Printer(cfg), Paths.of(cfg)
