@@ -145,6 +145,8 @@ def test_bad_data_on_the_command_line_is_one_line_and_writes_nothing(tmp_path):
     assert alone.returncode != 0 and "--data FILE.csv and --target COLUMN go together" in (
         alone.stderr
     )
+    stray = run_script("run", "--task", "regression", *TINY, workdir=work)
+    assert stray.returncode != 0 and "add --data FILE.csv" in stray.stderr
 
 
 def test_the_work_dir_defaults_to_runs_named_after_the_file(tmp_path):

@@ -175,6 +175,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
     workdir = _workdir(args)
     if (args.data is None) != (args.target is None):
         _fail("error: --data FILE.csv and --target COLUMN go together", 2)
+    d = Config.__dataclass_fields__
+    if args.data is None and (
+        args.task != d["task"].default or args.test_size != d["test_size"].default
+    ):
+        _fail("error: --task and --test-size apply to your own data: add --data FILE.csv", 2)
     return Config(
         data_file=None if args.data is None else args.data.expanduser().resolve(),
         target=args.target,

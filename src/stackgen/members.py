@@ -178,6 +178,7 @@ def save_members(
             "n_features": split.n_features,
             "n_classes": split.n_classes,
             "task": split.task,
+            "data": split.describe(),
         },
     )
     return written
