@@ -30,10 +30,10 @@ KEY_METHODS = (
     "integrated network",
 )
 FIGURES = [
-    ("blobs.png", "The data: 100 training points (edged) and 1,000 test points."),
-    ("learning_curves.png", "Step 2: the single MLP's accuracy and loss per epoch."),
+    ("blobs.png", "The data over its first two features: training points (edged) and test points."),
+    ("learning_curves.png", "Step 2: the single MLP's loss (and accuracy, for classes) per epoch."),
     ("stacked_model.png", "Step 5: the integrated network."),
-    ("decision_boundaries.png", "Step 9: decision regions."),
+    ("decision_boundaries.png", "Step 9: decision regions (two-feature classification only)."),
     ("vary_members.png", "Step 10: accuracy against the number of members."),
 ]
 
