@@ -1,10 +1,13 @@
-"""Step 1: make the tutorial's blobs data set and plot it.
+"""Step 1: make the tutorial's blobs data set (or read your table) and plot it.
 
-Reads:  nothing.
-Writes: data/split.npz (train/test arrays and the make_blobs parameters), figures/blobs.png.
-Prints: the train and test shapes, (100, 2) (1000, 2).
+Reads:  nothing, or your CSV file (--data).
+Writes: data/split.npz (train/test arrays and the make_blobs parameters, or your table's
+        columns, classes and standardisation), figures/blobs.png.
+Prints: the train and test shapes, (100, 2) (1000, 2); for a table also what it is, the task
+        and the classes.
 
     python scripts/01_make_data.py [--workdir DIR] [--quiet]
+    python scripts/01_make_data.py --data FILE.csv --target COLUMN [--task T] [--test-size F]
 
 make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_state=2); the first
 100 rows train, the last 1,000 test. Needs no TensorFlow.
