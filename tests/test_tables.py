@@ -256,3 +256,32 @@ def test_a_table_needs_no_tensorflow_to_be_read(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert Config(data_file=path, target="animal").task == "auto"
+
+
+def test_a_later_step_given_other_data_than_step_1s_refuses(tmp_path):
+    wine, _ = sklearn_table(tmp_path, "wine")
+    other = toy(tmp_path)
+    first = run_script(
+        "01_make_data.py",
+        "--data",
+        str(wine),
+        "--target",
+        "cultivar",
+        "--quiet",
+        workdir=tmp_path / "w",
+    )
+    assert first.returncode == 0, first.stderr
+    done = run_script(
+        "02_single_mlp.py",
+        "--data",
+        str(other),
+        "--target",
+        "animal",
+        *TINY,
+        workdir=tmp_path / "w",
+    )
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: ")
+    assert "was made from wine.csv (target 'cultivar'" in done.stderr
+    assert f"run scripts/01_make_data.py --data {other} --target animal first" in done.stderr
+    assert not (tmp_path / "w/results/single_mlp.json").exists()

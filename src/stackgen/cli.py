@@ -292,6 +292,10 @@ NO_TRAINING = {"make_data", "decision_boundaries", "write_report"}
 
 def _locked(step: Callable[..., dict], cfg: Config, **extras) -> dict:
     with workdir_lock(cfg.workdir):
+        if cfg.data_file is not None and step.__name__ not in ("make_data", "run_all"):
+            from stackgen.steps import check_same_data
+
+            check_same_data(cfg)  # a later step told --data: is it step 1's?
         return step(cfg, **extras)
 
 

@@ -95,6 +95,26 @@ def make_data(cfg: Config) -> dict:
     }
 
 
+def check_same_data(cfg: Config) -> None:
+    """A later step given --data: refuse if step 1 made the work dir's split from other data."""
+    import hashlib
+
+    from stackgen.artifacts import StackgenError
+
+    split = data.load_split(Paths.of(cfg))
+    p = split.params
+    try:
+        digest = hashlib.sha256(cfg.data_file.read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    if p.get("source") != "table" or p.get("sha256") != digest or p.get("target") != cfg.target:
+        raise StackgenError(
+            f"{Paths.of(cfg).rel(Paths.of(cfg).data)} was made from {split.describe()}, not "
+            f"from {cfg.data_file.name} with --target {cfg.target}: run "
+            f"scripts/01_make_data.py --data {cfg.data_file} --target {cfg.target} first"
+        )
+
+
 def headline(outputs: np.ndarray, y: np.ndarray, split: data.Split) -> str:
     """ "0.812" (accuracy), or "0.481 (RMSE 55.02)" (R2; RMSE in the target's own units)."""
     if split.task != "regression":
