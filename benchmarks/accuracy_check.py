@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from stackgen import data, members, training  # noqa: E402
+from stackgen import data, members, metrics, training  # noqa: E402
 from stackgen.config import Config  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def member_accuracy(split, cfg: Config, seed: int, fast: bool) -> tuple[float, f
         training.compile_model(model)
         model.fit(split.train_X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=0)
     seconds = time.perf_counter() - began
-    return training.accuracy(training.predict_proba(model, split.test_X), split.test_y), seconds
+    return metrics.accuracy(training.predict_proba(model, split.test_X), split.test_y), seconds
 
 
 def main() -> None:

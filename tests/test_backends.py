@@ -25,7 +25,7 @@ ACC = r"[01]\.\d{3}"
 
 
 def need(backend: str) -> None:
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    module = backend  # each backend's package is named like the backend
     if importlib.util.find_spec(module) is None:
         if os.environ.get("STACKGEN_REQUIRE_BACKENDS") == "1":
             pytest.fail(f"{module} is not installed: make test installs it (.[{module}])")

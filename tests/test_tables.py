@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, TINY, run_script
 
 from stackgen import data
-from stackgen.artifacts import StackgenError
+from stackgen.artifacts import Paths, StackgenError
 from stackgen.config import Config
 from stackgen.examples import write_table
 from stackgen.tables import choose_task, load_table
@@ -179,7 +179,7 @@ def test_an_external_table_runs_end_to_end(table_run):
     n_test = int(np.ceil(n_rows * 0.25))
     assert stdout.startswith(f"({n_rows - n_test}, {n_features}) ({n_test}, {n_features})\n")
     assert f"data: {name}.csv (target '{target}'" in stdout
-    split = data.load_split(Paths_of(work))
+    split = data.load_split(Paths(work))
     assert split.n_classes == n_classes and split.n_features == n_features
     if name == "diabetes":
         assert "task: regression (target 'progression' is numeric" in stdout
@@ -203,12 +203,6 @@ def test_an_external_table_runs_end_to_end(table_run):
     report = (work / "reports/report.md").read_text()
     assert f"Data: {name}.csv (target '{target}'" in report
     assert "tutorial (its text)" not in report  # the tutorial's blobs numbers do not apply
-
-
-def Paths_of(work: Path):
-    from stackgen.artifacts import Paths
-
-    return Paths(work)
 
 
 def test_predict_takes_the_original_table_in_its_own_units(table_run, tmp_path):

@@ -120,8 +120,12 @@ class Config:
         return replace(
             self,
             hidden_units=max(self.hidden_units, 2 * (n_features + n_outputs)),
-            head_units=max(self.head_units, 2 * n_outputs + 4),
+            head_units=self.head_width(n_outputs),
         )
+
+    def head_width(self, n_outputs: int) -> int:
+        """The integrated network's hidden units for ``n_outputs`` classes (1: regression)."""
+        return max(self.head_units, 2 * n_outputs + 4)
 
     @property
     def head_seed(self) -> int:

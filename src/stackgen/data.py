@@ -34,9 +34,18 @@ class Split:
         return self.params.get("task", "classification")
 
     @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def metric(self) -> str:
+        """What results files score with: "accuracy", or "r2" for regression."""
+        return "r2" if self.regression else "accuracy"
+
+    @property
     def n_classes(self) -> int:
         """Classes, or 1 (one output column) for regression."""
-        if self.task == "regression":
+        if self.regression:
             return 1
         if "class_names" in self.params:
             return len(self.params["class_names"])
@@ -50,6 +59,10 @@ class Split:
     def target_scale(self) -> float:
         """A regression target's standard deviation on the training rows (1 for blobs)."""
         return float(self.params.get("target_std", 1.0))
+
+    def labels(self) -> dict:
+        """What every results file says of its data: which data, the task, the metric."""
+        return {"data": self.describe(), "task": self.task, "metric": self.metric}
 
     def describe(self) -> str:
         """Which data this is, for printouts, results and the report."""

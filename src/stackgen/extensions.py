@@ -30,14 +30,13 @@ def compare_methods(cfg: Config) -> dict:
     split, models = load_members_for_step(out)
     _, tasks = protocol_tasks(cfg, split, models, out)
     scores = {task.protocol: experiments.evaluate(task, cfg, models) for task in tasks}
-    rows = experiments.method_rows(len(models), split.task == "regression")
-    if split.task == "regression":
+    rows = experiments.method_rows(len(models), split.regression)
+    if split.regression:
         out.result("R2 on each protocol's scored rows:")
     for line in experiments.format_table(scores, rows):
         out.result(line)
     result = {
-        "data": split.describe(),
-        "metric": "r2" if split.task == "regression" else "accuracy",
+        **split.labels(),
         "protocols": scores,
         "rows": rows,
         "seed": cfg.seed,
@@ -55,8 +54,8 @@ def diverse_members(cfg: Config) -> dict:
     split = data.load_split(paths)
     labels = [
         experiments.BEST,
-        experiments.AVERAGE_REGRESSION if split.task == "regression" else experiments.AVERAGE,
-        experiments.stack_label(split.task == "regression"),
+        experiments.AVERAGE_REGRESSION if split.regression else experiments.AVERAGE,
+        experiments.stack_label(split.regression),
         experiments.INTEGRATED,
     ]
     scores, kinds = {}, {"identical": False, "diverse": True}
@@ -77,8 +76,7 @@ def diverse_members(cfg: Config) -> dict:
     for line in experiments.format_table(scores, labels):
         out.result(line)
     result = {
-        "data": split.describe(),
-        "metric": "r2" if split.task == "regression" else "accuracy",
+        **split.labels(),
         "scores": scores,
         "diverse_architectures": architectures,
         "seed": cfg.seed,
@@ -130,8 +128,7 @@ def fine_tune(cfg: Config) -> dict:
             f"{row['fine_tuned'] - row['head_only']:>+7.3f}"
         )
     result = {
-        "data": split.describe(),
-        "metric": "r2" if split.task == "regression" else "accuracy",
+        **split.labels(),
         "protocols": rows,
         "learning_rate": FINE_TUNE_LEARNING_RATE,
         "epochs": FINE_TUNE_EPOCHS,
@@ -155,7 +152,7 @@ def decision_boundaries(cfg: Config) -> dict:
 
     out, paths = Printer(cfg), Paths.of(cfg)
     split = data.load_split(paths)
-    if split.task == "regression" or split.n_features != 2:
+    if split.regression or split.n_features != 2:
         out.info("decision regions are drawn for two-feature classification only; skipped")
         return {"figure": None}
     split, models = load_members_for_step(out)

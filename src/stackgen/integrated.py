@@ -73,9 +73,7 @@ def fit_head(features: np.ndarray, y: np.ndarray, n_classes: int, cfg: Config) -
     same optimisation of the same weights, several times faster (tests/test_integrated.py).
     """
     training.seed_everything(cfg.head_seed)
-    regression = is_regression(y)
-    n_classes = 1 if regression else n_classes
-    head = build_head(features.shape[1], n_classes, cfg.sized(0, n_classes).head_units, regression)
+    head = build_head(features.shape[1], n_classes, cfg.head_width(n_classes), is_regression(y))
     training.fit(
         head,
         features,

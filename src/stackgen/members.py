@@ -60,9 +60,7 @@ def train_mlp(
     """Build and fit one MLP on the training rows; ``seed`` fixes its weights and its shuffles."""
     training.seed_everything(seed)
     cfg = cfg.sized(split.n_features, split.n_classes)
-    model = build_mlp(
-        name, split.n_features, split.n_classes, cfg.hidden_units, split.task == "regression"
-    )
+    model = build_mlp(name, split.n_features, split.n_classes, cfg.hidden_units, split.regression)
     validation = (split.test_X, one_hot(split.test_y, split.n_classes)) if validate else None
     history = training.fit(
         model,
@@ -122,7 +120,7 @@ def _seeded_member(name: str, index: int, split: Split, cfg: Config) -> keras.Mo
         split.n_features,
         split.n_classes,
         cfg.member_architecture(index),
-        split.task == "regression",
+        split.regression,
     )
 
 

@@ -33,7 +33,3 @@ def rmse(pred: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:
 def score(outputs: np.ndarray, y: np.ndarray) -> float:
     """The headline number, higher is better: accuracy for class labels, R² for regression."""
     return r2(outputs, y) if is_regression(y) else accuracy(outputs, y)
-
-
-def name(y: np.ndarray) -> str:
-    return "R2" if is_regression(y) else "accuracy"

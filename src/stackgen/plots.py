@@ -37,14 +37,30 @@ def plot_data(split: Split, path: Path) -> Path | None:
         return None
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot()
-    if split.task == "regression":
-        for X, y, size, edge in (
-            (split.test_X, split.test_y, 10, "none"),
-            (split.train_X, split.train_y, 38, "black"),
-        ):
-            dots = ax.scatter(X[:, 0], X[:, 1], c=y, s=size, cmap="viridis", edgecolors=edge)
-        fig.colorbar(dots, ax=ax, label="target (standardised)")
-    for c in range(split.n_classes if split.task != "regression" else 0):
+    if split.regression:
+        _scatter_by_target(fig, ax, split)
+    else:
+        _scatter_by_class(ax, split)
+    title = "Blobs" if split.params.get("source") != "table" else split.params["file_name"]
+    ax.set_title(f"{title}: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
+    names = split.params.get("feature_names", ["x1", "x2"])
+    scaled = " (standardised)" if split.params.get("source") == "table" else ""
+    ax.set_xlabel(names[0] + scaled)
+    ax.set_ylabel(names[1] + scaled)
+    return _save(fig, path)
+
+
+def _scatter_by_target(fig: Figure, ax, split: Split) -> None:
+    for X, y, size, edge in (
+        (split.test_X, split.test_y, 10, "none"),
+        (split.train_X, split.train_y, 38, "black"),
+    ):
+        dots = ax.scatter(X[:, 0], X[:, 1], c=y, s=size, cmap="viridis", edgecolors=edge)
+    fig.colorbar(dots, ax=ax, label="target (standardised)")
+
+
+def _scatter_by_class(ax, split: Split) -> None:
+    for c in range(split.n_classes):
         color = COLORS[c % len(COLORS)]
         name = split.class_names[c] if "class_names" in split.params else f"class {c}"
         test = split.test_X[split.test_y == c]
@@ -59,15 +75,7 @@ def plot_data(split: Split, path: Path) -> Path | None:
             linewidths=0.9,
             label=f"{name} train",
         )
-    title = "Blobs" if split.params.get("source") != "table" else split.params["file_name"]
-    ax.set_title(f"{title}: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
-    names = split.params.get("feature_names", ["x1", "x2"])
-    scaled = " (standardised)" if split.params.get("source") == "table" else ""
-    ax.set_xlabel(names[0] + scaled)
-    ax.set_ylabel(names[1] + scaled)
-    if split.task != "regression":
-        ax.legend(fontsize=7, ncol=2, loc="best")
-    return _save(fig, path)
+    ax.legend(fontsize=7, ncol=2, loc="best")
 
 
 def plot_learning_curves(history: dict[str, list[float]], path: Path) -> Path:

@@ -85,12 +85,12 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
     P = np.stack(members.member_probabilities(models, X), axis=1)
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
     stacked_X = integrated.head_inputs(P, X, passthrough)
-    if split.task == "regression":
+    if split.regression:
         outputs["linear_stack"] = meta.predict(stacked_X).reshape(-1, 1)
     else:
         outputs["logistic_stack"] = meta.predict_proba(stacked_X)
     outputs["integrated_network"] = training.predict_proba(network, X)
-    if split.task == "regression":
+    if split.regression:
         mean, scale = float(split.params["target_mean"]), split.target_scale
         outputs = {name: values[:, 0] * scale + mean for name, values in outputs.items()}
         print("point,model,prediction")

@@ -90,21 +90,19 @@ def make_data(cfg: Config) -> dict:
     return {
         "train_shape": list(split.train_X.shape),
         "test_shape": list(split.test_X.shape),
-        "data": split.describe(),
-        "task": split.task,
+        **split.labels(),
     }
 
 
 def check_same_data(cfg: Config) -> None:
     """A later step given --data: refuse if step 1 made the work dir's split from other data."""
-    import hashlib
-
     from stackgen.artifacts import StackgenError
+    from stackgen.tables import file_digest
 
     split = data.load_split(Paths.of(cfg))
     p = split.params
     try:
-        digest = hashlib.sha256(cfg.data_file.read_bytes()).hexdigest()
+        digest = file_digest(cfg.data_file)
     except OSError:
         digest = None
     if p.get("source") != "table" or p.get("sha256") != digest or p.get("target") != cfg.target:
@@ -117,13 +115,13 @@ def check_same_data(cfg: Config) -> None:
 
 def headline(outputs: np.ndarray, y: np.ndarray, split: data.Split) -> str:
     """ "0.812" (accuracy), or "0.481 (RMSE 55.02)" (R2; RMSE in the target's own units)."""
-    if split.task != "regression":
+    if not split.regression:
         return f"{metrics.accuracy(outputs, y):.3f}"
     return f"{metrics.r2(outputs, y):.3f} (RMSE {metrics.rmse(outputs, y, split.target_scale):.4g})"
 
 
 def metric_numbers(outputs: np.ndarray, y: np.ndarray, split: data.Split) -> dict:
-    if split.task != "regression":
+    if not split.regression:
         return {"accuracy": metrics.accuracy(outputs, y)}
     return {
         "r2": metrics.r2(outputs, y),
@@ -140,14 +138,13 @@ def single_mlp(cfg: Config) -> dict:
     model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
     train_out = training.predict_proba(model, split.train_X)
     test_out = training.predict_proba(model, split.test_X)
-    r2 = "R2 " if split.task == "regression" else ""
+    r2 = "R2 " if split.regression else ""
     out.result(
         f"Train: {r2}{headline(train_out, split.train_y, split)}, "
         f"Test: {r2}{headline(test_out, split.test_y, split)}"
     )
     result = {
-        "data": split.describe(),
-        "task": split.task,
+        **split.labels(),
         "train_accuracy": metrics.score(train_out, split.train_y),
         "test_accuracy": metrics.score(test_out, split.test_y),
         "train": metric_numbers(train_out, split.train_y, split),
@@ -204,7 +201,7 @@ def protocol_tasks(cfg: Config, split: data.Split, models: list, out: Printer):
 
 
 def _protocol_table(out: Printer, rows: list[dict], label: str, split: data.Split) -> None:
-    if split.task == "regression":
+    if split.regression:
         out.result("R2 on the scored rows (1: perfect; 0: no better than the mean):")
     out.result(
         f"{'protocol':<9} {'meta-learner rows':<46} {'best member':>11} {'average':>8} {label:>8}"
@@ -244,7 +241,7 @@ def stack_logistic(cfg: Config) -> dict:
     out, paths = Printer(cfg), Paths.of(cfg)
     split, models = load_members_for_step(out)
     test_P, tasks = protocol_tasks(cfg, split, models, out)
-    regression = split.task == "regression"
+    regression = split.regression
     kind = combiners.meta_kind(cfg.meta, regression)
     member_accs = [metrics.score(test_P[:, m], split.test_y) for m in range(len(models))]
     name = "R2" if regression else "Accuracy"
@@ -266,9 +263,7 @@ def stack_logistic(cfg: Config) -> dict:
             )
     _protocol_table(out, rows, "stacked", split)
     result = {
-        "data": split.describe(),
-        "task": split.task,
-        "metric": "r2" if regression else "accuracy",
+        **split.labels(),
         "member_accuracies": member_accs,
         **(
             {"stacked_accuracy": rows[0]["stacked_accuracy"]}
@@ -307,7 +302,7 @@ def stack_integrated(cfg: Config) -> dict:
         acc = metrics.score(outputs, task.score_y)
         rows.append({**_baseline_numbers(task), "stacked_accuracy": acc})
         if task.protocol == "tutorial":
-            name = "R2" if split.task == "regression" else "Accuracy"
+            name = "R2" if split.regression else "Accuracy"
             out.result(f"Stacked Test {name}: {headline(outputs, task.score_y, split)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
         written.append(members.save_model(network, paths.stacked_network_for(task.protocol)))
@@ -316,9 +311,7 @@ def stack_integrated(cfg: Config) -> dict:
     if figure is None:
         out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
     result = {
-        "data": split.describe(),
-        "task": split.task,
-        "metric": "r2" if split.task == "regression" else "accuracy",
+        **split.labels(),
         **(
             {"stacked_accuracy": rows[0]["stacked_accuracy"]}
             if tasks[0].protocol == "tutorial"

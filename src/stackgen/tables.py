@@ -41,6 +41,11 @@ def _float(cell: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: what the split records of the table it came from."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file, with clear errors for unreadable, empty or ragged files."""
     try:
@@ -139,7 +144,7 @@ def load_table(
         "source": "table",
         "file": str(path),
         "file_name": path.name,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256": file_digest(path),
         "target": target,
         "task": chosen,
         "task_reason": why,

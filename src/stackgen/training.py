@@ -86,7 +86,6 @@ def is_regressor(model: keras.Model) -> bool:
 def compile_model(
     model: keras.Model,
     steps_per_execution: int = 1,
-    with_accuracy: bool = True,
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     """The tutorial's compile: cross-entropy and accuracy for a softmax output; mean squared
@@ -95,7 +94,7 @@ def compile_model(
     model.compile(
         loss="mean_squared_error" if regression else "categorical_crossentropy",
         optimizer=optimizer or keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
-        metrics=["accuracy"] if with_accuracy and not regression else None,
+        metrics=None if regression else ["accuracy"],
         steps_per_execution=execution_steps(steps_per_execution),
     )
     return model
@@ -173,7 +172,3 @@ def fit(
 def predict_proba(model: keras.Model, X: np.ndarray) -> np.ndarray:
     # A direct call: one batch, no per-call tf.function retracing as model.predict would do.
     return keras.ops.convert_to_numpy(model(X.astype(np.float32), training=False))
-
-
-def accuracy(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probs, axis=1) == y))
