@@ -8,11 +8,11 @@ BACKENDS_STAMP := $(VENV)/.installed-backends
 .PHONY: setup backends run test bench lint format graphviz clean help
 
 help:
-	@echo "make run    set up, then run all five steps at the tutorial's settings"
+	@echo "make run    set up, then run steps 1-9 and the report at the tutorial's settings"
 	@echo "make test   set up, then run the test suite"
-	@echo "make bench  time the tutorial's code against stackgen (about 9 minutes)"
+	@echo "make bench  time the tutorial's code against stackgen (docs/speed.md)"
 	@echo "make lint   ruff check and format check"
-	@echo "make clean  remove generated data, models, figures and results"
+	@echo "make clean  remove everything a run generates (data, models, figures, results, lineage)"
 
 setup: $(STAMP) graphviz
 
@@ -62,4 +62,5 @@ format: setup
 
 clean:
 	find data models figures results reports -mindepth 1 ! -name .gitkeep -delete
-	rm -rf runs
+	rm -rf runs examples/data
+	rm -f lineage.json .stackgen.lock

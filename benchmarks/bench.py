@@ -9,7 +9,7 @@ Runs, each in fresh processes and a temporary work dir:
 Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
 description to results/benchmark.json.
 
-    python benchmarks/bench.py            # tutorial settings: about 9 minutes on 2 cores
+    python benchmarks/bench.py            # tutorial settings: see docs/speed.md for the time
     python benchmarks/bench.py --smoke    # a few epochs: checks the benchmark still runs
 """
 
@@ -27,11 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, stdev
 
-from stackgen.artifacts import STEP_SCRIPTS
+from stackgen import registry
 
 ROOT = Path(__file__).resolve().parents[1]
-# The five tutorial steps, as in artifacts.STEP_SCRIPTS.
-SCRIPTS = [Path(script).name for script in STEP_SCRIPTS.values()]
+# The five tutorial steps, from the registry.
+TUTORIAL = [s for s in registry.STEPS if s.package == "tutorial"]
+SCRIPTS = [Path(s.script).name for s in TUTORIAL]
+# The baseline's own names for the same five stages (benchmarks/tutorial_baseline.py).
 STAGES = ["1 data", "2 single MLP", "3 members", "4 logistic stack", "5 integrated stack"]
 GOALS = {"one process": 10.0, "separate processes": 5.0}
 

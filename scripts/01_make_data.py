@@ -13,11 +13,12 @@ make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_stat
 100 rows train, the last 1,000 test. Needs no TensorFlow.
 """
 
-from stackgen import cli, steps
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(steps.make_data, argv, __doc__)
+    # The step: src/stackgen/tutorial/step01_make_data.py
+    return run_script("stackgen.tutorial.step01_make_data", argv, __doc__)
 
 
 if __name__ == "__main__":

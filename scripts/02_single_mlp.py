@@ -11,11 +11,12 @@ Dense(25, relu) -> Dense(3, softmax), categorical cross-entropy, Adam, batch 32,
 test set evaluated after every epoch (as the tutorial does, for the learning curves only).
 """
 
-from stackgen import cli, steps
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(steps.single_mlp, argv, __doc__)
+    # The step: src/stackgen/tutorial/step02_single_mlp.py
+    return run_script("stackgen.tutorial.step02_single_mlp", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ Each member is the step-2 MLP with its own initial weights and its own shuffling
 seed + i. Re-running replaces the members; there is no directory to delete first.
 """
 
-from stackgen import cli, steps
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(steps.train_members, argv, __doc__)
+    # The step: src/stackgen/tutorial/step03_train_members.py
+    return run_script("stackgen.tutorial.step03_train_members", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ same test set, so the stacked accuracy is optimistic. --meta ovr reproduces the 
 the tutorial describes; the default is modern scikit-learn's multinomial model.
 """
 
-from stackgen import cli, steps
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(steps.stack_logistic, argv, __doc__)
+    # The step: src/stackgen/tutorial/step04_stack_logistic.py
+    return run_script("stackgen.tutorial.step04_stack_logistic", argv, __doc__)
 
 
 if __name__ == "__main__":

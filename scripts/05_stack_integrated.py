@@ -12,11 +12,12 @@ workaround; the graphs compute the same thing), their outputs are concatenated a
 Dense(10, relu) -> Dense(3, softmax), trained for 300 epochs on the test set, as in the tutorial.
 """
 
-from stackgen import cli, steps
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(steps.stack_integrated, argv, __doc__)
+    # The step: src/stackgen/tutorial/step05_stack_integrated.py
+    return run_script("stackgen.tutorial.step05_stack_integrated", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ MLP; logistic regression with the raw input too; logistic regression on member 1
 tutorial's "single level-0 model"); and the integrated network.
 """
 
-from stackgen import cli, extensions
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(extensions.compare_methods, argv, __doc__)
+    # The step: src/stackgen/extensions/step06_compare_methods.py
+    return run_script("stackgen.extensions.step06_compare_methods", argv, __doc__)
 
 
 if __name__ == "__main__":

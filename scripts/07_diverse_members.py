@@ -12,11 +12,12 @@ step 3's members alone. Diverse member i has hidden layers (10,), (25,), (50,), 
 (25, 25, 25), cycling. To use diverse members throughout the pipeline, give step 3 --diverse.
 """
 
-from stackgen import cli, extensions
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(extensions.diverse_members, argv, __doc__)
+    # The step: src/stackgen/extensions/step07_diverse_members.py
+    return run_script("stackgen.extensions.step07_diverse_members", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ Prints: per protocol, the network's accuracy with only its head trained, then af
 Works on copies: step 3's members and step 5's networks are not changed.
 """
 
-from stackgen import cli, extensions
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(extensions.fine_tune, argv, __doc__)
+    # The step: src/stackgen/extensions/step08_fine_tune.py
+    return run_script("stackgen.extensions.step08_fine_tune", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ Writes: figures/decision_boundaries.png.
     python scripts/09_decision_boundaries.py [--workdir DIR]
 """
 
-from stackgen import cli, extensions
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(extensions.decision_boundaries, argv, __doc__)
+    # The step: src/stackgen/extensions/step09_decision_boundaries.py
+    return run_script("stackgen.extensions.step09_decision_boundaries", argv, __doc__)
 
 
 if __name__ == "__main__":

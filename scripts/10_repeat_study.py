@@ -15,34 +15,12 @@ Runs in parallel processes with joblib: inside `with joblib.parallel_config(back
 (or "ray") it runs on a cluster unchanged.
 """
 
-from stackgen import cli, repeat
-
-
-def _flags(parser):
-    parser.add_argument(
-        "--seeds", type=cli.positive_int, default=30, help="how many seeds (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=cli.positive_int,
-        default=repeat.default_jobs(),
-        help="parallel processes (default: the number of cores, %(default)s)",
-    )
-    parser.add_argument(
-        "--max-members",
-        type=cli.positive_int,
-        default=10,
-        help="members per seed for the accuracy-against-members curve (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--vary-data",
-        action="store_true",
-        help="draw a new data set for each seed too (default: the tutorial's)",
-    )
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(repeat.repeat_study, argv, __doc__, _flags)
+    # The step: src/stackgen/extensions/step10_repeat_study.py
+    return run_script("stackgen.extensions.step10_repeat_study", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ tutorial's published numbers, this run's, the honest protocols and the leakage g
 method, and the repeat study's intervals when scripts/10_repeat_study.py has run.
 """
 
-from stackgen import cli, report
+from stackgen.cli.main import run_script
 
 
 def main(argv: list[str] | None = None) -> dict:
-    return cli.run_step(report.write_report, argv, __doc__)
+    # The step: src/stackgen/extensions/step11_report.py
+    return run_script("stackgen.extensions.step11_report", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -48,9 +48,9 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """A work dir where steps 1 and 3 ran with tiny settings (3 members), in this process."""
-    from stackgen import steps
+    from stackgen.tutorial import step01_make_data, step03_train_members
 
     cfg = tiny_config(tmp_path_factory.mktemp("trained"))
-    steps.make_data(cfg)
-    steps.train_members(cfg)
+    step01_make_data.run(cfg)
+    step03_train_members.run(cfg)
     return cfg

@@ -91,8 +91,8 @@ def _predict_here(workdir, points, capsys) -> np.ndarray:
     """The same, in this process (TensorFlow, the suite's backend): one process start less."""
     import keras
 
+    from stackgen.cli.predict import predict
     from stackgen.config import Config
-    from stackgen.predict import predict
 
     assert keras.backend.backend() == "tensorflow"
     capsys.readouterr()

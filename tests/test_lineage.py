@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 from conftest import TINY, run_script, tiny_config
 
-from stackgen import data, lineage, members, stacking, steps
-from stackgen.artifacts import Paths
+from stackgen.data import split as data
+from stackgen.methods import members, metalearners
+from stackgen.trust import lineage
+from stackgen.trust.paths import Paths
+from stackgen.tutorial import (
+    step01_make_data,
+    step03_train_members,
+    step04_stack_logistic,
+    step05_stack_integrated,
+)
 
 
 @pytest.fixture
@@ -20,7 +28,7 @@ def stacked(trained, tmp_path):
     work = tmp_path / "w"
     shutil.copytree(trained.workdir, work)
     cfg = dataclasses.replace(trained, workdir=work)
-    steps.stack_logistic(cfg)
+    step04_stack_logistic.run(cfg)
     return cfg
 
 
@@ -31,7 +39,7 @@ def _perturbed_data(cfg):
 
 
 def test_remaking_the_same_data_is_not_a_change(stacked):
-    steps.make_data(stacked)  # same parameters: same arrays, new zip timestamps
+    step01_make_data.run(stacked)  # same parameters: same arrays, new zip timestamps
     paths = Paths(stacked.workdir)
     assert members.load_members(paths, data.load_split(paths))
 
@@ -43,14 +51,14 @@ def test_changed_data_stops_every_step_that_uses_the_members(stacked):
         "scripts/03_train_members.py (or add --force to use it anyway)"
     )
     with pytest.raises(lineage.StaleArtifactError, match=message):
-        steps.stack_logistic(stacked)
+        step04_stack_logistic.run(stacked)
     with pytest.raises(lineage.StaleArtifactError, match=message):
-        steps.stack_integrated(stacked)
+        step05_stack_integrated.run(stacked)
 
 
 def test_force_uses_them_anyway_with_a_warning(stacked, capfd):
     _perturbed_data(stacked)
-    steps.stack_logistic(dataclasses.replace(stacked, force=True))
+    step04_stack_logistic.run(dataclasses.replace(stacked, force=True))
     err = capfd.readouterr().err
     assert (
         "warning: data/split.npz changed after models/members.json was made from it; "
@@ -59,14 +67,14 @@ def test_force_uses_them_anyway_with_a_warning(stacked, capfd):
 
 
 def test_new_members_make_the_old_meta_learner_stale(stacked):
-    steps.train_members(dataclasses.replace(stacked, seed=7))
+    step03_train_members.run(dataclasses.replace(stacked, seed=7))
     paths = Paths(stacked.workdir)
     with pytest.raises(
         lineage.StaleArtifactError,
-        match=r"models/members\.json changed after models/meta_logistic\.skops "
-        r"was made from it: re-run scripts/04_stack_logistic\.py",
+        match=r"models/members\.json changed after (models/meta_learner\.skops|results/"
+        r"stack_logistic\.json) was made from it: re-run scripts/04_stack_logistic\.py",
     ):
-        stacking.load_meta(paths.meta_logistic, paths)
+        metalearners.load_served(paths, "tutorial", 9)
 
 
 def test_a_member_edited_by_hand_is_refused(stacked):
@@ -105,12 +113,15 @@ def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
 
 
 def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsys):
-    from stackgen.doctor import doctor
+    from stackgen.cli.doctor import doctor
 
-    assert doctor(tmp_path / "empty") == 4
+    # Every file steps 1-5 always write: the split, step 2's result and figure, the members'
+    # manifest, steps 4 and 5's results.
+    assert doctor(tmp_path / "empty") == 6
     out = capsys.readouterr().out
     assert "FIX data/split.npz is missing: run scripts/01_make_data.py" in out
-    assert "FIX models/stacked_network.keras is missing: run scripts/05_stack_integrated.py" in out
+    assert "FIX results/stack_integrated.json is missing: run scripts/05_stack_integrated.py" in out
+    assert "-- results/methods.json not made yet: run scripts/06_compare_methods.py" in out
 
     _perturbed_data(stacked)
     problems = doctor(stacked.workdir)

@@ -13,8 +13,8 @@ from conftest import ROOT, TINY, run_script
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgen.artifacts import StackgenError
-from stackgen.predict import read_points
+from stackgen.cli.predict import read_points
+from stackgen.trust.errors import StackgenError
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
 
@@ -99,8 +99,8 @@ def test_predict_refuses_a_pickle_in_place_of_the_meta_learner(trained_run, tmp_
         def __reduce__(self):
             return (exec, (f"open({str(tmp_path / 'PWNED')!r}, 'w').write('ran')",))
 
-    (work / "models/meta_logistic.skops").write_bytes(pickle.dumps(Boom()))
+    (work / "models/meta_learner.skops").write_bytes(pickle.dumps(Boom()))
     done = _predict(work, "1,2\n")
     assert done.returncode == 1
-    assert done.stderr.startswith("error: models/meta_logistic.skops could not be read")
+    assert done.stderr.startswith("error: models/meta_learner.skops could not be read")
     assert not (tmp_path / "PWNED").exists()

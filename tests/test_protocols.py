@@ -8,8 +8,11 @@ from conftest import tiny_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stackgen import combiners, data, members, protocols, steps, training
-from stackgen.artifacts import Paths
+from stackgen.data import split as data
+from stackgen.data.task import CLASSIFICATION
+from stackgen.methods import members, metalearners, protocols, training
+from stackgen.trust.paths import Paths
+from stackgen.tutorial import step04_stack_logistic
 
 
 def _rows_as_set(X):
@@ -25,7 +28,7 @@ def _tasks(split, n_members=3):
     rng = np.random.default_rng(0)
     test_P = rng.dirichlet(np.ones(3), size=(len(split.test_y), n_members))
     oof_P = rng.dirichlet(np.ones(3), size=(len(split.train_y), n_members))
-    return {p: protocols.make_task(p, split, test_P, oof_P, seed=1) for p in protocols.PROTOCOLS}
+    return {p: protocols.make_rows(p, split, test_P, oof_P, seed=1) for p in protocols.PROTOCOLS}
 
 
 def test_only_the_tutorial_protocol_fits_on_rows_it_scores(split):
@@ -47,13 +50,13 @@ def test_only_the_tutorial_protocol_fits_on_rows_it_scores(split):
 
 
 def test_holdout_halves_are_stratified_seeded_and_cover_the_test_set(split):
-    fit, score = protocols.holdout_rows(split.test_y, seed=1)
+    fit, score = protocols.holdout_rows(split.test_y, 1, CLASSIFICATION)
     assert len(fit) == len(score) == 500
     np.testing.assert_array_equal(np.sort(np.concatenate([fit, score])), np.arange(1000))
     counts = np.bincount(split.test_y[fit], minlength=3) - np.bincount(split.test_y[score])
     assert np.abs(counts).max() <= 1
-    np.testing.assert_array_equal(fit, protocols.holdout_rows(split.test_y, seed=1)[0])
-    assert not np.array_equal(fit, protocols.holdout_rows(split.test_y, seed=2)[0])
+    np.testing.assert_array_equal(fit, protocols.holdout_rows(split.test_y, 1, CLASSIFICATION)[0])
+    assert not np.array_equal(fit, protocols.holdout_rows(split.test_y, 2, CLASSIFICATION)[0])
 
 
 def test_cv_scores_members_and_stacks_on_all_test_rows_and_fits_on_train_rows(split):
@@ -64,11 +67,11 @@ def test_cv_scores_members_and_stacks_on_all_test_rows_and_fits_on_train_rows(sp
 
 def test_cv_folds_are_stratified_and_refuse_too_small_classes():
     y = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    folds = protocols.cv_folds(y, 5, seed=0)
+    folds = protocols.cv_folds(y, 5, 0, CLASSIFICATION)
     for f in range(5):
         np.testing.assert_array_equal(np.bincount(y[folds == f]), [2, 2, 2])
     with pytest.raises(ValueError, match="only 3 training rows, fewer than 5 folds"):
-        protocols.cv_folds(np.array([0] * 3 + [1] * 10), 5, seed=0)
+        protocols.cv_folds(np.array([0] * 3 + [1] * 10), 5, 0, CLASSIFICATION)
 
 
 def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_row(
@@ -102,10 +105,10 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
 def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, monkeypatch):
     """End to end through step 4: what the meta-learner is fit on never includes a scored row."""
     seen = []
-    real = combiners.meta_learner
+    real = metalearners.meta_learner
 
-    def recording(name, seed, passthrough=False, regression=False):
-        meta = real(name, seed, passthrough, regression)
+    def recording(kind, task, seed, passthrough=False):
+        meta = real(kind, task, seed, passthrough)
         fit = meta.fit
 
         def fit_and_record(P, y, raw=None):
@@ -115,8 +118,8 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
         meta.fit = fit_and_record
         return meta
 
-    monkeypatch.setattr(combiners, "meta_learner", recording)
-    result = steps.stack_logistic(trained)
+    monkeypatch.setattr(metalearners, "meta_learner", recording)
+    result = step04_stack_logistic.run(trained)
     split = data.load_split(Paths(trained.workdir))
     test_rows, train_rows = _rows_as_set(split.test_X), _rows_as_set(split.train_X)
     tutorial, holdout, cv = seen
@@ -136,11 +139,11 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
 @settings(max_examples=40, deadline=None)
 def test_folds_and_halves_always_partition_the_rows(labels, folds, seed):
     y = np.asarray(labels)
-    fold_of = protocols.cv_folds(y, folds, seed)
+    fold_of = protocols.cv_folds(y, folds, seed, CLASSIFICATION)
     assert set(fold_of) == set(range(folds))  # every row in exactly one fold, every fold used
     for c in range(4):  # stratified: each class spread over the folds as evenly as possible
         counts = np.bincount(fold_of[y == c], minlength=folds)
         assert counts.max() - counts.min() <= 1
-    fit, score = protocols.holdout_rows(y, seed)
+    fit, score = protocols.holdout_rows(y, seed, CLASSIFICATION)
     assert not set(fit) & set(score)
     np.testing.assert_array_equal(np.sort(np.concatenate([fit, score])), np.arange(len(y)))

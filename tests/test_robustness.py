@@ -12,7 +12,7 @@ from conftest import ROOT, TINY, run_script
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from stackgen.artifacts import workdir_lock
+from stackgen.trust.lock import workdir_lock
 with workdir_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)

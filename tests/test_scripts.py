@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY, run_script
 
-from stackgen.artifacts import STEP_SCRIPTS, Paths
+from stackgen import registry
+from stackgen.cli.main import run_script as run_step_script
+from stackgen.trust.paths import Paths
 
-# The five tutorial steps, as in artifacts.STEP_SCRIPTS.
-SCRIPTS = [Path(script).name for script in STEP_SCRIPTS.values()]
+# The five tutorial steps, from the registry.
+SCRIPTS = [Path(s.script).name for s in registry.STEPS if s.package == "tutorial"]
 ACC = r"[01]\.\d{3}"
 
 
@@ -71,7 +73,7 @@ def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
         "models/member_1.keras",
         "models/member_3.keras",
         "models/members.json",
-        "models/meta_logistic.skops",
+        "models/meta_learner.skops",
         "results/stack_logistic.json",
         "models/stacked_network.keras",
         "results/stack_integrated.json",
@@ -88,12 +90,11 @@ def test_results_json_holds_every_printed_number(chained):
         "holdout"
     ]
     assert [
-        round(saved_holdout[k], 3)
-        for k in ("best_member_accuracy", "average_accuracy", "stacked_accuracy")
+        round(saved_holdout[k], 3) for k in ("best_member_score", "average_score", "stacked_score")
     ] == printed[7:10]
     saved = json.loads((workdir / "results/stack_logistic.json").read_text())
-    assert [round(a, 3) for a in saved["member_accuracies"]] == printed[:3]
-    assert round(saved["stacked_accuracy"], 3) == printed[3]
+    assert [round(a, 3) for a in saved["member_scores"]] == printed[:3]
+    assert round(saved["stacked_score"], 3) == printed[3]
     assert saved["columns"][:4] == [
         "member_1:class_0",
         "member_1:class_1",
@@ -285,23 +286,28 @@ def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--folds", "1"], "argument --folds: must be at least 2, got 1"),
         (["--protocol", "leaky"], "argument --protocol: invalid choice: 'leaky'"),
+        (["--task", "regression"], "error: --task and --test-size apply to your own data"),
+        (["--data", "x.csv"], "error: --data FILE.csv and --target COLUMN go together"),
+        (
+            ["--meta", "nnls", "--passthrough"],
+            "error: --meta nnls only weights the members' outputs and cannot use the raw "
+            "features: drop --passthrough, or pick a meta-learner that takes extra columns "
+            "(multinomial, ovr, mlr, rf, gbm, knn, mlp, linear)",
+        ),
+        (["--meta", "greedy", "--passthrough"], "error: --meta greedy only weights the members"),
     ],
 )
-def test_invalid_flags_are_rejected_by_the_parser(tmp_path, flags, message):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts/03_train_members.py"),
-            *flags,
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 2
-    assert message in done.stderr
+def test_invalid_flags_are_rejected_before_anything_runs(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as stopped:
+        step03_main([*flags, "--workdir", str(tmp_path)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") <= 3  # argparse adds its usage lines
     assert not (tmp_path / "models").exists()
+
+
+def step03_main(argv):
+    return run_step_script("stackgen.tutorial.step03_train_members", argv, None)
 
 
 def test_a_work_dir_that_cannot_be_created_is_one_line(tmp_path):

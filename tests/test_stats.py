@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackgen import stats
+from stackgen.methods import stats
 
 
 def test_summary_matches_hand_computation():

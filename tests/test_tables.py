@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY, run_script
 
-from stackgen import data
-from stackgen.artifacts import Paths, StackgenError
 from stackgen.config import Config
-from stackgen.examples import write_table
-from stackgen.tables import choose_task, load_table
+from stackgen.data import split as data
+from stackgen.data.examples import write_table
+from stackgen.data.tables import choose_task, load_table
+from stackgen.trust.errors import StackgenError
+from stackgen.trust.paths import Paths
 
 NUM = r"-?\d\.\d{3}"
 
@@ -150,7 +151,7 @@ def test_bad_data_on_the_command_line_is_one_line_and_writes_nothing(tmp_path):
 
 
 def test_the_work_dir_defaults_to_runs_named_after_the_file(tmp_path):
-    from stackgen import cli
+    from stackgen.cli import flags as cli
 
     parser = cli.make_parser("x", None)
     args = parser.parse_args(["--data", str(tmp_path / "my data.csv"), "--target", "y"])
@@ -240,7 +241,7 @@ def test_a_table_needs_no_tensorflow_to_be_read(tmp_path):
     path = toy(tmp_path)
     code = (
         "import sys, pathlib; from stackgen import steps; from stackgen.config import Config;"
-        f"steps.make_data(Config(data_file={str(path)!r}, target='animal', "
+        f"step01_make_data.run(Config(data_file={str(path)!r}, target='animal', "
         "workdir=pathlib.Path(sys.argv[1]),"
         " quiet=True));"
         "assert 'tensorflow' not in sys.modules, 'imported TF'"

@@ -1,6 +1,6 @@
-"""``python -m stackgen run``: the five steps in one process."""
+"""``python -m stackgen``: run, predict, doctor."""
 
-from stackgen.cli import main
+from stackgen.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -13,8 +13,8 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from stackgen.artifacts import atomic_path
-from stackgen.data import Split
+from stackgen.data.split import Split
+from stackgen.trust.atomic import atomic_path
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
 GRAPHVIZ_HINT = (
@@ -37,7 +37,7 @@ def plot_data(split: Split, path: Path) -> Path | None:
         return None
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot()
-    if split.regression:
+    if split.task.name == "regression":
         _scatter_by_target(fig, ax, split)
     else:
         _scatter_by_class(ax, split)

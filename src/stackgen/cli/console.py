@@ -1,0 +1,112 @@
+"""What the user sees besides results: stderr passed through live with the backend's start-up
+noise filtered out line by line, user errors as one ``error:`` line, a missing backend named with
+its install command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+from stackgen.trust.errors import StackgenError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+# TensorFlow's C++ runtime writes these to stderr when it starts, before it reads
+# TF_CPP_MIN_LOG_LEVEL; none of them says anything a user of this project can act on.
+BACKEND_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|I0000 [\d:. ]+\d+ (port|cudart_stub|cuda_[a-z_]+)\.cc:\d+\]"
+    # Where CUDA libraries are installed but no GPU is usable, TensorFlow says so at start-up.
+    rb"|[EW]0000 [\d:. ]+\d+ (cuda_[a-z_]+|gpu_[a-z_]+|dso_loader)\.cc:\d+\]"
+    rb"|.*the default Eigen-based implementation if present"
+    # Each member is a new model, so a new compiled function: expected, not a problem.
+    rb"|WARNING:tensorflow:\d+ out of the last \d+ calls to .* triggered tf\.function retracing)"
+)
+
+# KERAS_BACKEND -> (the module it needs, how to install it)
+BACKENDS = {
+    "tensorflow": ("tensorflow", "make setup"),
+    "jax": ("jax", "make backends, or pip install -e '.[jax]'"),
+    "torch": ("torch", "make backends, or pip install -e '.[torch]'"),
+}
+
+
+def check_backend() -> None:
+    """Refuse, in one line, a KERAS_BACKEND that is unknown or not installed."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in BACKENDS:
+        raise StackgenError(
+            f"KERAS_BACKEND={backend} is not one stackgen runs on; use {', '.join(BACKENDS)}"
+        )
+    module, install = BACKENDS[backend]
+    if importlib.util.find_spec(module) is None:
+        raise StackgenError(f"KERAS_BACKEND={backend}, but {module} is not installed: {install}")
+
+
+@contextlib.contextmanager
+def backend_noise_filtered() -> Iterator[None]:
+    """Pass what is written to file descriptor 2 on as it comes, line by line, minus the lines
+    above. A thread reads a pipe that stands in for fd 2; a process killed by the kernel has
+    already passed on every line it finished."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # a user who set it keeps their choice
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    forwarder = threading.Thread(target=_forward, args=(read_end, saved), daemon=True)
+    forwarder.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end we hold: the forwarder sees EOF
+        # Worker processes (the repeat study's) may hold the pipe open a while longer; their
+        # lines still come through, but the command does not wait for them.
+        forwarder.join(timeout=2)
+
+
+def _forward(read_end: int, target: int) -> None:
+    with open(read_end, "rb") as lines:
+        for line in lines:
+            if not BACKEND_NOISE.match(line):
+                os.write(target, line)
+
+
+def fail(message: str, status: int = EXIT_ERROR) -> None:
+    print(message, file=sys.stderr)
+    raise SystemExit(status)
+
+
+def guarded(action: Callable[[], object]) -> object:
+    """Run ``action``; turn user errors into one stderr line and a non-zero exit."""
+    try:
+        check_backend()
+        with backend_noise_filtered():
+            return action()
+    except StackgenError as exc:
+        fail(f"error: {exc}")
+    except BrokenPipeError:  # the reader went away (predict | head): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+    except OSError as exc:  # unwritable or full work dir, and the like
+        where = f" {exc.filename}" if exc.filename else " files"
+        fail(f"error: cannot write or read{where}: {exc.strerror or exc}")
+    except MemoryError:
+        fail(
+            "error: not enough memory for these settings (--epochs, --members, --folds, "
+            "--seeds); try smaller ones"
+        )
+    except KeyboardInterrupt:
+        fail(
+            "interrupted: files already in place are intact; no partial file was left",
+            EXIT_INTERRUPTED,
+        )
+    return None

@@ -1,0 +1,117 @@
+"""``python -m stackgen doctor``: is this machine ready, and is this work dir complete and current?
+
+Prints one line per check, ``ok`` or what is wrong and the command that fixes it, and exits 1 when
+anything needs fixing. Reads only: it never trains, writes or deletes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from stackgen import registry
+from stackgen.cli.console import BACKENDS
+from stackgen.trust import lineage
+from stackgen.trust.paths import Paths
+
+PACKAGES = (
+    "tensorflow",
+    "keras",
+    "scikit-learn",
+    "scipy",
+    "joblib",
+    "numpy",
+    "skops",
+    "matplotlib",
+    "pydot",
+)
+
+
+def environment() -> list[tuple[bool, str]]:
+    checks = [
+        (
+            sys.version_info >= (3, 11),
+            f"Python {platform.python_version()}"
+            + ("" if sys.version_info >= (3, 11) else ": stackgen needs 3.11 or newer"),
+        )
+    ]
+    for name in PACKAGES:
+        try:
+            checks.append((True, f"{name} {md.version(name)}"))
+        except md.PackageNotFoundError:
+            checks.append((False, f"{name} is not installed: run make setup"))
+    try:
+        import keras
+
+        checks.append(
+            (
+                True,
+                f"Keras backend: {keras.backend.backend()} (KERAS_BACKEND=tensorflow, jax or "
+                "torch); deterministic kernels are switched on by every training step",
+            )
+        )
+    except ImportError:
+        pass
+    for name, (module, install) in BACKENDS.items():
+        if name == "tensorflow":
+            continue
+        try:
+            checks.append((True, f"optional backend {name} {md.version(module)}"))
+        except md.PackageNotFoundError:
+            checks.append((True, f"optional backend {name}: not installed ({install})"))
+    dot = shutil.which("dot")
+    checks.append(
+        (
+            dot is not None,
+            f"Graphviz dot: {dot}"
+            if dot
+            else "Graphviz dot is missing (only figures/stacked_model.png needs it): "
+            "sudo apt-get install graphviz",
+        )
+    )
+    return checks
+
+
+def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
+    """Every file the registry's steps write: present, and its lineage intact. A missing file
+    of the tutorial's steps (what ``predict`` serves) needs fixing; a missing extension's file
+    is only noted (None)."""
+    store = lineage.load_store(paths)
+    checks: list[tuple[bool | None, str]] = []
+    for step in registry.STEPS:
+        for pattern in step.writes:
+            if not (paths / pattern).is_file():
+                needed = step.package == "tutorial"
+                verb = "is missing" if needed else "not made yet"
+                checks.append((False if needed else None, f"{pattern} {verb}: {step.hint()}"))
+        made = {
+            p for pattern in (*step.writes, *step.may_write) for p in paths.workdir.glob(pattern)
+        }
+        for path in sorted(made):
+            why = lineage.problem(paths, path, store)
+            line = f"{paths.rel(path)}: ok" if why is None else f"{why}: re-run {step.script}"
+            checks.append((why is None, line))
+    return checks
+
+
+def doctor(workdir: Path) -> int:
+    paths = Paths(workdir)
+    problems = 0
+    for title, checks in (
+        ("environment", environment()),
+        (f"work dir {workdir}", artifacts(paths)),
+    ):
+        print(title)
+        for ok, line in checks:
+            problems += ok is False
+            print(f"  {'ok ' if ok else '-- ' if ok is None else 'FIX'} {line}")
+    print(
+        "everything is in order"
+        if problems == 0
+        else f"{problems} thing{'s' if problems > 1 else ''} to fix; or run everything again: "
+        "python -m stackgen run"
+    )
+    return problems

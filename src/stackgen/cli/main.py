@@ -1,0 +1,147 @@
+"""``python -m stackgen`` (run, predict, doctor) and what each numbered script's ``main`` does.
+
+Every script and ``python -m stackgen run`` accept the same flags (``cli/flags.py``). A user
+error (a missing or unreadable artifact, an unwritable work dir, a backend that is not
+installed) is printed as one ``error:`` line on stderr with a non-zero exit status, never as a
+traceback (``cli/console.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from stackgen import registry
+from stackgen.cli.console import guarded
+from stackgen.cli.flags import (
+    add_common_flags,
+    config_from_args,
+    make_parser,
+    positive_int,
+    workdir_of,
+)
+from stackgen.config import PROTOCOLS, Config
+from stackgen.data.split import check_same_data
+from stackgen.trust.lock import workdir_lock
+
+# Roughly what one training step costs here (2 cores): enough to tell minutes from days.
+SECONDS_PER_STEP = 0.0005
+
+
+# What each command runs; imported only once the command line is parsed and stderr filtered,
+# because most of them load Keras.
+COMMANDS = {
+    "run": "stackgen.pipeline",
+    "predict": "stackgen.cli.predict",
+    "doctor": "stackgen.cli.doctor",
+}
+
+
+def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dict:
+    """What each numbered script's ``main`` does: parse the shared flags (and the step's own,
+    from its module's ``add_flags``, passed to its ``run`` as keyword arguments), run one step.
+    The step's module is imported with stderr filtered and errors guarded: it may load Keras."""
+    step = registry.of_module(module_name)
+    module = guarded(lambda: importlib.import_module(module_name))
+    prog = Path(sys.argv[0]).name if argv is None else Path(step.script).name
+    parser = make_parser(prog, doc)
+    shared = {action.dest for action in parser._actions}
+    if hasattr(module, "add_flags"):
+        module.add_flags(parser)
+    args = parser.parse_args(argv)
+    extras = {k: v for k, v in vars(args).items() if k not in shared}
+    cfg = config_from_args(args)
+    if step.trains:
+        warn_if_long(cfg)
+    return guarded(lambda: _locked(cfg, lambda: module.run(cfg, **extras), step.number > 1))
+
+
+def _locked(cfg: Config, action, check_data: bool) -> dict:
+    with workdir_lock(cfg.workdir):
+        if cfg.data_file is not None and check_data:
+            check_same_data(cfg)  # a later step told --data: is it step 1's?
+        return action()
+
+
+def warn_if_long(cfg: Config) -> None:
+    """A run that would take hours gets a warning with an estimate before it starts."""
+    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
+    member_runs = 2 + cfg.folds  # the single MLP, the members, the fold models (side by side)
+    head_steps = 3 * cfg.meta_epochs * -(-(cfg.n_samples - cfg.n_train) // cfg.batch_size)
+    estimate = SECONDS_PER_STEP * (member_runs * cfg.epochs * steps_per_epoch + head_steps)
+    if estimate > 3600:
+        print(
+            f"warning: --epochs {cfg.epochs} and --meta-epochs {cfg.meta_epochs} mean about "
+            f"{estimate / 3600:,.0f} hours of training on a machine like the one this was "
+            "measured on (2 cores); press Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def main(argv: list[str] | None = None) -> object:
+    parser = argparse.ArgumentParser(
+        prog="python -m stackgen",
+        description="Stacked generalization of Keras MLPs, after the classic tutorial.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run_command = commands.add_parser(
+        "run", help="run steps 1-9 and the report (11) in order, in one process"
+    )
+    add_common_flags(run_command)
+    run_command.add_argument(
+        "--upto",
+        type=positive_int,
+        default=max(s.number for s in registry.in_run()),
+        metavar="N",
+        help="stop after step N (5: the tutorial's five steps only; default: all)",
+    )
+    predict_command = commands.add_parser(
+        "predict", help="classify points (CSV) with the saved members and both stacks"
+    )
+    predict_command.add_argument(
+        "--input",
+        default=None,
+        metavar="FILE",
+        help="CSV file of points, one per row (default: standard input)",
+    )
+    predict_command.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="tutorial",
+        help="whose stacks to use: step 4's and 5's files for this protocol (default: %(default)s)",
+    )
+    predict_command.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the trained artifacts live (default: the repository root)",
+    )
+    doctor_command = commands.add_parser(
+        "doctor", help="check the environment and the work dir's artifacts; change nothing"
+    )
+    doctor_command.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="the work dir to check (default: the repository root)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        doctor = guarded(lambda: importlib.import_module(COMMANDS["doctor"]))
+        workdir = workdir_of(args)
+        problems = guarded(lambda: doctor.doctor(workdir))
+        raise SystemExit(1 if problems else 0)
+    if args.command == "run":
+        cfg = config_from_args(args)
+        warn_if_long(cfg)
+        pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
+        return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
+    if args.command == "predict":
+        cfg = Config(workdir=workdir_of(args))
+        predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
+        return guarded(lambda: predict.predict(cfg, args.input, args.protocol))
+    parser.error(f"unknown command {args.command}")
+    return None

@@ -1,0 +1,191 @@
+"""The split every step after step 1 reads: train and test rows, their task, what they came from.
+
+No Keras here: step 1 must run without paying for its import. Class labels are kept as integer
+class indices (the task one-hot encodes them where a Keras loss needs it); a regression target is
+kept as standardised float32 values. The task is recorded in the split's parameters and owned by
+``Split.task`` (``data/task.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stackgen import registry
+from stackgen.config import Config
+from stackgen.data import blobs, tables
+from stackgen.data.task import Task, task_named
+from stackgen.trust.atomic import write_atomic
+from stackgen.trust.errors import StackgenError
+from stackgen.trust.paths import Paths, corrupt, require
+
+ARRAYS = ("train_X", "train_y", "test_X", "test_y")
+
+
+@dataclass(frozen=True)
+class Split:
+    train_X: np.ndarray
+    train_y: np.ndarray
+    test_X: np.ndarray
+    test_y: np.ndarray
+    params: dict
+
+    @property
+    def task(self) -> Task:
+        return task_named(self.params.get("task", "classification"))
+
+    @property
+    def n_outputs(self) -> int:
+        """Units of every network's last layer: the classes, or 1 for regression."""
+        return self.task.outputs(self.n_classes)
+
+    @property
+    def n_classes(self) -> int:
+        """Classes, or 1 (one output column) for regression."""
+        if self.task.name == "regression":
+            return 1
+        if "class_names" in self.params:
+            return len(self.params["class_names"])
+        return int(self.params["centers"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(c) for c in self.params.get("class_names", range(self.n_classes))]
+
+    @property
+    def target_scale(self) -> float:
+        """A regression target's standard deviation on the training rows (1 for blobs)."""
+        return float(self.params.get("target_std", 1.0))
+
+    def labels(self) -> dict:
+        """What every results file says of its data: which data, the task, the metric."""
+        return {"data": self.describe(), "task": self.task.name, "metric": self.task.metric}
+
+    def describe(self) -> str:
+        """Which data this is, for printouts, results and the report."""
+        p = self.params
+        if p.get("source") != "table":
+            return (
+                f"make_blobs(n_samples={p['n_samples']}, centers={p['centers']}, "
+                f"n_features={p['n_features']}, cluster_std={p['cluster_std']}, "
+                f"random_state={p['random_state']})"
+            )
+        what = f"{self.n_classes} classes" if self.task.name == "classification" else "regression"
+        return (
+            f"{p['file_name']} (target {p['target']!r}, {what}, {p['rows']} rows, "
+            f"{self.n_features} features, sha256 {p['sha256'][:12]})"
+        )
+
+    @property
+    def n_features(self) -> int:
+        return int(self.train_X.shape[1])
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """What the networks are trained to output for labels ``y`` (one-hot, or one column)."""
+        return self.task.targets(y, self.n_classes)
+
+    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
+        return self.task.score(outputs, y)
+
+    def headline(self, outputs: np.ndarray, y: np.ndarray) -> str:
+        """ "0.812" (accuracy), or "0.481 (RMSE 55.02)" (R2; RMSE in the target's units)."""
+        return self.task.headline(outputs, y, self.target_scale)
+
+    def numbers(self, outputs: np.ndarray, y: np.ndarray) -> dict:
+        return self.task.numbers(outputs, y, self.target_scale)
+
+
+def make_split(cfg: Config) -> Split:
+    """The user's table (``cfg.data_file``), or the tutorial's blobs."""
+    if cfg.data_file is not None:
+        arrays, params = tables.load_table(
+            Path(cfg.data_file),
+            cfg.target,
+            cfg.task,
+            cfg.test_size,
+            cfg.data_random_state,
+            cfg.folds if "cv" in cfg.protocols else 2,
+        )
+        return Split(**arrays, params=params)
+    return Split(**blobs.make_blobs_split(cfg), params=cfg.data_params())
+
+
+def save_split(split: Split, path: Path) -> Path:
+    arrays = {name: getattr(split, name) for name in ARRAYS}
+    params = np.array(json.dumps(split.params, sort_keys=True))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:  # a file object, so numpy does not append ".npz" to the name
+            np.savez(fh, params_json=params, **arrays)
+
+    return write_atomic(path, write)
+
+
+def load_split(paths: Paths) -> Split:
+    """Load ``data/split.npz``, refusing anything a later step could silently mis-train on."""
+    path = require(paths.data, paths)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in (*ARRAYS, "params_json") if k not in npz.files]
+            if missing:
+                raise ValueError(f"missing arrays {', '.join(missing)}")
+            arrays = {k: npz[k] for k in ARRAYS}
+            params = json.loads(str(npz["params_json"]))
+    except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
+        raise corrupt(path, paths, exc) from None
+    problem = _check_arrays(arrays, params)
+    if problem:
+        raise corrupt(path, paths, problem)
+    y_type = task_named(params.get("task", "classification")).label_dtype
+    return Split(
+        arrays["train_X"].astype(np.float32),
+        arrays["train_y"].astype(y_type),
+        arrays["test_X"].astype(np.float32),
+        arrays["test_y"].astype(y_type),
+        params,
+    )
+
+
+def _check_arrays(arrays: dict, params: dict) -> str | None:
+    for part in ("train", "test"):
+        X, y = arrays[f"{part}_X"], arrays[f"{part}_y"]
+        if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
+            return f"{part} arrays have shapes {X.shape} and {y.shape}"
+        label_type = np.floating if params.get("task") == "regression" else np.integer
+        if not np.issubdtype(X.dtype, np.number) or not np.issubdtype(y.dtype, label_type):
+            return f"{part} arrays have dtypes {X.dtype} and {y.dtype}"
+        if not np.isfinite(X).all():
+            return f"{part}_X holds NaN or infinite values"
+        if params.get("task") == "regression" and not np.isfinite(y).all():
+            return f"{part}_y holds NaN or infinite values"
+    if arrays["train_X"].shape[1] != arrays["test_X"].shape[1]:
+        return "train and test have different numbers of features"
+    if params.get("task") == "regression":
+        return None
+    n_classes = params.get("centers", len(params.get("class_names", [])))
+    if not isinstance(n_classes, int) or n_classes < 2:
+        return "params_json has no valid class count"
+    labels = np.concatenate([arrays["train_y"], arrays["test_y"]])
+    if labels.min() < 0 or labels.max() >= n_classes:
+        return f"labels outside 0..{n_classes - 1}"
+    return None
+
+
+def check_same_data(cfg: Config) -> None:
+    """A later step given --data: refuse if step 1 made the work dir's split from other data."""
+    paths = Paths.of(cfg)
+    split = load_split(paths)
+    p = split.params
+    try:
+        digest = tables.file_digest(cfg.data_file)
+    except OSError:
+        digest = None
+    if p.get("source") != "table" or p.get("sha256") != digest or p.get("target") != cfg.target:
+        raise StackgenError(
+            f"{paths.rel(paths.data)} was made from {split.describe()}, not "
+            f"from {cfg.data_file.name} with --target {cfg.target}: run "
+            f"{registry.step(1).script} --data {cfg.data_file} --target {cfg.target} first"
+        )

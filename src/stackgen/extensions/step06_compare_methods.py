@@ -1,0 +1,37 @@
+"""Step 6: every method under every protocol, one line per method.
+
+Script: scripts/06_compare_methods.py. Alternate meta-learners, raw input in the meta-learner
+(passthrough), a single level-0 model, the baselines and the integrated network, side by side.
+"""
+
+from __future__ import annotations
+
+from stackgen.config import Config
+from stackgen.methods import experiments, members
+from stackgen.step_io import Printer, member_files
+from stackgen.trust.atomic import write_json
+
+NUMBER = 6
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split, models = members.load_for_step(cfg, out)
+    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    scores = {rows.protocol: experiments.evaluate(rows, cfg, models) for rows in protocol_rows}
+    labels = experiments.method_rows(len(models), split.task)
+    if split.task.metric == "r2":
+        out.result("R2 on each protocol's scored rows:")
+    for line in experiments.format_table(scores, labels):
+        out.result(line)
+    result = {
+        **split.labels(),
+        "protocols": scores,
+        "rows": labels,
+        "seed": cfg.seed,
+        "described": {rows.protocol: rows.describe() for rows in protocol_rows},
+    }
+    outputs = [write_json(paths.result("methods.json"), result)]
+    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    return result

@@ -1,0 +1,56 @@
+"""Step 7: identical members against members of different widths and depths.
+
+Script: scripts/07_diverse_members.py. Trains both sets of members afresh (nothing is saved but
+the table), each under every protocol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from stackgen.config import Config
+from stackgen.data.split import load_split
+from stackgen.methods import experiments, members, protocols
+from stackgen.step_io import Printer
+from stackgen.trust.atomic import write_json
+
+NUMBER = 7
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split = load_split(paths)
+    labels = [
+        experiments.BEST,
+        experiments.average_label(split.task),
+        experiments.stack_label(split.task),
+        experiments.INTEGRATED,
+    ]
+    scores, kinds = {}, {"identical": False, "diverse": True}
+    for kind, diverse in kinds.items():
+        kind_cfg = dataclasses.replace(cfg, diverse=diverse)
+        models = members.train_members(split, kind_cfg)
+        oof = members.out_of_fold(split, kind_cfg)[0] if "cv" in cfg.protocols else None
+        test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
+        for rows in protocols.rows_for(split, test_P, oof, kind_cfg):
+            scores[f"{kind} {rows.protocol}"] = experiments.evaluate(
+                rows, kind_cfg, models, only=labels
+            )
+    architectures = [
+        list(dataclasses.replace(cfg, diverse=True).member_architecture(i))
+        for i in range(1, cfg.members + 1)
+    ]
+    out.info(f"diverse members' hidden layers: {architectures}")
+    for line in experiments.format_table(scores, labels):
+        out.result(line)
+    result = {
+        **split.labels(),
+        "scores": scores,
+        "diverse_architectures": architectures,
+        "seed": cfg.seed,
+    }
+    out.made(NUMBER, [write_json(paths.result("diverse.json"), result)], [paths.data])
+    return result

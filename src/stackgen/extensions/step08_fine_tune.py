@@ -1,0 +1,78 @@
+"""Step 8: the integrated network with its head trained, then everything trained gently.
+
+Script: scripts/08_fine_tune.py. Fine-tuning unfreezes the members after the head is trained
+and trains the whole network at a tenth of Adam's default learning rate.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from stackgen.config import Config
+from stackgen.methods import integrated, members, training
+from stackgen.methods.metalearners import stacked_features
+from stackgen.step_io import Printer, member_files
+from stackgen.trust.atomic import write_json
+
+NUMBER = 8
+FINE_TUNE_LEARNING_RATE = 1e-4  # ten times below Adam's default, so the members move gently
+FINE_TUNE_EPOCHS = 100
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split, models = members.load_for_step(cfg, out)
+    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    task = split.task
+    table = {}
+    for rows in protocol_rows:
+        # Fresh copies: fine-tuning changes the members, and each protocol starts from step 3's.
+        copies = [_copy(m) for m in models]
+        head = integrated.fit_head(
+            stacked_features(rows.fit_P, rows.fit_raw, False),
+            rows.fit_y,
+            split.n_classes,
+            task,
+            cfg,
+        )
+        network = integrated.assemble(copies, head, task)
+        before = rows.score(training.predict_proba(network, rows.score_raw))
+        for member in copies:
+            member.trainable = True
+        # The fitting rows as raw points; under cv the head saw out-of-fold predictions, and
+        # the whole network now trains on the 100 training points they came from.
+        training.fit(
+            network,
+            rows.fit_raw,
+            split.targets(rows.fit_y),
+            task=task,
+            epochs=FINE_TUNE_EPOCHS,
+            batch_size=cfg.batch_size,
+            seed=cfg.head_seed,
+            optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
+        )
+        after = rows.score(training.predict_proba(network, rows.score_raw))
+        table[rows.protocol] = {"head_only": before, "fine_tuned": after, "rows": rows.describe()}
+    out.result(f"{'protocol':<9} {'head only':>9} {'fine-tuned':>10} {'change':>7}")
+    for protocol, row in table.items():
+        out.result(
+            f"{protocol:<9} {row['head_only']:>9.3f} {row['fine_tuned']:>10.3f} "
+            f"{row['fine_tuned'] - row['head_only']:>+7.3f}"
+        )
+    result = {
+        **split.labels(),
+        "protocols": table,
+        "learning_rate": FINE_TUNE_LEARNING_RATE,
+        "epochs": FINE_TUNE_EPOCHS,
+        "seed": cfg.seed,
+    }
+    outputs = [write_json(paths.result("fine_tune.json"), result)]
+    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    return result
+
+
+def _copy(model: keras.Model) -> keras.Model:
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

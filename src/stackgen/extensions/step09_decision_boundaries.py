@@ -1,0 +1,54 @@
+"""Step 9: each member's, the stacked meta-learner's and the integrated network's regions.
+
+Script: scripts/09_decision_boundaries.py. Draws the meta-learner step 4 saved last and the
+network step 5 saved, for an honest protocol when one ran; two-feature classification only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stackgen import plots
+from stackgen.config import Config
+from stackgen.data.split import load_split
+from stackgen.methods import members, metalearners, training
+from stackgen.step_io import Printer, member_files
+from stackgen.trust import lineage
+from stackgen.trust.safe_load import load_keras_model
+
+NUMBER = 9
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split = load_split(paths)
+    if split.task.name != "classification" or split.n_features != 2:
+        out.info("decision regions are drawn for two-feature classification only; skipped")
+        return {"figure": None}
+    split, models = members.load_for_step(cfg, out)
+    protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
+    meta, kind = metalearners.load_served(paths, protocol, len(models) * split.n_outputs)
+    network_path = paths.stacked_network_for(protocol)
+    network = load_keras_model(network_path, paths)
+    lineage.verify(paths, network_path)
+
+    def stack(X):
+        P = np.stack(members.member_probabilities(models, X), axis=1)
+        return meta.predict_proba(P, X)
+
+    panels = [
+        (m.name.replace("_", " "), lambda X, m=m: training.predict_proba(m, X)) for m in models
+    ]
+    panels += [
+        (f"{metalearners.stack_name(kind).replace('_', ' ')} ({protocol})", stack),
+        (f"integrated network ({protocol})", lambda X: training.predict_proba(network, X)),
+    ]
+    figure = plots.plot_decision_regions(panels, split, paths.figure("decision_boundaries.png"))
+    inputs = [
+        *member_files(paths, len(models), cfg),
+        paths.result("stack_logistic.json"),
+        network_path,
+    ]
+    out.made(NUMBER, [figure], inputs, protocol=protocol)
+    return {"figure": paths.rel(figure), "protocol": protocol}

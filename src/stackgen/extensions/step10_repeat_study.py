@@ -1,0 +1,196 @@
+"""Step 10: members, baselines and every stack under every protocol, re-run for many seeds.
+
+Script: scripts/10_repeat_study.py (not part of ``python -m stackgen run``: it takes minutes).
+
+Each seed trains ``max_members`` members (and their out-of-fold predictions) from scratch; the
+method table uses the first ``--members`` of them, the accuracy-against-members curve uses 1..max.
+Seeds run in parallel processes through joblib, so a cluster user can switch joblib's backend
+(Dask, Ray) with ``joblib.parallel_config`` and change nothing here. Every finished seed is saved
+at once under results/repeat/<settings>/seed_NNNN.json; a re-run with the same settings skips it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from stackgen import plots
+from stackgen.cli.flags import positive_int
+from stackgen.config import Config
+from stackgen.data.split import make_split
+from stackgen.data.task import CLASSIFICATION
+from stackgen.methods import experiments, members, protocols, stats
+from stackgen.methods.experiments import AVERAGE, BEST, LOGISTIC
+from stackgen.step_io import Printer
+from stackgen.trust.atomic import write_json
+from stackgen.trust.errors import StackgenError
+from stackgen.trust.paths import Paths
+
+NUMBER = 10
+
+
+def settings_key(cfg: Config, max_members: int, vary_data: bool) -> str:
+    """Seeds are only reused by runs with the same settings: a short hash of them names the dir."""
+    keep = {k: v for k, v in cfg.as_dict().items() if k not in ("seed", "workdir", "quiet")}
+    keep.update(max_members=max_members, vary_data=vary_data)
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
+    """Everything for one seed, in a fresh worker process; returns plain numbers."""
+    _one_thread_per_worker()
+    seed_cfg = dataclasses.replace(
+        cfg,
+        seed=seed,
+        members=max_members,
+        data_random_state=seed if vary_data else cfg.data_random_state,
+    )
+    began = time.perf_counter()
+    split = make_split(seed_cfg)
+    models = members.train_members(split, seed_cfg)
+    oof = members.out_of_fold(split, seed_cfg)[0]
+    test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
+    n = cfg.members
+    main_cfg = dataclasses.replace(seed_cfg, members=n)
+    methods = {
+        rows.protocol: experiments.evaluate(rows, main_cfg, models[:n])
+        for rows in protocols.rows_for(split, test_P[:, :n], oof[:, :n], main_cfg)
+    }
+    curves = experiments.vary_members(split, test_P, oof, seed_cfg)
+    return {
+        "seed": seed,
+        "methods": methods,
+        "vary_members": curves,
+        "seconds": time.perf_counter() - began,
+    }
+
+
+def _one_thread_per_worker() -> None:
+    # Workers already share the cores between them; TensorFlow's own thread pools on top would
+    # only contend. Must happen before TensorFlow starts its runtime, so once per worker.
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
+def add_flags(parser) -> None:
+    """This step's own flags, besides the shared ones."""
+    parser.add_argument(
+        "--seeds", type=positive_int, default=30, help="how many seeds (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=default_jobs(),
+        help="parallel processes (default: the number of cores, %(default)s)",
+    )
+    parser.add_argument(
+        "--max-members",
+        type=positive_int,
+        default=10,
+        help="members per seed for the accuracy-against-members curve (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--vary-data",
+        action="store_true",
+        help="draw a new data set for each seed too (default: the tutorial's)",
+    )
+
+
+def run(
+    cfg: Config, seeds: int = 30, jobs: int = 1, max_members: int = 10, vary_data: bool = False
+) -> dict:
+    if cfg.data_file is not None:
+        raise StackgenError(
+            "the repeat study runs on the tutorial's blobs; --data is not supported by it yet"
+        )
+    out, paths = Printer(cfg), Paths.of(cfg)
+    folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
+    wanted = list(range(cfg.seed, cfg.seed + seeds))
+    todo = [s for s in wanted if not (folder / f"seed_{s:04d}.json").is_file()]
+    out.info(
+        f"repeat study: {seeds} seeds, {len(wanted) - len(todo)} already done in "
+        f"{paths.rel(folder)}, {len(todo)} to run on {jobs} processes"
+    )
+    began = time.perf_counter()
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(run_seed)(cfg, s, max_members, vary_data) for s in todo
+    )
+    for done, result in enumerate(results, start=1):
+        seed_file = write_json(folder / f"seed_{result['seed']:04d}.json", result)
+        out.made(NUMBER, [seed_file], [], already_said=(seed_file,), max_members=max_members)
+        out.info(
+            f"  seed {result['seed']} done in {result['seconds']:.1f} s "
+            f"({done}/{len(todo)}, {time.perf_counter() - began:.0f} s so far)"
+        )
+    seed_files = [folder / f"seed_{s:04d}.json" for s in wanted]
+    per_seed = [json.loads(path.read_text()) for path in seed_files]
+    summary = summarise(per_seed, cfg)
+    for line in format_summary(summary):
+        out.result(line)
+    figure = plots.plot_vary_members(summary["vary_members"], paths.figure("vary_members.png"))
+    result = {
+        "task": CLASSIFICATION.name,
+        "metric": CLASSIFICATION.metric,
+        "seeds": wanted,
+        "jobs": jobs,
+        "max_members": max_members,
+        "vary_data": vary_data,
+        "wall_seconds": time.perf_counter() - began,
+        "settings": folder.name,
+        **summary,
+    }
+    outputs = [figure, write_json(paths.result("repeat_study.json"), result)]
+    out.made(NUMBER, outputs, seed_files, seeds=seeds, max_members=max_members, vary_data=vary_data)
+    return result
+
+
+def summarise(per_seed: list[dict], cfg: Config) -> dict:
+    methods: dict = {}
+    for protocol in cfg.protocols:
+        table = {}
+        for label in per_seed[0]["methods"][protocol]:
+            values = [r["methods"][protocol][label] for r in per_seed]
+            best = [r["methods"][protocol][BEST] for r in per_seed]
+            table[label] = {**stats.summary(values), "vs_best_member": stats.paired(values, best)}
+        methods[protocol] = table
+    curves: dict = {}
+    for protocol in cfg.protocols:
+        for label in (BEST, AVERAGE, LOGISTIC):
+            by_k = np.array([r["vary_members"][protocol][label] for r in per_seed])
+            curves.setdefault(protocol, {})[label] = [
+                stats.summary(by_k[:, k]) for k in range(by_k.shape[1])
+            ]
+    return {"methods": methods, "vary_members": curves}
+
+
+def format_summary(summary: dict) -> list[str]:
+    lines = []
+    for protocol, table in summary["methods"].items():
+        width = max(len(label) for label in table)
+        lines.append(
+            f"{protocol}: mean accuracy [95% CI]; difference from the best member "
+            f"[95% CI], Wilcoxon p, wins/ties/losses"
+        )
+        for label, s in table.items():
+            d = s["vs_best_member"]
+            lines.append(
+                f"  {label:<{width}}  {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
+                f"  {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+                f"  p={stats.format_p(d['wilcoxon_p']):<6}  {d['wins']}/{d['ties']}/{d['losses']}"
+            )
+    return lines
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)

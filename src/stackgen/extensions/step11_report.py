@@ -1,0 +1,403 @@
+"""Step 11: reports/report.md and a self-contained reports/report.html from the results files.
+
+Script: scripts/11_report.py. It reads results/*.json and figures/*.png and never recomputes
+anything: every number in the report is one an earlier step printed. A missing result becomes a
+line naming the script that makes it. Each results file's lineage is checked: a table made from
+other members or data than the work dir holds now (or changed since) is marked as such, with the
+script that remakes it, and its numbers are left out of the comparisons.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from stackgen import registry
+from stackgen.config import Config
+from stackgen.methods.stats import format_p
+from stackgen.step_io import Printer
+from stackgen.trust import lineage
+from stackgen.trust.atomic import write_text
+from stackgen.trust.paths import Paths
+
+NUMBER = 11
+
+# The tutorial's published single-run numbers, from its text.
+TUTORIAL = {
+    "single MLP (test)": 0.80,
+    "best member": 0.813,
+    "logistic stack": 0.824,
+    "integrated network": 0.833,
+}
+KEY_METHODS = (
+    "best member (picked on fitting rows)",
+    "average of probabilities",
+    "logistic regression (multinomial)",
+    "integrated network",
+)
+FIGURES = [
+    ("blobs.png", "The data over its first two features: training points (edged) and test points."),
+    ("learning_curves.png", "Step 2: the single MLP's loss (and accuracy, for classes) per epoch."),
+    ("stacked_model.png", "Step 5: the integrated network."),
+    ("decision_boundaries.png", "Step 9: decision regions (two-feature classification only)."),
+    ("vary_members.png", "Step 10: accuracy against the number of members."),
+]
+
+
+RESULTS = (
+    "single_mlp",
+    "stack_logistic",
+    "stack_integrated",
+    "methods",
+    "diverse",
+    "fine_tune",
+    "repeat_study",
+)
+
+
+def _load(paths: Paths, name: str, stale: list[str]) -> dict | None:
+    """A results file whose lineage holds, or None; a stale one is named in ``stale``."""
+    path = paths.result(name)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    why = lineage.problem(paths, path)
+    if why is not None:
+        stale.append(f"{why}: re-{registry.maker_of(paths.rel(path)).hint()}")
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def _f(x) -> str:
+    return f"{x:.3f}" if isinstance(x, int | float) else "–"
+
+
+def build(paths: Paths) -> list[tuple]:
+    """The report as blocks: ("h", text), ("p", text), ("table", header, rows), ("img", file,
+    caption)."""
+    stale: list[str] = []
+    r = {n: _load(paths, f"{n}.json", stale) for n in RESULTS}
+    written = f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {paths.workdir}."
+    blocks: list[tuple] = [("h", "stackgen report"), ("p", written)]
+    for why in stale:
+        blocks.append(("p", f"Left out, made from other members or data: {why}."))
+    described = next((r[n]["data"] for n in RESULTS if r[n] and "data" in r[n]), None)
+    if described:
+        blocks.append(("p", f"Data: {described}."))
+    if _metric(r) == "r2":
+        blocks.append(
+            (
+                "p",
+                "Regression: every score below is R² on the scored rows (1: perfect; 0: no "
+                "better than predicting the mean); results/*.json also hold the RMSE.",
+            )
+        )
+    blocks += _replication(r)
+    blocks += _protocols(r)
+    blocks += _table_of(
+        r.get("methods"),
+        "All methods, this run (step 6)",
+        registry.step(6).script,
+        "protocols",
+    )
+    blocks += _table_of(
+        r.get("diverse"),
+        "Identical and diverse members (step 7)",
+        registry.step(7).script,
+        "scores",
+    )
+    blocks += _fine_tune(r.get("fine_tune"))
+    blocks += _repeat(r.get("repeat_study"))
+    blocks.append(("h2", "Figures"))
+    for name, caption in FIGURES:
+        if paths.figure(name).is_file():
+            blocks.append(("img", name, caption))
+        else:
+            blocks.append(("p", f"{caption} Not made yet."))
+    return blocks
+
+
+def _metric(r: dict) -> str:
+    return next((r[n]["metric"] for n in r if r[n] and "metric" in r[n]), "accuracy")
+
+
+def _is_blobs(r: dict) -> bool:
+    described = next((r[n]["data"] for n in r if r[n] and "data" in r[n]), "make_blobs")
+    return described.startswith("make_blobs")
+
+
+def _replication(r: dict) -> list[tuple]:
+    single, logistic, network = r["single_mlp"], r["stack_logistic"], r["stack_integrated"]
+    if not (single and logistic and network):
+        return [
+            ("h2", "Replication"),
+            ("p", "Steps 2, 4 and 5 have not all run: run python -m stackgen run."),
+        ]
+    ours = {
+        "single MLP (test)": single["test_score"],
+        "best member": max(logistic["member_scores"]),
+        "logistic stack": logistic.get("stacked_score"),
+        "integrated network": network.get("stacked_score"),
+    }
+    if not _is_blobs(r):  # the tutorial's numbers are for its blobs; nothing to compare with
+        stack = "linear stack" if _metric(r) == "r2" else "logistic stack"
+        rows = [[k.replace("logistic stack", stack), _f(v)] for k, v in ours.items()]
+        return [
+            ("h2", "This run, the tutorial's protocol"),
+            (
+                "p",
+                "Both stacks fit on the test rows and scored on the same rows, as in the "
+                "tutorial: optimistic. The honest protocols follow.",
+            ),
+            ("table", ["", "this run"], rows),
+        ]
+    rows = [[k, _f(v), _f(ours[k])] for k, v in TUTORIAL.items()]
+    return [
+        ("h2", "Replication: the tutorial's protocol"),
+        (
+            "p",
+            "Both stacks fit on the 1,000 test points and scored on the same points, as in "
+            "the tutorial: optimistic.",
+        ),
+        ("table", ["", "tutorial (its text)", "this run"], rows),
+    ]
+
+
+def _protocols(r: dict) -> list[tuple]:
+    logistic, network = r["stack_logistic"], r["stack_integrated"]
+    if not (logistic and network and "protocols" in logistic):
+        return []
+    rows = []
+    for protocol, row in logistic["protocols"].items():
+        net = network.get("protocols", {}).get(protocol, {})
+        rows.append(
+            [
+                protocol,
+                row["rows"],
+                _f(row["best_member_score"]),
+                _f(row["average_score"]),
+                _f(row["stacked_score"]),
+                _f(net.get("stacked_score")),
+            ]
+        )
+    blocks = [
+        ("h2", "Honest protocols, this run (steps 4 and 5)"),
+        (
+            "table",
+            [
+                "protocol",
+                "meta-learner rows",
+                "best member",
+                "average",
+                "logistic stack",
+                "integrated network",
+            ],
+            rows,
+        ),
+    ]
+    tut = logistic["protocols"].get("tutorial")
+    if tut:
+        gaps = []
+        for protocol in ("holdout", "cv"):
+            if protocol in logistic["protocols"]:
+                gaps.append(
+                    [
+                        protocol,
+                        _signed(
+                            tut["stacked_score"] - logistic["protocols"][protocol]["stacked_score"]
+                        ),
+                        _signed(
+                            network["protocols"]["tutorial"]["stacked_score"]
+                            - network["protocols"][protocol]["stacked_score"]
+                        ),
+                    ]
+                )
+        blocks += [
+            (
+                "p",
+                f"Leakage gap: the tutorial protocol's {'R²' if _metric(r) == 'r2' else 'accuracy'}"
+                " minus the honest one's "
+                "(different scoring rows; the repeat study below averages over seeds).",
+            ),
+            ("table", ["honest protocol", "logistic stack gap", "integrated gap"], gaps),
+        ]
+    return blocks
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}"
+
+
+def _table_of(result: dict | None, title: str, script: str, key: str) -> list[tuple]:
+    if not result:
+        return [("h2", title), ("p", f"Not run yet: run {script}.")]
+    columns = list(result[key])
+    labels = list(next(iter(result[key].values())))
+    rows = [[label, *(_f(result[key][c].get(label)) for c in columns)] for label in labels]
+    return [("h2", title), ("table", ["method", *columns], rows)]
+
+
+def _fine_tune(result: dict | None) -> list[tuple]:
+    if not result:
+        return [
+            ("h2", "Fine-tuning (step 8)"),
+            ("p", f"Not run yet: run {registry.step(8).script}."),
+        ]
+    rows = [
+        [p, _f(v["head_only"]), _f(v["fine_tuned"]), _signed(v["fine_tuned"] - v["head_only"])]
+        for p, v in result["protocols"].items()
+    ]
+    return [
+        ("h2", "Fine-tuning the integrated network (step 8)"),
+        (
+            "p",
+            f"After the head, all weights trained {result['epochs']} more epochs at "
+            f"learning rate {result['learning_rate']:g}.",
+        ),
+        ("table", ["protocol", "head only", "fine-tuned", "change"], rows),
+    ]
+
+
+def _repeat(result: dict | None) -> list[tuple]:
+    title = "Repeat study (step 10)"
+    if not result:
+        return [
+            ("h2", title),
+            (
+                "p",
+                f"Not run yet: run {registry.step(10).script} --seeds 30 "
+                "(a few minutes on 2 cores).",
+            ),
+        ]
+    n = len(result["seeds"])
+    blocks = [
+        ("h2", f"{title}: {n} seeds"),
+        (
+            "p",
+            "Mean test accuracy with its 95% confidence interval; the paired difference "
+            "from the best member (picked on fitting rows) with its interval, the "
+            "Wilcoxon signed-rank p-value, and wins/ties/losses against it.",
+        ),
+    ]
+    means = {}
+    for protocol, table in result["methods"].items():
+        rows = []
+        for label in KEY_METHODS:
+            if label not in table:
+                continue
+            s, d = table[label], table[label]["vs_best_member"]
+            means[(protocol, label)] = s["mean"]
+            rows.append(
+                [
+                    label,
+                    f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
+                    f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
+                    format_p(d["wilcoxon_p"]),
+                    f"{d['wins']}/{d['ties']}/{d['losses']}",
+                ]
+            )
+        blocks.append(
+            (
+                "table",
+                [
+                    protocol,
+                    "accuracy [95% CI]",
+                    "minus best member [95% CI]",
+                    "Wilcoxon p",
+                    "wins/ties/losses",
+                ],
+                rows,
+            )
+        )
+    gaps = [
+        [
+            label,
+            *(_signed(means[("tutorial", label)] - means[(p, label)]) for p in ("holdout", "cv")),
+        ]
+        for label in KEY_METHODS[2:]
+        if ("tutorial", label) in means and all((p, label) in means for p in ("holdout", "cv"))
+    ]
+    if gaps:
+        blocks += [
+            (
+                "p",
+                "Leakage gap over seeds: mean accuracy under the tutorial's protocol "
+                "minus under each honest one.",
+            ),
+            ("table", ["stack", "minus holdout", "minus cv"], gaps),
+        ]
+    return blocks
+
+
+def to_markdown(blocks: list[tuple]) -> str:
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h", "h2"):
+            out.append(("# " if kind == "h" else "## ") + block[1])
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            out.append(
+                "\n".join(
+                    [
+                        "| " + " | ".join(header) + " |",
+                        "|" + "---|" * len(header),
+                        *("| " + " | ".join(row) + " |" for row in rows),
+                    ]
+                )
+            )
+        elif kind == "img":
+            out.append(f"![{block[2]}](../figures/{block[1]})")
+    return "\n\n".join(out) + "\n"
+
+
+def to_html(blocks: list[tuple], figures: Path) -> str:
+    e = html.escape
+    body = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h", "h2"):
+            tag = "h1" if kind == "h" else "h2"
+            body.append(f"<{tag}>{e(block[1])}</{tag}>")
+        elif kind == "p":
+            body.append(f"<p>{e(block[1])}</p>")
+        elif kind == "table":
+            head = "".join(f"<th>{e(h)}</th>" for h in block[1])
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in block[2]
+            )
+            body.append(f"<table><tr>{head}</tr>{rows}</table>")
+        elif kind == "img":
+            data = base64.b64encode((figures / block[1]).read_bytes()).decode()
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[2])}">'
+                f"<figcaption>{e(block[2])}</figcaption></figure>"
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+        "img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>stackgen report</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    blocks = build(paths)
+    md = write_text(paths.report("report.md"), to_markdown(blocks))
+    page = write_text(paths.report("report.html"), to_html(blocks, paths.figure("")))
+    inputs = [p for n in RESULTS if (p := paths.result(f"{n}.json")).is_file()]
+    inputs += sorted(paths.figure("").glob("*.png"))
+    out.made(NUMBER, [md, page], inputs)
+    return {"markdown": paths.rel(md), "html": paths.rel(page)}

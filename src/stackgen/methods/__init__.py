@@ -1,0 +1,2 @@
+"""What the steps are made of: training, members, protocols, meta-learners, the integrated
+network, and the tables and statistics of the experiments."""

@@ -1,0 +1,132 @@
+"""Every method under every protocol, for one set of members: what scripts 06-10 tabulate.
+
+A "method" is anything that turns members' probabilities into a prediction: the baselines, each
+meta-learner, the logistic stack with raw input (passthrough), the logistic stack on a single
+member, and the integrated network. ``evaluate`` fits each one on a protocol's fitting rows and
+scores it on its scoring rows; nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stackgen.config import Config
+from stackgen.data.split import Split
+from stackgen.data.task import Task
+from stackgen.methods import integrated, metalearners, protocols, training
+from stackgen.methods.protocols import MetaRows
+
+LOGISTIC = "logistic regression (multinomial)"
+LINEAR = "linear regression"
+INTEGRATED = "integrated network"
+BEST = "best member (picked on fitting rows)"
+AVERAGE = "average of probabilities"
+AVERAGE_REGRESSION = "average of predictions"
+
+
+def stack_label(task: Task) -> str:
+    """The stack every table reports: logistic regression, or linear for a regression task."""
+    return metalearners.spec("auto", task).label
+
+
+def average_label(task: Task) -> str:
+    return AVERAGE_REGRESSION if task.name == "regression" else AVERAGE
+
+
+def _base(task: Task) -> str:
+    return "linear" if task.name == "regression" else "logistic"
+
+
+def method_rows(n_members: int, task: Task) -> list[str]:
+    """Row labels in table order."""
+    return [
+        *metalearners.baselines(n_members, task),
+        *(spec.label for spec in metalearners.specs_for(task)),
+        f"{_base(task)} + raw input (passthrough)",
+        f"{_base(task)} on member 1 alone",
+        INTEGRATED,
+    ]
+
+
+def evaluate(
+    rows: MetaRows, cfg: Config, members=None, only: list[str] | None = None
+) -> dict[str, float]:
+    """Accuracy (R² for regression) on the scoring rows of every method (or the ``only`` ones)
+    fit on the fitting rows. ``members`` (the Keras members behind ``rows``) are needed for the
+    integrated network only; without them that row is left out.
+    """
+    score = {}
+    task = rows.task
+
+    def run(label, combiner, P_fit=rows.fit_P, P_score=rows.score_P):
+        if only is not None and label not in only:
+            return
+        combiner.fit(P_fit, rows.fit_y, rows.fit_raw)
+        score[label] = rows.score(combiner.predict_proba(P_score, rows.score_raw))
+
+    for label, combiner in metalearners.baselines(rows.fit_P.shape[1], task).items():
+        run(label, combiner)
+    for spec in metalearners.specs_for(task):
+        run(spec.label, spec.make(cfg.seed, False))
+    run(
+        f"{_base(task)} + raw input (passthrough)",
+        metalearners.meta_learner("auto", task, cfg.seed, passthrough=True),
+    )
+    run(
+        f"{_base(task)} on member 1 alone",
+        metalearners.meta_learner("auto", task, cfg.seed),
+        rows.fit_P[:, :1],
+        rows.score_P[:, :1],
+    )
+    if members is not None and (only is None or INTEGRATED in only):
+        score[INTEGRATED] = integrated_accuracy(rows, members, cfg)
+    return score
+
+
+def integrated_accuracy(rows: MetaRows, members, cfg: Config) -> float:
+    head = integrated.fit_head(
+        metalearners.stacked_features(rows.fit_P, rows.fit_raw, False),
+        rows.fit_y,
+        rows.score_P.shape[2],
+        rows.task,
+        cfg,
+    )
+    network = integrated.assemble(members, head, rows.task)
+    return rows.score(training.predict_proba(network, rows.score_raw))
+
+
+def vary_members(split: Split, test_P: np.ndarray, oof_P: np.ndarray, cfg: Config) -> dict:
+    """Accuracy against the number of members k = 1..N, per protocol: best member, average,
+    logistic stack. Members are taken in order (the first k)."""
+    curves: dict = {}
+    task = split.task
+    for k in range(1, test_P.shape[1] + 1):
+        for protocol in cfg.protocols:
+            rows = protocols.make_rows(protocol, split, test_P[:, :k], oof_P[:, :k], cfg.seed)
+            for label, combiner in (
+                (BEST, metalearners.BestMember()),
+                (average_label(task), metalearners.Average()),
+                (stack_label(task), metalearners.meta_learner("auto", task, cfg.seed)),
+            ):
+                combiner.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
+                acc = rows.score(combiner.predict_proba(rows.score_P, rows.score_raw))
+                curves.setdefault(protocol, {}).setdefault(label, []).append(acc)
+    return curves
+
+
+def format_table(scores: dict[str, dict[str, float]], rows: list[str]) -> list[str]:
+    """One line per method, one column per protocol, accuracies to three decimals."""
+    columns = list(scores)
+    width = max(len(r) for r in rows)
+    widths = [max(8, len(c)) for c in columns]
+    lines = [
+        f"{'method':<{width}}  "
+        + "  ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+    ]
+    for row in rows:
+        cells = [
+            f"{scores[c][row]:>{w}.3f}" if row in scores[c] else f"{'-':>{w}}"
+            for c, w in zip(columns, widths, strict=True)
+        ]
+        lines.append(f"{row:<{width}}  " + "  ".join(cells))
+    return lines

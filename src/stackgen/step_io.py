@@ -1,0 +1,81 @@
+"""What every step shares: how it prints, how it records what it wrote, what it was made from.
+
+Result lines always print; the rest (paths written, notes) unless ``--quiet``. Every file a step
+writes goes through ``Printer.made``, which records its lineage (``trust/lineage.py``) before
+saying it was written, so no output of any step is without a record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackgen.config import Config
+from stackgen.trust import lineage
+from stackgen.trust.paths import Paths
+
+TUTORIAL_PROTOCOL_NOTE = (
+    "note: like the tutorial, the meta-learner was fit on the same {n} test points it is scored "
+    "on, so this accuracy is optimistic"
+)
+# Settings that say where and how loudly a step runs, not what it computes.
+NOT_PARAMS = ("workdir", "quiet", "force")
+
+
+class Printer:
+    """Result lines always; everything else (paths written, notes) unless ``--quiet``."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.quiet = cfg.quiet
+        self.paths = Paths.of(cfg)
+
+    def result(self, line: str) -> None:
+        print(line, flush=True)
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+    def wrote(self, *written: Path) -> None:
+        for path in written:
+            self.info(f"wrote {self.paths.rel(path)}")
+
+    def made(
+        self,
+        step: int,
+        outputs: list[Path],
+        inputs: list[Path],
+        already_said: tuple = (),
+        **params,
+    ) -> None:
+        """Record the lineage of ``outputs`` (made by ``step`` from ``inputs``, with this run's
+        settings and ``params``) and say what was written, except the paths ``already_said``."""
+        settings = {k: v for k, v in self.cfg.as_dict().items() if k not in NOT_PARAMS}
+        lineage.record(self.paths, step, outputs, inputs, {**settings, **params})
+        self.wrote(*(p for p in outputs if p not in already_said))
+
+
+def member_files(paths: Paths, n_members: int, cfg: Config) -> list[Path]:
+    """What the stacking steps are made from: the data, step 3's manifest, members and
+    out-of-fold predictions (with the cv protocol)."""
+    oof = [paths.oof] if "cv" in cfg.protocols else []
+    return [
+        paths.data,
+        paths.members_manifest,
+        *(paths.member(i) for i in range(1, n_members + 1)),
+        *oof,
+    ]
+
+
+def print_protocol_table(out: Printer, rows: list[dict], label: str, metric: str) -> None:
+    """Steps 4 and 5's table: per protocol, its rows, the best member, the average, the stack."""
+    if metric == "r2":
+        out.result("R2 on the scored rows (1: perfect; 0: no better than the mean):")
+    out.result(
+        f"{'protocol':<9} {'meta-learner rows':<46} {'best member':>11} {'average':>8} {label:>8}"
+    )
+    for row in rows:
+        out.result(
+            f"{row['protocol']:<9} {row['rows']:<46} {row['best_member_score']:>11.3f} "
+            f"{row['average_score']:>8.3f} {row['stacked_score']:>8.3f}"
+        )

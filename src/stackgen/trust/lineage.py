@@ -1,0 +1,118 @@
+"""What every artifact was made from, and the check that it still matches.
+
+``<workdir>/lineage.json`` holds one record per artifact: the step that made it, the settings,
+the library versions, its own content hash, and the content hash of every file it was made from.
+Before a step uses an artifact it verifies that the artifact is the one the record describes and
+that none of its inputs changed since: a user who regenerates the data and forgets step 3 gets
+one line saying so, not accuracies of models trained on other data. ``--force`` turns the
+refusal into a warning.
+
+Content hashes: SHA-256 of the file, except for ``.npz`` files, whose zip headers carry a
+timestamp: there the hash covers each array's name, dtype, shape and bytes, so the same data
+saved twice hashes the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from stackgen import registry
+from stackgen.trust.atomic import write_json
+from stackgen.trust.errors import StaleArtifactError
+from stackgen.trust.paths import Paths
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            for name in sorted(npz.files):
+                array = npz[name]
+                digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+    else:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def load_store(paths: Paths) -> dict:
+    try:
+        store = json.loads(paths.lineage.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return store if isinstance(store, dict) else {}
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in ("numpy", "scikit-learn", "keras", "tensorflow", "skops"):
+        try:
+            found[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    if "keras" in sys.modules:
+        found["keras_backend"] = sys.modules["keras"].backend.backend()
+    return found
+
+
+def record(paths: Paths, step: int, outputs: list[Path], inputs: list[Path], params: dict) -> Path:
+    """Write the lineage of ``outputs``, made by step number ``step`` from ``inputs`` with
+    ``params``. Every output must be one the registry says that step makes."""
+    strays = [paths.rel(p) for p in outputs if not registry.step(step).makes(paths.rel(p))]
+    if strays:
+        raise ValueError(f"step {step} is not registered as writing {', '.join(strays)}")
+    store = load_store(paths)
+    made_from = {paths.rel(p): content_hash(p) for p in inputs}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for out in outputs:
+        store[paths.rel(out)] = {
+            "step": step,
+            "made": now,
+            "hash": content_hash(out),
+            "inputs": made_from,
+            "params": params,
+            "versions": versions(),
+        }
+    return write_json(paths.lineage, dict(sorted(store.items())))
+
+
+def problem(paths: Paths, artifact: Path, store: dict | None = None) -> str | None:
+    """Why ``artifact`` cannot be trusted as made, or None."""
+    store = load_store(paths) if store is None else store
+    name = paths.rel(artifact)
+    entry = store.get(name)
+    if not isinstance(entry, dict) or "hash" not in entry:
+        return f"{name} has no lineage record (made by hand, or by an older stackgen)"
+    if content_hash(artifact) != entry["hash"]:
+        return f"{name} changed after step {entry['step']} made it"
+    for source, expected in entry.get("inputs", {}).items():
+        path = paths.workdir / source
+        if not path.is_file():
+            return f"{source}, which {name} was made from, is gone"
+        if content_hash(path) != expected:
+            return f"{source} changed after {name} was made from it"
+    return None
+
+
+def verify(paths: Paths, artifact: Path) -> None:
+    """Refuse ``artifact`` if its lineage does not hold, unless forced."""
+    why = problem(paths, artifact)
+    if why is None:
+        return
+    if paths.force:
+        print(f"warning: {why}; using it anyway (--force)", file=sys.stderr, flush=True)
+        return
+    raise StaleArtifactError(
+        f"{why}: re-run {registry.maker_of(paths.rel(artifact)).script} "
+        "(or add --force to use it anyway)"
+    )

@@ -1,0 +1,119 @@
+"""Where every artifact lives, and the one-line errors that name the step that makes it.
+
+All paths hang off one work directory (``--workdir``), never the current directory. Which step
+makes which file is the registry's business (``registry.maker_of``); the messages here ask it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackgen import registry
+from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
+
+
+@dataclass(frozen=True)
+class Paths:
+    workdir: Path
+    force: bool = False  # use artifacts whose lineage does not hold, with a warning
+
+    @classmethod
+    def of(cls, cfg) -> Paths:
+        return cls(cfg.workdir, cfg.force)
+
+    def __truediv__(self, relative: str) -> Path:
+        return self.workdir / relative
+
+    @property
+    def data(self) -> Path:
+        return self.workdir / "data" / "split.npz"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.workdir / "models"
+
+    def member(self, index: int) -> Path:
+        return self.models_dir / f"member_{index}.keras"
+
+    @property
+    def members_manifest(self) -> Path:
+        # Lists exactly the members of the latest step-3 run; later steps read it, never a glob.
+        return self.models_dir / "members.json"
+
+    @property
+    def oof(self) -> Path:
+        # Out-of-fold member predictions on the training rows, for the cv protocol.
+        return self.models_dir / "oof_predictions.npz"
+
+    def meta_learner_for(self, protocol: str, suffix: str) -> Path:
+        """Step 4's meta-learner for ``protocol``: ``.skops`` (scikit-learn) or ``.json``."""
+        tail = "" if protocol == "tutorial" else f"_{protocol}"
+        return self.models_dir / f"meta_learner{tail}{suffix}"
+
+    def stacked_network_for(self, protocol: str) -> Path:
+        tail = "" if protocol == "tutorial" else f"_{protocol}"
+        return self.models_dir / f"stacked_network{tail}.keras"
+
+    @property
+    def stacked_network(self) -> Path:
+        return self.stacked_network_for("tutorial")
+
+    def figure(self, name: str) -> Path:
+        return self.workdir / "figures" / name
+
+    def result(self, name: str) -> Path:
+        return self.workdir / "results" / name
+
+    def report(self, name: str) -> Path:
+        return self.workdir / "reports" / name
+
+    @property
+    def lineage(self) -> Path:
+        return self.workdir / "lineage.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.workdir / ".stackgen.lock"
+
+    def rel(self, path: Path) -> str:
+        """A path as printed: relative to the work dir when inside it."""
+        try:
+            return path.relative_to(self.workdir).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def remake_hint(path: Path, paths: Paths) -> str:
+    """What makes ``path`` again: "run scripts/04_stack_logistic.py (or python -m stackgen run)"."""
+    try:
+        return registry.maker_of(paths.rel(path)).hint()
+    except KeyError:  # a file no step writes (a model the user saved elsewhere)
+        return "make it again"
+
+
+def require(path: Path, paths: Paths) -> Path:
+    """Return ``path`` if it exists, else fail naming the step that makes it."""
+    if not path.is_file():
+        raise MissingArtifactError(f"{paths.rel(path)} is missing: {remake_hint(path, paths)}")
+    return path
+
+
+def corrupt(path: Path, paths: Paths, why: object) -> CorruptArtifactError:
+    reason = str(why).strip().splitlines()[0] if str(why).strip() else type(why).__name__
+    return CorruptArtifactError(
+        f"{paths.rel(path)} could not be read ({reason[:160]}): {remake_hint(path, paths)}"
+    )
+
+
+def read_json(path: Path, paths: Paths) -> dict:
+    """A JSON object a step wrote, or one line naming the step that writes it."""
+    require(path, paths)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise corrupt(path, paths, exc) from None
+    if not isinstance(payload, dict):
+        raise corrupt(path, paths, "not a JSON object")
+    return payload

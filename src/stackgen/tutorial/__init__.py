@@ -1,0 +1,1 @@
+"""The tutorial's five steps, one module per numbered script (``scripts/0N_*.py``)."""

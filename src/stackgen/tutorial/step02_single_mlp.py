@@ -1,0 +1,45 @@
+"""Step 2: one MLP, evaluated on the test set every epoch, and its learning curves.
+
+Script: scripts/02_single_mlp.py.
+"""
+
+from __future__ import annotations
+
+from stackgen import plots
+from stackgen.config import Config
+from stackgen.data.split import load_split
+from stackgen.methods import members, training
+from stackgen.step_io import Printer
+from stackgen.trust.atomic import write_json
+
+NUMBER = 2
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split = load_split(paths)
+    model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
+    train_out = training.predict_proba(model, split.train_X)
+    test_out = training.predict_proba(model, split.test_X)
+    r2 = "R2 " if split.task.metric == "r2" else ""
+    out.result(
+        f"Train: {r2}{split.headline(train_out, split.train_y)}, "
+        f"Test: {r2}{split.headline(test_out, split.test_y)}"
+    )
+    result = {
+        **split.labels(),
+        "train_score": split.score(train_out, split.train_y),
+        "test_score": split.score(test_out, split.test_y),
+        "train": split.numbers(train_out, split.train_y),
+        "test": split.numbers(test_out, split.test_y),
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
+        "history": history,
+    }
+    outputs = [
+        plots.plot_learning_curves(history, paths.figure("learning_curves.png")),
+        write_json(paths.result("single_mlp.json"), result),
+    ]
+    out.made(NUMBER, outputs, [paths.data])
+    return result

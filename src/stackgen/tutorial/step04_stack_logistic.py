@@ -1,0 +1,64 @@
+"""Step 4: each member's test score, then a meta-learner (logistic, or linear for regression).
+
+Script: scripts/04_stack_logistic.py. ``--meta`` picks the meta-learner (methods/metalearners.py);
+every one is saved, for every protocol, with its kind and settings, and ``predict`` and step 9
+serve exactly the files this step saved last (``results/stack_logistic.json`` lists them).
+"""
+
+from __future__ import annotations
+
+from stackgen.config import Config
+from stackgen.methods import members, metalearners
+from stackgen.methods.protocols import baseline_numbers
+from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
+from stackgen.trust.atomic import write_json
+
+NUMBER = 4
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split, models = members.load_for_step(cfg, out)
+    test_P, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    task = split.task
+    spec = metalearners.spec(cfg.meta, task)
+    member_scores = [split.score(test_P[:, m], split.test_y) for m in range(len(models))]
+    for m in range(len(models)):
+        out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y)}")
+    table, files = [], {}
+    for rows in protocol_rows:
+        meta = metalearners.meta_learner(spec.kind, task, cfg.seed, cfg.passthrough)
+        meta.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
+        stacked = meta.predict_proba(rows.score_P, rows.score_raw)
+        table.append({**baseline_numbers(rows), "stacked_score": rows.score(stacked)})
+        if rows.protocol == "tutorial":
+            out.result(f"Stacked Test {task.score_name}: {split.headline(stacked, rows.score_y)}")
+            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+        path = paths.meta_learner_for(rows.protocol, metalearners.suffix_of(meta))
+        files[rows.protocol] = metalearners.save_meta(
+            meta, path, n_inputs=len(models) * split.n_outputs
+        )
+    # Only what this run saved may be served: drop meta-learners of earlier runs.
+    for stale in paths.models_dir.glob("meta_learner*.*"):
+        if stale not in files.values():
+            stale.unlink()
+    print_protocol_table(out, table, "stacked", task.metric)
+    raw_names = split.params.get("feature_names", [f"x{j}" for j in range(split.n_features)])
+    result = {
+        **split.labels(),
+        "member_scores": member_scores,
+        **({"stacked_score": table[0]["stacked_score"]} if "tutorial" in files else {}),
+        "meta": spec.kind,
+        "meta_label": spec.label,
+        "passthrough": cfg.passthrough,
+        "columns": metalearners.column_names(
+            len(models), split.n_outputs, raw_names if cfg.passthrough else None
+        ),
+        "meta_files": {protocol: paths.rel(path) for protocol, path in files.items()},
+        "protocols": {row["protocol"]: row for row in table},
+        "seed": cfg.seed,
+    }
+    outputs = [*files.values(), write_json(paths.result("stack_logistic.json"), result)]
+    out.made(NUMBER, outputs, member_files(paths, len(models), cfg), meta=spec.kind)
+    return result

@@ -1,0 +1,62 @@
+"""Step 5: the members frozen inside one Keras network whose new head is trained.
+
+Script: scripts/05_stack_integrated.py. One network per protocol, saved as
+models/stacked_network*.keras; figures/stacked_model.png draws the last one (with Graphviz).
+"""
+
+from __future__ import annotations
+
+from stackgen import plots
+from stackgen.config import Config
+from stackgen.methods import integrated, members, training
+from stackgen.methods.metalearners import stacked_features
+from stackgen.methods.protocols import baseline_numbers
+from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
+from stackgen.trust.atomic import write_json
+
+NUMBER = 5
+
+
+def run(cfg: Config) -> dict:
+    out = Printer(cfg)
+    paths = out.paths
+    split, models = members.load_for_step(cfg, out)
+    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    task = split.task
+    table, written, network = [], [], None
+    for rows in protocol_rows:
+        features = stacked_features(rows.fit_P, rows.fit_raw, cfg.passthrough)
+        head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, cfg)
+        network = integrated.assemble(models, head, task, cfg.passthrough)
+        outputs = training.predict_proba(network, rows.score_raw)
+        table.append({**baseline_numbers(rows), "stacked_score": rows.score(outputs)})
+        if rows.protocol == "tutorial":
+            out.result(f"Stacked Test {task.score_name}: {split.headline(outputs, rows.score_y)}")
+            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
+        written.append(members.save_model(network, paths.stacked_network_for(rows.protocol)))
+    print_protocol_table(out, table, "network", task.metric)
+    figure = plots.plot_network(network, paths.figure("stacked_model.png"))
+    if figure is None:
+        out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
+    result = {
+        **split.labels(),
+        **(
+            {"stacked_score": table[0]["stacked_score"]}
+            if protocol_rows[0].protocol == "tutorial"
+            else {}
+        ),
+        "protocols": {row["protocol"]: row for row in table},
+        "passthrough": cfg.passthrough,
+        "members": len(models),
+        "meta_epochs": cfg.meta_epochs,
+        "seed": cfg.seed,
+        "head_seed": cfg.head_seed,
+        "trainable_weights": integrated.trainable_weight_names(network),
+    }
+    outputs = [
+        *([figure] if figure else []),
+        *written,
+        write_json(paths.result("stack_integrated.json"), result),
+    ]
+    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    return result
