@@ -18,24 +18,31 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from stackgen import data, members, metrics, training  # noqa: E402
 from stackgen.config import Config  # noqa: E402
+from stackgen.data import split as data  # noqa: E402
+from stackgen.methods import members, training  # noqa: E402
 
 
 def member_accuracy(split, cfg: Config, seed: int, fast: bool) -> tuple[float, float]:
     training.seed_everything(seed)
     model = members.build_mlp("member_1", split.n_features, split.n_classes, cfg.hidden_units)
-    Y = data.one_hot(split.train_y, split.n_classes)
+    Y = split.targets(split.train_y)
     began = time.perf_counter()
     if fast:
         training.fit(
-            model, split.train_X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=seed
+            model,
+            split.train_X,
+            Y,
+            task=split.task,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            seed=seed,
         )
     else:
-        training.compile_model(model)
+        training.compile_model(model, split.task)
         model.fit(split.train_X, Y, epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=0)
     seconds = time.perf_counter() - began
-    return metrics.accuracy(training.predict_proba(model, split.test_X), split.test_y), seconds
+    return split.score(training.predict_proba(model, split.test_X), split.test_y), seconds
 
 
 def main() -> None:

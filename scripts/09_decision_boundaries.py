@@ -1,7 +1,8 @@
-"""Step 9: decision regions of every member, the logistic stack and the integrated network.
+"""Step 9: decision regions of every member, the stacked meta-learner and the integrated network.
 
-Reads:  data/split.npz (step 1); the members (step 3); models/meta_logistic_holdout.skops and
-        results/stack_logistic.json (step 4); models/stacked_network_holdout.keras (step 5).
+Reads:  data/split.npz (step 1); the members (step 3); results/stack_logistic.json and the
+        meta-learner it names, models/meta_learner_holdout.skops or .json (step 4, whichever
+        --meta made); models/stacked_network_holdout.keras (step 5).
         With --protocol tutorial or cv, that protocol's stack files instead.
 Writes: figures/decision_boundaries.png.
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY, run_script, tiny_config
 
 from stackgen.data import split as data
-from stackgen.methods import members, metalearners
+from stackgen.methods import members, metalearner_files
 from stackgen.trust import lineage
 from stackgen.trust.paths import Paths
 from stackgen.tutorial import (
@@ -74,7 +74,7 @@ def test_new_members_make_the_old_meta_learner_stale(stacked):
         match=r"models/members\.json changed after (models/meta_learner\.skops|results/"
         r"stack_logistic\.json) was made from it: re-run scripts/04_stack_logistic\.py",
     ):
-        metalearners.load_served(paths, "tutorial", 9)
+        metalearner_files.load_served(paths, "tutorial", 9)
 
 
 def test_a_member_edited_by_hand_is_refused(stacked):
@@ -121,7 +121,7 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
     out = capsys.readouterr().out
     assert "FIX data/split.npz is missing: run scripts/01_make_data.py" in out
     assert "FIX results/stack_integrated.json is missing: run scripts/05_stack_integrated.py" in out
-    assert "-- results/methods.json not made yet: run scripts/06_compare_methods.py" in out
+    assert "--- results/methods.json not made yet: run scripts/06_compare_methods.py" in out
 
     _perturbed_data(stacked)
     problems = doctor(stacked.workdir)

@@ -111,8 +111,10 @@ def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
     # With passthrough the two raw columns are inputs too: 3 members x 3 classes (+ 2).
     if isinstance(meta, combiners.SklearnMeta):
         assert meta.estimator.n_features_in_ == 9 + 2 * passthrough
-    else:
+    elif isinstance(meta, combiners.MultiResponseLinear):
         assert meta.coef_.shape == (3, 3 + 2 * passthrough)  # per class: 3 members (+ 2)
+    else:  # weights only: one per member
+        assert meta.weights_.shape == (3,) and not passthrough
 
 
 def test_every_meta_kind_is_a_choice_with_one_label_per_task():

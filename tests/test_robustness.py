@@ -132,3 +132,69 @@ def test_a_read_only_work_dir_is_one_line_and_loses_nothing(mount_point, tmp_pat
     assert done.stderr.startswith("error: cannot write or read ")
     assert "Read-only file system" in done.stderr and done.stderr.count("\n") == 1
     assert _digests(work) == before
+
+
+def test_stderr_arrives_while_the_step_runs_and_survives_a_kill(tmp_path):
+    """A --force warning is on stderr while the step is still training, not held back until
+    the command ends: a run the kernel kills has already said it."""
+    assert run_script("run", *TINY, "--upto", "3", workdir=tmp_path).returncode == 0
+    import dataclasses
+
+    import numpy as np
+
+    from stackgen.config import Config
+    from stackgen.data.split import make_split, save_split
+    from stackgen.trust.paths import Paths
+
+    split = make_split(Config(workdir=tmp_path))  # moved a little: the members are now stale
+    save_split(
+        dataclasses.replace(split, train_X=split.train_X + np.float32(0.01)), Paths(tmp_path).data
+    )
+    step = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "scripts/05_stack_integrated.py"),
+            *TINY,
+            "--meta-epochs",
+            "3000",
+            "--force",
+            "--workdir",
+            str(tmp_path),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        first = step.stderr.readline()
+        assert first.startswith(
+            "warning: data/split.npz changed after models/members.json was made from it"
+        )
+        assert step.poll() is None  # still training when the warning came through
+    finally:
+        step.kill()
+        step.wait()
+
+
+def test_a_keras_backend_that_is_not_installed_is_one_line(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from stackgen.cli.main import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a)
+    )
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", *TINY, "--workdir", str(tmp_path)])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == (
+        "error: KERAS_BACKEND=jax, but jax is not installed: make backends, or "
+        "pip install -e '.[jax]'\n"
+    )
+    assert not (tmp_path / "data").exists()
+    monkeypatch.setenv("KERAS_BACKEND", "theano")
+    with pytest.raises(SystemExit):
+        main(["run", *TINY, "--workdir", str(tmp_path)])
+    assert "error: KERAS_BACKEND=theano is not one stackgen runs on" in capsys.readouterr().err

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from stackgen.cli.main import run_script
+from stackgen.cli.predict import predict
+from stackgen.config import Config
+from stackgen.data.split import load_split
 from stackgen.data.task import CLASSIFICATION
+from stackgen.methods import metalearner_files
 from stackgen.methods import metalearners as stacking
+from stackgen.methods.protocols import holdout_rows
 from stackgen.trust.errors import CorruptArtifactError, StackgenError
 from stackgen.trust.paths import Paths
+from stackgen.tutorial import step04_stack_logistic, step05_stack_integrated
 
 
 def _probs(n_samples, n_members, n_classes):
@@ -99,9 +109,9 @@ def test_every_meta_learner_round_trips_through_its_file(tmp_path, kind, passthr
     raw = rng.normal(size=(60, 2))
     meta = stacking.meta_learner(kind, CLASSIFICATION, seed=0, passthrough=passthrough)
     meta.fit(P, y, raw)
-    path = paths.meta_learner_for("tutorial", stacking.suffix_of(meta))
-    stacking.save_meta(meta, path, n_inputs=6)
-    loaded, n_inputs = stacking.load_meta(path, paths)
+    path = paths.meta_learner_for("tutorial", metalearner_files.suffix_of(meta))
+    metalearner_files.save_meta(meta, path, n_inputs=6)
+    loaded, n_inputs = metalearner_files.load_meta(path, paths)
     assert (n_inputs, loaded.kind, loaded.passthrough) == (6, kind, passthrough)
     np.testing.assert_array_equal(loaded.predict_proba(P, raw), meta.predict_proba(P, raw))
     if path.suffix == ".json":  # the project's own combiners: numbers only, no code
@@ -119,7 +129,7 @@ def test_a_pickle_renamed_to_the_meta_file_is_refused_and_never_runs(tmp_path, m
     paths.meta_learner_for("tutorial", ".skops").parent.mkdir(parents=True)
     paths.meta_learner_for("tutorial", ".skops").write_bytes(pickle.dumps(_Boom()))
     with pytest.raises(CorruptArtifactError, match=r"models/meta_learner\.skops could not be read"):
-        stacking.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
+        metalearner_files.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -135,7 +145,7 @@ def test_a_skops_file_with_untrusted_types_is_refused(tmp_path):
     paths.meta_learner_for("tutorial", ".skops").parent.mkdir(parents=True)
     sio.dump(FunctionTransformer(_not_ours), paths.meta_learner_for("tutorial", ".skops"))
     with pytest.raises(StackgenError, match=r"types this project does not trust \(.*_not_ours"):
-        stacking.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
+        metalearner_files.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
 
 
 def test_a_skops_file_with_another_estimator_is_refused(tmp_path):
@@ -148,4 +158,55 @@ def test_a_skops_file_with_another_estimator_is_refused(tmp_path):
     with pytest.raises(
         StackgenError, match="holds a GaussianNB, not a meta-learner saved by step 4"
     ):
-        stacking.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
+        metalearner_files.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
+
+
+@pytest.fixture(scope="module")
+def stacked_network_made(trained, tmp_path_factory):
+    """A copy of the trained work dir with step 5's networks, which predict serves too."""
+    work = tmp_path_factory.mktemp("with_network") / "w"
+    shutil.copytree(trained.workdir, work)
+    step05_stack_integrated.run(dataclasses.replace(trained, workdir=work))
+    return work
+
+
+@pytest.mark.parametrize("kind", [s.kind for s in stacking.specs_for(CLASSIFICATION)])
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_predict_serves_exactly_the_stack_step_4_scored(
+    trained, stacked_network_made, tmp_path, capsys, kind, passthrough
+):
+    """For every --meta, with and without --passthrough: the stacked probabilities predict
+    writes for the test points give the score step 4 printed (tutorial protocol), and for the
+    holdout's scoring rows the holdout score; a refused combination never reaches step 4."""
+    if passthrough and kind in stacking.NO_PASSTHROUGH:
+        with pytest.raises(SystemExit) as stopped:
+            run_script(
+                "stackgen.tutorial.step04_stack_logistic",
+                ["--meta", kind, "--passthrough", "--workdir", str(tmp_path)],
+                None,
+            )
+        assert stopped.value.code == 2
+        assert f"--meta {kind} only weights the members" in capsys.readouterr().err
+        return
+    work = tmp_path / "w"
+    shutil.copytree(stacked_network_made, work)
+    cfg = dataclasses.replace(trained, workdir=work, meta=kind, passthrough=passthrough)
+    printed = step04_stack_logistic.run(cfg)
+    split = load_split(Paths(work))
+    points = tmp_path / "test_points.csv"
+    points.write_text("\n".join(",".join(repr(float(v)) for v in row) for row in split.test_X))
+    for protocol, rows in (
+        ("tutorial", np.arange(len(split.test_y))),
+        ("holdout", holdout_rows(split.test_y, cfg.seed, CLASSIFICATION)[1]),
+    ):
+        served = predict(Config(workdir=work), str(points), protocol)
+        capsys.readouterr()
+        probs = np.asarray(served[stacking.stack_name(kind)])[rows]
+        score = CLASSIFICATION.score(probs, split.test_y[rows])
+        assert score == printed["protocols"][protocol]["stacked_score"], protocol
+    assert printed["meta"] == kind and printed["passthrough"] == passthrough
+    assert len(printed["columns"]) == 9 + 2 * passthrough  # 3 members x 3 classes (+ x1, x2)
+    # Only this run's meta-learners are left to serve: one file per protocol.
+    assert sorted(p.name for p in (work / "models").glob("meta_learner*")) == sorted(
+        Path(f).name for f in printed["meta_files"].values()
+    )

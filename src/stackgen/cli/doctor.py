@@ -107,7 +107,7 @@ def doctor(workdir: Path) -> int:
         print(title)
         for ok, line in checks:
             problems += ok is False
-            print(f"  {'ok ' if ok else '-- ' if ok is None else 'FIX'} {line}")
+            print(f"  {'ok ' if ok else '---' if ok is None else 'FIX'} {line}")
     print(
         "everything is in order"
         if problems == 0

@@ -29,7 +29,7 @@ import numpy as np
 
 from stackgen.config import Config
 from stackgen.data.split import load_split
-from stackgen.methods import members, metalearners, training
+from stackgen.methods import members, metalearner_files, metalearners, training
 from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
@@ -81,7 +81,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
             split.params["feature_std"], dtype=np.float32
         )
     models = members.load_members(paths, split)
-    meta, kind = metalearners.load_served(paths, protocol, len(models) * split.n_outputs)
+    meta, kind = metalearner_files.load_served(paths, protocol, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
     lineage.verify(paths, paths.stacked_network_for(protocol))
     P = np.stack(members.member_probabilities(models, X), axis=1)

@@ -32,19 +32,15 @@ Two corrections to the tutorial's text:
   ``multi_class="ovr"``). Modern scikit-learn fits a single multinomial (softmax) model. We use
   multinomial by default; ``--meta ovr`` reproduces the tutorial-era one-vs-rest model.
 
-Saving: scikit-learn meta-learners go to ``.skops`` files (skops refuses any type not listed in
-``TRUSTED_TYPES`` instead of running it); the project's own weighting combiners go to ``.json``
-files of numbers. Both record the kind and settings, and both load without running code.
+Saving and loading them: ``methods/metalearner_files.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import skops.io as sio
 from scipy.optimize import minimize, nnls
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -52,12 +48,8 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
-from stackgen import registry
 from stackgen.data.task import Task, task_of
-from stackgen.trust import lineage
-from stackgen.trust.atomic import write_atomic, write_json
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, read_json, remake_hint, require
 
 EPS = 1e-12
 
@@ -449,100 +441,6 @@ def baselines(n_members: int, task: Task) -> dict[str, Combiner]:
     return rows
 
 
-# --- saving and loading ------------------------------------------------------------------------
-
-# Types a saved scikit-learn meta-learner may contain beyond those skops trusts by default (most
-# of scikit-learn's estimators); skops refuses every other type instead of running it. Which
-# estimator a file holds is then checked against its kind (``_expected_estimators``).
-TRUSTED_TYPES = [
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.multiclass.OneVsRestClassifier",
-    "sklearn.preprocessing._label.LabelBinarizer",
-    "sklearn.linear_model._base.LinearRegression",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.tree._tree.Tree",
-]
-# The project's own combiners, by kind, as saved in .json files.
-OWN_KINDS = {"mlr": MultiResponseLinear, "nnls": NonNegativeWeights, "greedy": GreedySelection}
-
-
-def suffix_of(meta: Combiner) -> str:
-    """The file type a fitted meta-learner is saved as."""
-    return ".skops" if isinstance(meta, SklearnMeta) else ".json"
-
-
-def save_meta(meta: Combiner, path: Path, n_inputs: int) -> Path:
-    """Save a fitted meta-learner with its kind and settings; ``n_inputs`` is the number of
-    member-output columns it was fit on (raw features not counted)."""
-    settings = {"kind": meta.kind, "passthrough": meta.passthrough, "n_inputs": n_inputs}
-    if isinstance(meta, SklearnMeta):
-        bundle = {**settings, "estimator": meta.estimator}
-        return write_atomic(path, lambda tmp: sio.dump(bundle, tmp))
-    return write_json(path, {**settings, "state": meta.state()})
-
-
-def load_meta(path: Path, paths: Paths) -> tuple[Combiner, int]:
-    """A meta-learner step 4 saved, and the member-output columns it takes; loaded without
-    running code from the file (skops with the trusted types above, or JSON numbers)."""
-    require(path, paths)
-    bundle = _read_json_meta(path, paths) if path.suffix == ".json" else _read_skops(path, paths)
-    try:
-        kind, passthrough, n_inputs = bundle["kind"], bundle["passthrough"], bundle["n_inputs"]
-        if path.suffix == ".json":
-            meta = OWN_KINDS[kind]() if kind != "mlr" else MultiResponseLinear(bool(passthrough))
-            meta.load_state(bundle["state"])
-        else:
-            meta = SklearnMeta(str(kind), bundle["estimator"], bool(passthrough))
-            if type(meta.estimator) not in _expected_estimators().get(kind, ()):
-                raise StackgenError(
-                    f"{paths.rel(path)} holds a {type(meta.estimator).__name__}, not the "
-                    f"{kind} meta-learner it names: {remake_hint(path, paths)}"
-                )
-        if not isinstance(n_inputs, int):
-            raise ValueError("n_inputs is not a whole number")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise corrupt(path, paths, f"not a saved meta-learner ({exc!r})") from None
-    return meta, n_inputs
-
-
-def _expected_estimators() -> dict[str, set[type]]:
-    """Kind -> the scikit-learn estimator types that kind is made of."""
-    expected: dict[str, set[type]] = {}
-    for candidate in SPECS:
-        made = candidate.make(0, False)
-        if isinstance(made, SklearnMeta):
-            expected.setdefault(candidate.kind, set()).add(type(made.estimator))
-    return expected
-
-
-def _read_json_meta(path: Path, paths: Paths) -> dict:
-    return read_json(path, paths)
-
-
-def _read_skops(path: Path, paths: Paths) -> dict:
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
-    except Exception as exc:  # not a skops archive: a pickle, a truncated file, ...
-        raise corrupt(path, paths, exc) from None
-    if untrusted:
-        raise StackgenError(
-            f"{paths.rel(path)} holds types this project does not trust "
-            f"({', '.join(untrusted[:3])}); refusing to load it: {remake_hint(path, paths)}"
-        )
-    try:
-        bundle = sio.load(path, trusted=TRUSTED_TYPES)
-    except Exception as exc:
-        raise corrupt(path, paths, exc) from None
-    if not isinstance(bundle, dict) or not hasattr(bundle.get("estimator"), "fit"):
-        raise StackgenError(
-            f"{paths.rel(path)} holds a {type(bundle).__name__}, not a meta-learner saved by "
-            f"step 4: {remake_hint(path, paths)}"
-        )
-    return bundle
-
-
 def _floats(state: dict, key: str, ndim: int) -> np.ndarray:
     values = np.asarray(state[key], dtype=np.float64)
     if values.ndim != ndim or not np.isfinite(values).all():
@@ -553,26 +451,3 @@ def _floats(state: dict, key: str, ndim: int) -> np.ndarray:
 def stack_name(kind: str) -> str:
     """What printouts and ``predict`` call the stack of ``kind``: "logistic_stack", ..."""
     return {"multinomial": "logistic", "ovr": "logistic"}.get(kind, kind) + "_stack"
-
-
-def load_served(paths: Paths, protocol: str, n_inputs: int) -> tuple[Combiner, str]:
-    """The meta-learner step 4 saved last for ``protocol``, and its kind: exactly the one whose
-    score step 4 printed (``results/stack_logistic.json`` names it; lineage vouches for both)."""
-    summary_path = paths.result("stack_logistic.json")
-    summary = read_json(summary_path, paths)
-    lineage.verify(paths, summary_path)
-    files = summary.get("meta_files")
-    if not isinstance(files, dict) or protocol not in files:
-        raise StackgenError(
-            f"step 4 last ran without the {protocol} protocol: run "
-            f"{registry.step(4).script} --protocol {protocol} (or --protocol all)"
-        )
-    path = paths / str(files[protocol])
-    meta, fitted_on = load_meta(path, paths)
-    lineage.verify(paths, path)
-    if fitted_on != n_inputs:
-        raise StackgenError(
-            f"{paths.rel(path)} was fit on {fitted_on} member outputs, but the members give "
-            f"{n_inputs}: {remake_hint(path, paths)}"
-        )
-    return meta, meta.kind

@@ -8,7 +8,7 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.methods import members, metalearners
+from stackgen.methods import members, metalearner_files, metalearners
 from stackgen.methods.protocols import baseline_numbers
 from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
 from stackgen.trust.atomic import write_json
@@ -35,8 +35,8 @@ def run(cfg: Config) -> dict:
         if rows.protocol == "tutorial":
             out.result(f"Stacked Test {task.score_name}: {split.headline(stacked, rows.score_y)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
-        path = paths.meta_learner_for(rows.protocol, metalearners.suffix_of(meta))
-        files[rows.protocol] = metalearners.save_meta(
+        path = paths.meta_learner_for(rows.protocol, metalearner_files.suffix_of(meta))
+        files[rows.protocol] = metalearner_files.save_meta(
             meta, path, n_inputs=len(models) * split.n_outputs
         )
     # Only what this run saved may be served: drop meta-learners of earlier runs.
