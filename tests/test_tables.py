@@ -240,7 +240,8 @@ def test_a_table_needs_no_tensorflow_to_be_read(tmp_path):
     """Step 1 on a table stays free of TensorFlow, like step 1 on the blobs."""
     path = toy(tmp_path)
     code = (
-        "import sys, pathlib; from stackgen import steps; from stackgen.config import Config;"
+        "import sys, pathlib; from stackgen.tutorial import step01_make_data;"
+        "from stackgen.config import Config;"
         f"step01_make_data.run(Config(data_file={str(path)!r}, target='animal', "
         "workdir=pathlib.Path(sys.argv[1]),"
         " quiet=True));"
