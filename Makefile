@@ -47,7 +47,7 @@ run: setup
 	$(PY) -m stackgen run
 
 test: setup backends
-	STACKGEN_REQUIRE_BACKENDS=1 $(PY) -m pytest -n auto
+	STACKGEN_REQUIRE_BACKENDS=1 $(PY) -m pytest -n auto --dist loadgroup
 
 bench: setup
 	$(PY) benchmarks/bench.py

@@ -47,6 +47,7 @@ def chained(request, tmp_path_factory):
     return backend, workdir, done
 
 
+@pytest.mark.xdist_group("backends")
 def test_every_step_runs_and_prints_the_tutorials_lines(chained):
     backend, workdir, done = chained
     assert done.stdout.startswith("(100, 2) (1000, 2)\n")
@@ -61,6 +62,7 @@ def test_every_step_runs_and_prints_the_tutorials_lines(chained):
     assert (workdir / "reports/report.html").is_file()
 
 
+@pytest.mark.xdist_group("backends")
 def test_the_learning_curves_have_one_point_per_epoch(chained):
     import json
 
@@ -101,6 +103,7 @@ def _predict_here(workdir, points, capsys) -> np.ndarray:
     return np.array([[float(v) for v in row[3:]] for row in rows])
 
 
+@pytest.mark.xdist_group("backends")
 def test_models_saved_under_one_backend_predict_the_same_under_every_backend(
     chained, tmp_path, capsys
 ):
@@ -119,6 +122,7 @@ def test_models_saved_under_one_backend_predict_the_same_under_every_backend(
     )
 
 
+@pytest.mark.xdist_group("backends")
 def test_same_seed_same_weights_under_this_backend(chained, tmp_path):
     """Step 3 again in a second work dir: bit-identical member weights."""
     import keras

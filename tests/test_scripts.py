@@ -33,6 +33,7 @@ def chained(tmp_path_factory):
     return workdir, results
 
 
+@pytest.mark.xdist_group("chained")
 def test_each_script_prints_the_tutorials_lines(chained):
     _, results = chained
     assert results["01_make_data.py"].stdout == "(100, 2) (1000, 2)\n"
@@ -55,6 +56,7 @@ def test_each_script_prints_the_tutorials_lines(chained):
     )
 
 
+@pytest.mark.xdist_group("chained")
 def test_no_backend_noise_on_stderr(chained):
     _, results = chained
     for script, done in results.items():
@@ -63,6 +65,7 @@ def test_no_backend_noise_on_stderr(chained):
         assert "retracing" not in done.stderr, script
 
 
+@pytest.mark.xdist_group("chained")
 def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
     workdir, _ = chained
     expected = [
@@ -83,6 +86,7 @@ def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
     assert not list(workdir.rglob(".*.tmp*")), "temporary files left behind"
 
 
+@pytest.mark.xdist_group("chained")
 def test_results_json_holds_every_printed_number(chained):
     workdir, results = chained
     printed = [float(x) for x in re.findall(r"\d\.\d{3}", results["04_stack_logistic.py"].stdout)]
@@ -103,6 +107,7 @@ def test_results_json_holds_every_printed_number(chained):
     ]
 
 
+@pytest.mark.xdist_group("chained")
 def test_stacked_model_figure_is_drawn_when_graphviz_is_present(chained):
     import shutil
 
@@ -136,6 +141,7 @@ def two_full_runs(tmp_path_factory):
     return root / "a", root / "b", runs[0].stdout, runs[1].stdout
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_run_in_one_process_is_reproducible_to_the_last_digit(two_full_runs):
     a, b, first, second = two_full_runs
     assert first == second
@@ -154,6 +160,7 @@ def test_run_in_one_process_is_reproducible_to_the_last_digit(two_full_runs):
         )
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_a_run_leaves_a_fresh_clone_clean(two_full_runs):
     a = two_full_runs[0]
     status = subprocess.run(
@@ -163,6 +170,7 @@ def test_a_run_leaves_a_fresh_clone_clean(two_full_runs):
     assert (a / "lineage.json").is_file() and (a / "models/member_1.keras").is_file()
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_every_file_a_run_writes_has_its_lineage(two_full_runs):
     a = two_full_runs[0]
     store = json.loads((a / "lineage.json").read_text())
@@ -181,6 +189,7 @@ def test_every_file_a_run_writes_has_its_lineage(two_full_runs):
     assert {"data/split.npz", "models/members.json", "models/member_3.keras"} <= set(inputs)
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_the_report_marks_a_table_made_from_other_members(two_full_runs, tmp_path):
     import shutil
 
@@ -196,6 +205,7 @@ def test_the_report_marks_a_table_made_from_other_members(two_full_runs, tmp_pat
     assert "## All methods, this run (step 6)\n\nNot run yet" in md
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_run_writes_every_extension_and_the_report(two_full_runs):
     a, _, stdout, _ = two_full_runs
     methods = json.loads((a / "results/methods.json").read_text())
@@ -221,6 +231,7 @@ def test_run_writes_every_extension_and_the_report(two_full_runs):
     assert page.count("data:image/png;base64,") >= 4 and 'src="http' not in page
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_fine_tuning_leaves_step_3_and_5_files_untouched(two_full_runs, tmp_path):
     import hashlib
     import shutil
@@ -240,6 +251,7 @@ def test_fine_tuning_leaves_step_3_and_5_files_untouched(two_full_runs, tmp_path
     assert digests() == before
 
 
+@pytest.mark.xdist_group("full_runs")
 def test_repeat_study_resumes_and_feeds_the_report(two_full_runs, tmp_path):
     import shutil
 

@@ -170,6 +170,7 @@ def table_run(request, tmp_path_factory):
     return request.param, path, target, work, done.stdout
 
 
+@pytest.mark.xdist_group("tables")
 def test_an_external_table_runs_end_to_end(table_run):
     name, path, target, work, stdout = table_run
     n_rows, n_features, n_classes = {
@@ -206,6 +207,7 @@ def test_an_external_table_runs_end_to_end(table_run):
     assert "tutorial (its text)" not in report  # the tutorial's blobs numbers do not apply
 
 
+@pytest.mark.xdist_group("tables")
 def test_predict_takes_the_original_table_in_its_own_units(table_run, tmp_path):
     name, path, target, work, _ = table_run
     lines = path.read_text().splitlines()

@@ -49,6 +49,12 @@ class Step:
         also = " (or python -m stackgen run)" if self.in_run else ""
         return f"run {self.script}{also}"
 
+    @property
+    def required_reads(self) -> tuple[str, ...]:
+        """The files this step reads whatever its settings: one path each, not a pattern, and
+        not the out-of-fold predictions (read with the cv protocol only)."""
+        return tuple(p for p in self.reads if "*" not in p and p != OUT_OF_FOLD)
+
     def makes(self, relative: str) -> bool:
         return any(fnmatchcase(relative, p) for p in (*self.writes, *self.may_write))
 

@@ -25,6 +25,7 @@ from stackgen.cli.flags import (
 from stackgen.config import PROTOCOLS, Config
 from stackgen.data.split import check_same_data
 from stackgen.trust.lock import workdir_lock
+from stackgen.trust.paths import Paths, require
 
 # Roughly what one training step costs here (2 cores): enough to tell minutes from days.
 SECONDS_PER_STEP = 0.0005
@@ -42,20 +43,34 @@ COMMANDS = {
 def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dict:
     """What each numbered script's ``main`` does: parse the shared flags (and the step's own,
     from its module's ``add_flags``, passed to its ``run`` as keyword arguments), run one step.
-    The step's module is imported with stderr filtered and errors guarded: it may load Keras."""
+
+    The files the registry says the step reads are checked first, so a missing one is one line
+    at once; the step's module is imported after that, with stderr filtered, as it may load Keras.
+    """
     step = registry.of_module(module_name)
-    module = guarded(lambda: importlib.import_module(module_name))
     prog = Path(sys.argv[0]).name if argv is None else Path(step.script).name
     parser = make_parser(prog, doc)
     shared = {action.dest for action in parser._actions}
+    known, unknown = parser.parse_known_args(argv)
+    if not unknown:  # else the step's own flags, or a mistake: its module tells which, below
+        guarded(lambda: _require_inputs(step, config_from_args(known)))
+    module = guarded(lambda: importlib.import_module(module_name))
     if hasattr(module, "add_flags"):
         module.add_flags(parser)
     args = parser.parse_args(argv)
     extras = {k: v for k, v in vars(args).items() if k not in shared}
     cfg = config_from_args(args)
+    guarded(lambda: _require_inputs(step, cfg))
     if step.trains:
         warn_if_long(cfg)
     return guarded(lambda: _locked(cfg, lambda: module.run(cfg, **extras), step.number > 1))
+
+
+def _require_inputs(step: registry.Step, cfg: Config) -> None:
+    """Every file ``step`` always reads is there, or one line naming the step that makes it."""
+    paths = Paths.of(cfg)
+    for pattern in step.required_reads:
+        require(paths / pattern, paths)
 
 
 def _locked(cfg: Config, action, check_data: bool) -> dict:
