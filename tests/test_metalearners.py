@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stackgen.data import task as metrics
-from stackgen.data.task import CLASSIFICATION, REGRESSION
-from stackgen.methods import metalearners as combiners
+from stackgen.data.task import CLASSIFICATION, REGRESSION, accuracy, r2
+from stackgen.methods import metalearners
 from stackgen.trust.errors import StackgenError
 
 
@@ -24,7 +23,7 @@ def test_greedy_selection_matches_a_hand_computed_case():
     P = _P(a, b, c)
     # Round 1, log losses: a: -(ln .9 + ln .4)/2 = 0.511, b: 0.511, c: 0.693 -> a (first on a tie).
     # Round 2: a+a 0.511, a+b: mean probs (.65, .65) -> 0.431, a+c: (.7, .45) -> 0.578 -> b.
-    greedy = combiners.GreedySelection(rounds=2).fit(P, y)
+    greedy = metalearners.GreedySelection(rounds=2).fit(P, y)
     assert greedy.selected_ == [0, 1]
     np.testing.assert_allclose(greedy.weights_, [0.5, 0.5, 0.0])
     np.testing.assert_allclose(greedy.predict_proba(P), [[0.65, 0.35], [0.35, 0.65]])
@@ -33,7 +32,7 @@ def test_greedy_selection_matches_a_hand_computed_case():
 def test_greedy_selection_keeps_the_best_round_not_the_last():
     y = np.array([0, 0])
     good, bad = [[0.99, 0.01], [0.99, 0.01]], [[0.2, 0.8], [0.2, 0.8]]
-    greedy = combiners.GreedySelection(rounds=5).fit(_P(good, bad), y)
+    greedy = metalearners.GreedySelection(rounds=5).fit(_P(good, bad), y)
     # Adding "good" again never hurts and "bad" always does: every round picks good.
     assert greedy.selected_ == [0]  # the first round already scored best; later ties are not kept
     np.testing.assert_allclose(greedy.weights_, [1.0, 0.0])
@@ -43,10 +42,10 @@ def test_non_negative_weights_recover_an_exact_mixture_and_clip_a_negative_one()
     y = np.array([0, 1, 1, 0])
     onehot = np.eye(2)[y]
     noise = np.array([[0.5, 0.5]] * 4)
-    nnls = combiners.NonNegativeWeights().fit(_P(onehot, noise), y)
+    nnls = metalearners.NonNegativeWeights().fit(_P(onehot, noise), y)
     np.testing.assert_allclose(nnls.weights_, [1.0, 0.0], atol=1e-9)
     anti = 1 - onehot  # a member that is always wrong gets weight 0, not a negative weight
-    nnls = combiners.NonNegativeWeights().fit(_P(onehot, anti), y)
+    nnls = metalearners.NonNegativeWeights().fit(_P(onehot, anti), y)
     np.testing.assert_allclose(nnls.weights_, [1.0, 0.0], atol=1e-9)
 
 
@@ -55,22 +54,22 @@ def test_weighted_average_prefers_the_better_member_and_stays_convex():
     y = rng.integers(0, 3, 200)
     good = 0.7 * np.eye(3)[y] + 0.1
     poor = rng.dirichlet(np.ones(3), 200)
-    w = combiners.WeightedAverage().fit(_P(good, poor), y).weights_
+    w = metalearners.WeightedAverage().fit(_P(good, poor), y).weights_
     assert w[0] > 0.9 and np.isclose(w.sum(), 1.0) and (w >= 0).all()
 
 
 def test_majority_vote_shares_and_ties():
     P = _P([[0.6, 0.4, 0.0]], [[0.1, 0.8, 0.1]], [[0.5, 0.2, 0.3]])
-    np.testing.assert_allclose(combiners.MajorityVote().predict_proba(P), [[2 / 3, 1 / 3, 0]])
+    np.testing.assert_allclose(metalearners.MajorityVote().predict_proba(P), [[2 / 3, 1 / 3, 0]])
     tie = _P([[0.9, 0.1]], [[0.1, 0.9]])
-    assert np.argmax(combiners.MajorityVote().predict_proba(tie)) == 0  # lowest class wins
+    assert np.argmax(metalearners.MajorityVote().predict_proba(tie)) == 0  # lowest class wins
 
 
 def test_best_member_is_picked_on_the_fitting_rows():
     y = np.array([0, 0, 1])
     a = [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]]  # 2/3 right
     b = [[0.9, 0.1], [0.9, 0.1], [0.1, 0.9]]  # 3/3 right
-    best = combiners.BestMember().fit(_P(a, b), y)
+    best = metalearners.BestMember().fit(_P(a, b), y)
     assert best.index_ == 1
 
 
@@ -80,15 +79,15 @@ def test_multi_response_linear_regression_uses_each_class_own_columns():
     P = np.stack(
         [0.6 * np.eye(3)[y] + 0.4 * rng.dirichlet(np.ones(3), 300) for _ in range(2)], axis=1
     )
-    mlr = combiners.MultiResponseLinear().fit(P, y)
+    mlr = metalearners.MultiResponseLinear().fit(P, y)
     assert mlr.coef_.shape == (3, 2)  # one row per class, one weight per member
     probs = mlr.predict_proba(P)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
-    assert metrics.accuracy(probs, y) > 0.95
+    assert accuracy(probs, y) > 0.95
 
 
-CLASSIFIERS = [spec.kind for spec in combiners.specs_for(CLASSIFICATION)]
-REGRESSORS = [spec.kind for spec in combiners.specs_for(REGRESSION)]
+CLASSIFIERS = [spec.kind for spec in metalearners.specs_for(CLASSIFICATION)]
+REGRESSORS = [spec.kind for spec in metalearners.specs_for(REGRESSION)]
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
@@ -100,29 +99,29 @@ def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
         [0.5 * np.eye(3)[y] + 0.5 * rng.dirichlet(np.ones(3), 60) for _ in range(3)], axis=1
     )
     raw = rng.normal(size=(60, 2))
-    if passthrough and name in combiners.NO_PASSTHROUGH:
+    if passthrough and name in metalearners.NO_PASSTHROUGH:
         with pytest.raises(StackgenError, match=f"--meta {name} only weights the members"):
-            combiners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=True)
+            metalearners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=True)
         return
-    meta = combiners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=passthrough)
+    meta = metalearners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=passthrough)
     probs = meta.fit(P, y, raw).predict_proba(P, raw)
     assert probs.shape == (60, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     # With passthrough the two raw columns are inputs too: 3 members x 3 classes (+ 2).
-    if isinstance(meta, combiners.SklearnMeta):
+    if isinstance(meta, metalearners.SklearnMeta):
         assert meta.estimator.n_features_in_ == 9 + 2 * passthrough
-    elif isinstance(meta, combiners.MultiResponseLinear):
+    elif isinstance(meta, metalearners.MultiResponseLinear):
         assert meta.coef_.shape == (3, 3 + 2 * passthrough)  # per class: 3 members (+ 2)
     else:  # weights only: one per member
         assert meta.weights_.shape == (3,) and not passthrough
 
 
 def test_every_meta_kind_is_a_choice_with_one_label_per_task():
-    assert ("auto", *dict.fromkeys(CLASSIFIERS + REGRESSORS)) == combiners.KINDS
+    assert ("auto", *dict.fromkeys(CLASSIFIERS + REGRESSORS)) == metalearners.KINDS
     for task in (CLASSIFICATION, REGRESSION):
-        labels = [spec.label for spec in combiners.specs_for(task)]
+        labels = [spec.label for spec in metalearners.specs_for(task)]
         assert len(set(labels)) == len(labels)
-    assert set(combiners.NO_PASSTHROUGH) == {"nnls", "greedy"}
+    assert set(metalearners.NO_PASSTHROUGH) == {"nnls", "greedy"}
 
 
 @pytest.mark.parametrize("name", REGRESSORS)
@@ -133,14 +132,14 @@ def test_regression_meta_learners_combine_members_predictions(name, passthrough)
     # Member 1 is the truth plus noise, member 2 noise alone, member 3 the negated truth.
     P = np.stack([y + 0.3 * rng.normal(size=80), rng.normal(size=80), -y], axis=1)[:, :, None]
     raw = rng.normal(size=(80, 2))
-    if passthrough and name in combiners.NO_PASSTHROUGH:
+    if passthrough and name in metalearners.NO_PASSTHROUGH:
         with pytest.raises(StackgenError, match="cannot use the raw features"):
-            combiners.meta_learner(name, REGRESSION, seed=0, passthrough=True)
+            metalearners.meta_learner(name, REGRESSION, seed=0, passthrough=True)
         return
-    meta = combiners.meta_learner(name, REGRESSION, seed=0, passthrough=passthrough)
+    meta = metalearners.meta_learner(name, REGRESSION, seed=0, passthrough=passthrough)
     predicted = meta.fit(P, y, raw).predict_proba(P, raw)
     assert predicted.shape == (80, 1)
-    assert metrics.r2(predicted, y) > 0.9
+    assert r2(predicted, y) > 0.9
     coef = meta.estimator.coef_
     assert len(coef) == 3 + 2 * passthrough  # the raw columns are inputs too
     if name == "nnls":
@@ -150,9 +149,9 @@ def test_regression_meta_learners_combine_members_predictions(name, passthrough)
 
 
 def test_meta_kind_resolves_auto_and_refuses_the_other_tasks_learners():
-    assert combiners.spec("auto", CLASSIFICATION).kind == "multinomial"
-    assert combiners.spec("auto", REGRESSION).kind == "linear"
+    assert metalearners.spec("auto", CLASSIFICATION).kind == "multinomial"
+    assert metalearners.spec("auto", REGRESSION).kind == "linear"
     with pytest.raises(StackgenError, match="--meta multinomial is not a regression"):
-        combiners.spec("multinomial", REGRESSION)
+        metalearners.spec("multinomial", REGRESSION)
     with pytest.raises(StackgenError, match="--meta linear is not a classification"):
-        combiners.spec("linear", CLASSIFICATION)
+        metalearners.spec("linear", CLASSIFICATION)

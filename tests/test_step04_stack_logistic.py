@@ -1,4 +1,4 @@
-"""The meta-learner's input and the logistic meta-learner, including its safe saving."""
+"""Step 4: the meta-learner's input, every meta-learner's file, and what predict serves of it."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from stackgen.cli.predict import predict
 from stackgen.config import Config
 from stackgen.data.split import load_split
 from stackgen.data.task import CLASSIFICATION
-from stackgen.methods import metalearner_files
-from stackgen.methods import metalearners as stacking
+from stackgen.methods import metalearner_files, metalearners
 from stackgen.methods.protocols import holdout_rows
 from stackgen.trust.errors import CorruptArtifactError, StackgenError
 from stackgen.trust.paths import Paths
@@ -36,20 +35,20 @@ def _probs(n_samples, n_members, n_classes):
 @pytest.mark.parametrize("n_members, n_classes", [(5, 3), (1, 3), (3, 2), (1, 2), (4, 7)])
 def test_stacked_inputs_shape_and_member_major_column_order(n_members, n_classes):
     probs = _probs(11, n_members, n_classes)
-    X = stacking.stacked_inputs(probs)
+    X = metalearners.stacked_inputs(probs)
     assert X.shape == (11, n_members * n_classes)
     for m in range(n_members):
         for c in range(n_classes):
             np.testing.assert_array_equal(X[:, m * n_classes + c], probs[m][:, c])
-    assert stacking.column_names(n_members, n_classes)[0] == "member_1:class_0"
-    assert len(stacking.column_names(n_members, n_classes)) == X.shape[1]
+    assert metalearners.column_names(n_members, n_classes)[0] == "member_1:class_0"
+    assert len(metalearners.column_names(n_members, n_classes)) == X.shape[1]
 
 
 def test_tutorial_dstack_gives_classes_before_members():
     """The tutorial says dstack gives [1000, 5, 3]; it gives [1000, 3, 5]."""
     probs = _probs(1000, 5, 3)
     assert np.dstack(probs).shape == (1000, 3, 5)
-    ours = stacking.stacked_inputs(probs)
+    ours = metalearners.stacked_inputs(probs)
     tutorial = np.dstack(probs).reshape(1000, 15)
     # Same values, permuted columns: ours runs member by member, the tutorial's class by class.
     assert sorted(ours[0]) == sorted(tutorial[0])
@@ -64,7 +63,7 @@ def test_tutorial_dstack_gives_classes_before_members():
     )
 )
 def test_stacked_inputs_round_trips_to_each_members_predictions(probs):
-    X = stacking.stacked_inputs(probs)
+    X = metalearners.stacked_inputs(probs)
     restored = X.reshape(len(X), len(probs), 3)
     for m, p in enumerate(probs):
         np.testing.assert_array_equal(restored[:, m, :], p)
@@ -72,9 +71,9 @@ def test_stacked_inputs_round_trips_to_each_members_predictions(probs):
 
 def test_stacked_inputs_rejects_mismatched_members():
     with pytest.raises(ValueError, match="share one 2-D shape"):
-        stacking.stacked_inputs([np.zeros((4, 3)), np.zeros((4, 2))])
+        metalearners.stacked_inputs([np.zeros((4, 3)), np.zeros((4, 2))])
     with pytest.raises(ValueError, match="at least one member"):
-        stacking.stacked_inputs([])
+        metalearners.stacked_inputs([])
 
 
 @pytest.mark.parametrize("kind", ["multinomial", "ovr"])
@@ -83,31 +82,31 @@ def test_meta_learner_fits_binary_and_multiclass(kind, n_classes):
     rng = np.random.default_rng(0)
     y = np.arange(90) % n_classes
     probs = [np.eye(n_classes)[y] * 0.6 + rng.random((90, n_classes)) * 0.4 for _ in range(3)]
-    meta = stacking.make_logistic(kind, seed=0).fit(stacking.stacked_inputs(probs), y)
-    assert meta.predict_proba(stacking.stacked_inputs(probs)).shape == (90, n_classes)
-    assert (meta.predict(stacking.stacked_inputs(probs)) == y).mean() > 0.9
+    meta = metalearners.make_logistic(kind, seed=0).fit(metalearners.stacked_inputs(probs), y)
+    assert meta.predict_proba(metalearners.stacked_inputs(probs)).shape == (90, n_classes)
+    assert (meta.predict(metalearners.stacked_inputs(probs)) == y).mean() > 0.9
 
 
 def test_ovr_is_one_binary_model_per_class_and_multinomial_is_one_softmax():
     y = np.arange(60) % 3
     X = np.eye(3)[y] + np.random.default_rng(1).normal(0, 0.3, (60, 3))
-    ovr = stacking.make_logistic("ovr", seed=0).fit(X, y)
+    ovr = metalearners.make_logistic("ovr", seed=0).fit(X, y)
     assert len(ovr.estimators_) == 3
-    multi = stacking.make_logistic("multinomial", seed=0).fit(X, y)
+    multi = metalearners.make_logistic("multinomial", seed=0).fit(X, y)
     assert multi.coef_.shape == (3, 3)
 
 
-@pytest.mark.parametrize("kind", [s.kind for s in stacking.specs_for(CLASSIFICATION)])
+@pytest.mark.parametrize("kind", [s.kind for s in metalearners.specs_for(CLASSIFICATION)])
 @pytest.mark.parametrize("passthrough", [False, True])
 def test_every_meta_learner_round_trips_through_its_file(tmp_path, kind, passthrough):
-    if passthrough and kind in stacking.NO_PASSTHROUGH:
-        return  # refused before training (test_combiners)
+    if passthrough and kind in metalearners.NO_PASSTHROUGH:
+        return  # refused before training (test_metalearners.py)
     paths = Paths(tmp_path)
     rng = np.random.default_rng(2)
     y = np.arange(60) % 3
     P = np.stack([0.5 * np.eye(3)[y] + 0.5 * rng.dirichlet(np.ones(3), 60)] * 2, axis=1)
     raw = rng.normal(size=(60, 2))
-    meta = stacking.meta_learner(kind, CLASSIFICATION, seed=0, passthrough=passthrough)
+    meta = metalearners.meta_learner(kind, CLASSIFICATION, seed=0, passthrough=passthrough)
     meta.fit(P, y, raw)
     path = paths.meta_learner_for("tutorial", metalearner_files.suffix_of(meta))
     metalearner_files.save_meta(meta, path, n_inputs=6)
@@ -170,7 +169,7 @@ def stacked_network_made(trained, tmp_path_factory):
     return work
 
 
-@pytest.mark.parametrize("kind", [s.kind for s in stacking.specs_for(CLASSIFICATION)])
+@pytest.mark.parametrize("kind", [s.kind for s in metalearners.specs_for(CLASSIFICATION)])
 @pytest.mark.parametrize("passthrough", [False, True])
 def test_predict_serves_exactly_the_stack_step_4_scored(
     trained, stacked_network_made, tmp_path, capsys, kind, passthrough
@@ -178,7 +177,7 @@ def test_predict_serves_exactly_the_stack_step_4_scored(
     """For every --meta, with and without --passthrough: the stacked probabilities predict
     writes for the test points give the score step 4 printed (tutorial protocol), and for the
     holdout's scoring rows the holdout score; a refused combination never reaches step 4."""
-    if passthrough and kind in stacking.NO_PASSTHROUGH:
+    if passthrough and kind in metalearners.NO_PASSTHROUGH:
         with pytest.raises(SystemExit) as stopped:
             run_script(
                 "stackgen.tutorial.step04_stack_logistic",
@@ -198,10 +197,11 @@ def test_predict_serves_exactly_the_stack_step_4_scored(
     for protocol, rows in (
         ("tutorial", np.arange(len(split.test_y))),
         ("holdout", holdout_rows(split.test_y, cfg.seed, CLASSIFICATION)[1]),
+        ("cv", np.arange(len(split.test_y))),
     ):
         served = predict(Config(workdir=work), str(points), protocol)
         capsys.readouterr()
-        probs = np.asarray(served[stacking.stack_name(kind)])[rows]
+        probs = np.asarray(served[metalearners.stack_name(kind)])[rows]
         score = CLASSIFICATION.score(probs, split.test_y[rows])
         assert score == printed["protocols"][protocol]["stacked_score"], protocol
     assert printed["meta"] == kind and printed["passthrough"] == passthrough

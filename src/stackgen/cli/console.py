@@ -53,21 +53,22 @@ def check_backend() -> None:
 @contextlib.contextmanager
 def backend_noise_filtered() -> Iterator[None]:
     """Pass what is written to file descriptor 2 on as it comes, line by line, minus the lines
-    above. A thread reads a pipe that stands in for fd 2; a process killed by the kernel has
-    already passed on every line it finished."""
+    above. A thread reads a pipe that stands in for fd 2 and writes each finished line out at
+    once, so what a run has said is on the terminal before the run ends, however it ends."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # a user who set it keeps their choice
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved, target = os.dup(2), os.dup(2)  # to restore fd 2; where the forwarder writes
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
-    forwarder = threading.Thread(target=_forward, args=(read_end, saved), daemon=True)
+    forwarder = threading.Thread(target=_forward, args=(read_end, target), daemon=True)
     forwarder.start()
     try:
         yield
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)  # closes the pipe's last write end we hold: the forwarder sees EOF
+        os.close(saved)
         # Worker processes (the repeat study's) may hold the pipe open a while longer; their
         # lines still come through, but the command does not wait for them.
         forwarder.join(timeout=2)
@@ -78,6 +79,7 @@ def _forward(read_end: int, target: int) -> None:
         for line in lines:
             if not BACKEND_NOISE.match(line):
                 os.write(target, line)
+    os.close(target)
 
 
 def fail(message: str, status: int = EXIT_ERROR) -> None:
@@ -85,10 +87,12 @@ def fail(message: str, status: int = EXIT_ERROR) -> None:
     raise SystemExit(status)
 
 
-def guarded(action: Callable[[], object]) -> object:
-    """Run ``action``; turn user errors into one stderr line and a non-zero exit."""
+def guarded(action: Callable[[], object], backend: bool = True) -> object:
+    """Run ``action``; turn user errors into one stderr line and a non-zero exit. With
+    ``backend``, first refuse a Keras backend that is not installed."""
     try:
-        check_backend()
+        if backend:
+            check_backend()
         with backend_noise_filtered():
             return action()
     except StackgenError as exc:

@@ -17,8 +17,7 @@ NUMBER = 6
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models = members.load_for_step(cfg, out)
-    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    split, models, _, protocol_rows = members.for_stacking(cfg, out)
     scores = {rows.protocol: experiments.evaluate(rows, cfg, models) for rows in protocol_rows}
     labels = experiments.method_rows(len(models), split.task)
     if split.task.metric == "r2":

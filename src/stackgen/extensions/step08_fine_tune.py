@@ -22,8 +22,7 @@ FINE_TUNE_EPOCHS = 100
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models = members.load_for_step(cfg, out)
-    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    split, models, _, protocol_rows = members.for_stacking(cfg, out)
     task = split.task
     table = {}
     for rows in protocol_rows:

@@ -14,6 +14,7 @@ from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, training
 from stackgen.step_io import Printer, member_files
 from stackgen.trust import lineage
+from stackgen.trust.paths import read_json
 from stackgen.trust.safe_load import load_keras_model
 
 NUMBER = 9
@@ -26,9 +27,12 @@ def run(cfg: Config) -> dict:
     if split.task.name != "classification" or split.n_features != 2:
         out.info("decision regions are drawn for two-feature classification only; skipped")
         return {"figure": None}
-    split, models = members.load_for_step(cfg, out)
+    split, models = members.load_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
     meta, kind = metalearner_files.load_served(paths, protocol, len(models) * split.n_outputs)
+    meta_file = (
+        paths / read_json(paths.result("stack_logistic.json"), paths)["meta_files"][protocol]
+    )
     network_path = paths.stacked_network_for(protocol)
     network = load_keras_model(network_path, paths)
     lineage.verify(paths, network_path)
@@ -48,6 +52,7 @@ def run(cfg: Config) -> dict:
     inputs = [
         *member_files(paths, len(models), cfg),
         paths.result("stack_logistic.json"),
+        meta_file,
         network_path,
     ]
     out.made(NUMBER, [figure], inputs, protocol=protocol)

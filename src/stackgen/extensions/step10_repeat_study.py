@@ -117,7 +117,7 @@ def run(
     out, paths = Printer(cfg), Paths.of(cfg)
     folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
     wanted = list(range(cfg.seed, cfg.seed + seeds))
-    todo = [s for s in wanted if not (folder / f"seed_{s:04d}.json").is_file()]
+    todo = [s for s in wanted if _done(folder / f"seed_{s:04d}.json") is None]
     out.info(
         f"repeat study: {seeds} seeds, {len(wanted) - len(todo)} already done in "
         f"{paths.rel(folder)}, {len(todo)} to run on {jobs} processes"
@@ -134,7 +134,7 @@ def run(
             f"({done}/{len(todo)}, {time.perf_counter() - began:.0f} s so far)"
         )
     seed_files = [folder / f"seed_{s:04d}.json" for s in wanted]
-    per_seed = [json.loads(path.read_text()) for path in seed_files]
+    per_seed = [_done(path) for path in seed_files]
     summary = summarise(per_seed, cfg)
     for line in format_summary(summary):
         out.result(line)
@@ -153,6 +153,15 @@ def run(
     outputs = [figure, write_json(paths.result("repeat_study.json"), result)]
     out.made(NUMBER, outputs, seed_files, seeds=seeds, max_members=max_members, vary_data=vary_data)
     return result
+
+
+def _done(path) -> dict | None:
+    """A finished seed's numbers, or None when the file is missing or unreadable (run again)."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and "methods" in result else None
 
 
 def summarise(per_seed: list[dict], cfg: Config) -> dict:

@@ -143,8 +143,8 @@ def _replication(r: dict) -> list[tuple]:
         "logistic stack": logistic.get("stacked_score"),
         "integrated network": network.get("stacked_score"),
     }
+    stack = _stack_label(logistic)
     if not _is_blobs(r):  # the tutorial's numbers are for its blobs; nothing to compare with
-        stack = "linear stack" if _metric(r) == "r2" else "logistic stack"
         rows = [[k.replace("logistic stack", stack), _f(v)] for k, v in ours.items()]
         return [
             ("h2", "This run, the tutorial's protocol"),
@@ -155,7 +155,15 @@ def _replication(r: dict) -> list[tuple]:
             ),
             ("table", ["", "this run"], rows),
         ]
-    rows = [[k, _f(v), _f(ours[k])] for k, v in TUTORIAL.items()]
+    # The tutorial's stack is a logistic regression: another --meta has nothing to compare with.
+    rows = [
+        [
+            k.replace("logistic stack", stack),
+            _f(v) if k != "logistic stack" or stack == "logistic stack" else "–",
+            _f(ours[k]),
+        ]
+        for k, v in TUTORIAL.items()
+    ]
     return [
         ("h2", "Replication: the tutorial's protocol"),
         (
@@ -165,6 +173,13 @@ def _replication(r: dict) -> list[tuple]:
         ),
         ("table", ["", "tutorial (its text)", "this run"], rows),
     ]
+
+
+def _stack_label(logistic: dict) -> str:
+    """What step 4's stack is called: "logistic stack", "linear stack", "random forest stack"."""
+    kind = logistic.get("meta", "multinomial")
+    named = {"multinomial": "logistic", "ovr": "logistic", "linear": "linear"}
+    return f"{named.get(kind, logistic.get('meta_label', kind))} stack"
 
 
 def _protocols(r: dict) -> list[tuple]:
@@ -193,7 +208,7 @@ def _protocols(r: dict) -> list[tuple]:
                 "meta-learner rows",
                 "best member",
                 "average",
-                "logistic stack",
+                _stack_label(logistic),
                 "integrated network",
             ],
             rows,
@@ -210,10 +225,7 @@ def _protocols(r: dict) -> list[tuple]:
                         _signed(
                             tut["stacked_score"] - logistic["protocols"][protocol]["stacked_score"]
                         ),
-                        _signed(
-                            network["protocols"]["tutorial"]["stacked_score"]
-                            - network["protocols"][protocol]["stacked_score"]
-                        ),
+                        _gap(network.get("protocols", {}), protocol),
                     ]
                 )
         blocks += [
@@ -226,6 +238,13 @@ def _protocols(r: dict) -> list[tuple]:
             ("table", ["honest protocol", "logistic stack gap", "integrated gap"], gaps),
         ]
     return blocks
+
+
+def _gap(protocols: dict, protocol: str) -> str:
+    """The tutorial protocol's score minus ``protocol``'s, or "–" when either did not run."""
+    if "tutorial" not in protocols or protocol not in protocols:
+        return "–"
+    return _signed(protocols["tutorial"]["stacked_score"] - protocols[protocol]["stacked_score"])
 
 
 def _signed(x: float) -> str:

@@ -64,7 +64,8 @@ def fit_head(
     The members are frozen and deterministic (no dropout, no batch normalisation), so what they
     feed the head for each training row is a constant. The head is therefore trained on those
     constants, computed once, rather than through the members at every one of its steps: the
-    same optimisation of the same weights, several times faster (tests/test_integrated.py).
+    same optimisation of the same weights, several times faster
+    (tests/test_step05_stack_integrated.py).
     """
     training.seed_everything(cfg.head_seed)
     n_outputs = task.outputs(n_classes)

@@ -235,7 +235,7 @@ def member_probabilities(members: list[keras.Model], X: np.ndarray) -> list[np.n
     return [training.predict_proba(m, X) for m in members]
 
 
-def load_for_step(cfg: Config, out) -> tuple[Split, list[keras.Model]]:
+def load_for_step(out) -> tuple[Split, list[keras.Model]]:
     """The split and step 3's members, for a step that stacks them; says what it loaded."""
     paths = out.paths
     split = load_split(paths)
@@ -246,10 +246,10 @@ def load_for_step(cfg: Config, out) -> tuple[Split, list[keras.Model]]:
     return split, models
 
 
-def protocol_rows(
-    cfg: Config, split: Split, models: list[keras.Model], paths: Paths
-) -> tuple[np.ndarray, list[MetaRows]]:
-    """Members' test probabilities [rows, members, classes] and the rows of each protocol."""
+def for_stacking(cfg: Config, out) -> tuple[Split, list[keras.Model], np.ndarray, list[MetaRows]]:
+    """What a stacking step starts from: the split, step 3's members, their test probabilities
+    [rows, members, classes] and the rows of each protocol ``cfg`` asks for."""
+    split, models = load_for_step(out)
     test_P = np.stack(member_probabilities(models, split.test_X), axis=1)
-    oof = load_oof(paths, split, len(models)) if "cv" in cfg.protocols else None
-    return test_P, protocols.rows_for(split, test_P, oof, cfg)
+    oof = load_oof(out.paths, split, len(models)) if "cv" in cfg.protocols else None
+    return split, models, test_P, protocols.rows_for(split, test_P, oof, cfg)

@@ -63,7 +63,7 @@ def load_meta(path: Path, paths: Paths) -> tuple[Combiner, int]:
     """A meta-learner step 4 saved, and the member-output columns it takes; loaded without
     running code from the file (skops with the trusted types above, or JSON numbers)."""
     require(path, paths)
-    bundle = _read_json_meta(path, paths) if path.suffix == ".json" else _read_skops(path, paths)
+    bundle = read_json(path, paths) if path.suffix == ".json" else _read_skops(path, paths)
     try:
         kind, passthrough, n_inputs = bundle["kind"], bundle["passthrough"], bundle["n_inputs"]
         if path.suffix == ".json":
@@ -91,10 +91,6 @@ def _expected_estimators() -> dict[str, set[type]]:
         if isinstance(made, SklearnMeta):
             expected.setdefault(candidate.kind, set()).add(type(made.estimator))
     return expected
-
-
-def _read_json_meta(path: Path, paths: Paths) -> dict:
-    return read_json(path, paths)
 
 
 def _read_skops(path: Path, paths: Paths) -> dict:

@@ -56,10 +56,6 @@ class Paths:
         tail = "" if protocol == "tutorial" else f"_{protocol}"
         return self.models_dir / f"stacked_network{tail}.keras"
 
-    @property
-    def stacked_network(self) -> Path:
-        return self.stacked_network_for("tutorial")
-
     def figure(self, name: str) -> Path:
         return self.workdir / "figures" / name
 
@@ -72,10 +68,6 @@ class Paths:
     @property
     def lineage(self) -> Path:
         return self.workdir / "lineage.json"
-
-    @property
-    def lock(self) -> Path:
-        return self.workdir / ".stackgen.lock"
 
     def rel(self, path: Path) -> str:
         """A path as printed: relative to the work dir when inside it."""

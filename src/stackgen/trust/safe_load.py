@@ -2,7 +2,7 @@
 
 Keras models load with ``safe_mode`` (a Lambda layer or other deserialisation that would run code
 is refused); meta-learners load through skops with an explicit list of trusted types, or from
-JSON numbers (``methods/metalearners.py``); the split is a NumPy archive read with
+JSON numbers (``methods/metalearner_files.py``); the split is a NumPy archive read with
 ``allow_pickle=False``. Keras is imported here only when a model is loaded.
 """
 

@@ -16,7 +16,8 @@ NUMBER = 1
 
 
 def run(cfg: Config) -> dict:
-    out, paths = Printer(cfg), Printer(cfg).paths
+    out = Printer(cfg)
+    paths = out.paths
     split = make_split(cfg)
     out.result(f"{split.train_X.shape} {split.test_X.shape}")
     if split.params.get("source") == "table":

@@ -19,8 +19,7 @@ NUMBER = 4
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models = members.load_for_step(cfg, out)
-    test_P, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    split, models, test_P, protocol_rows = members.for_stacking(cfg, out)
     task = split.task
     spec = metalearners.spec(cfg.meta, task)
     member_scores = [split.score(test_P[:, m], split.test_y) for m in range(len(models))]

@@ -20,8 +20,7 @@ NUMBER = 5
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models = members.load_for_step(cfg, out)
-    _, protocol_rows = members.protocol_rows(cfg, split, models, paths)
+    split, models, _, protocol_rows = members.for_stacking(cfg, out)
     task = split.task
     table, written, network = [], [], None
     for rows in protocol_rows:
@@ -34,6 +33,10 @@ def run(cfg: Config) -> dict:
             out.result(f"Stacked Test {task.score_name}: {split.headline(outputs, rows.score_y)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
         written.append(members.save_model(network, paths.stacked_network_for(rows.protocol)))
+    # Only what this run saved may be served: drop networks of protocols it did not run.
+    for stale in paths.models_dir.glob("stacked_network*.keras"):
+        if stale not in written:
+            stale.unlink()
     print_protocol_table(out, table, "network", task.metric)
     figure = plots.plot_network(network, paths.figure("stacked_model.png"))
     if figure is None:
