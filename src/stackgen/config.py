@@ -8,11 +8,15 @@ so changing ``--seed`` changes the networks, never the data.
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 # Far above any member index, so the head never shares a seed with a member.
 HEAD_SEED_OFFSET = 10_000
+# NumPy, scikit-learn and the Keras backends take seeds from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 PROTOCOLS = ("tutorial", "holdout", "cv")
 # --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.
@@ -75,6 +79,12 @@ class Config:
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
         if unknown or not self.protocols:
             raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
+        if not 0 <= self.seed <= MAX_SEED - self.seed_span:
+            raise ValueError(
+                f"--seed must be between 0 and {MAX_SEED - self.seed_span}, got {self.seed}: "
+                f"the members and the head use seeds up to {self.seed_span} above it, and "
+                "every seed must stay below 2**32"
+            )
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
         if (self.data_file is None) != (self.target is None):
@@ -85,6 +95,11 @@ class Config:
             raise ValueError(f"test_size must be between 0 and 1, got {self.test_size}")
         if not 0 < self.n_train < self.n_samples:
             raise ValueError(f"n_train must be between 1 and n_samples - 1, got {self.n_train}")
+
+    @property
+    def seed_span(self) -> int:
+        """How far above ``seed`` the seeds of this run go (members, then the head)."""
+        return max(self.members, HEAD_SEED_OFFSET)
 
     def member_seed(self, index: int) -> int:
         """Seed of member ``index`` (1-based): its initial weights and its shuffling."""
@@ -125,9 +140,39 @@ class Config:
             "n_train": self.n_train,
         }
 
+    def workdir_by_default(self) -> Path:
+        """Where this run's files go without --workdir: runs/<file name>/ for your own data."""
+        root = default_workdir()
+        return root if self.data_file is None else root / "runs" / Path(self.data_file).stem
+
+    def identity_flags(self) -> str:
+        """The flags that name this run's work dir and data (" --workdir W --data F --target T"),
+        for every command a hint tells the user to paste: without them it would rebuild the
+        repository root's run instead of theirs."""
+        flags = []
+        if self.data_file is not None:
+            flags += ["--data", shown_path(Path(self.data_file)), "--target", str(self.target)]
+            if self.task != "auto":
+                flags += ["--task", self.task]
+            if self.test_size != Config.__dataclass_fields__["test_size"].default:
+                flags += ["--test-size", f"{self.test_size:g}"]
+        if Path(self.workdir).resolve() != self.workdir_by_default().resolve():
+            flags += ["--workdir", shown_path(Path(self.workdir))]
+        return "".join(f" {shlex.quote(flag)}" for flag in flags)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["workdir"] = str(self.workdir)
         d["data_file"] = None if self.data_file is None else str(self.data_file)
         d["protocols"] = list(self.protocols)
         return d
+
+
+def shown_path(path: Path) -> str:
+    """A path as a pasted command should carry it: relative to the current directory when
+    inside it, else absolute."""
+    path = path.resolve()
+    try:
+        return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    except (OSError, ValueError):
+        return str(path)

@@ -43,7 +43,7 @@ def plot_data(split: Split, path: Path) -> Path | None:
         _scatter_by_class(ax, split)
     title = "Blobs" if split.params.get("source") != "table" else split.params["file_name"]
     ax.set_title(f"{title}: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
-    names = split.params.get("feature_names", ["x1", "x2"])
+    names = split.feature_names
     scaled = " (standardised)" if split.params.get("source") == "table" else ""
     ax.set_xlabel(names[0] + scaled)
     ax.set_ylabel(names[1] + scaled)

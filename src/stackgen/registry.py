@@ -44,16 +44,21 @@ class Step:
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
 
-    def hint(self) -> str:
-        """How a user makes this step's files again."""
-        also = " (or python -m stackgen run)" if self.in_run else ""
-        return f"run {self.script}{also}"
+    def hint(self, flags: str = "") -> str:
+        """How a user makes this step's files again; ``flags`` name the work dir and data."""
+        also = f" (or python -m stackgen run{flags})" if self.in_run else ""
+        return f"run {self.script}{flags}{also}"
 
     @property
     def required_reads(self) -> tuple[str, ...]:
         """The files this step reads whatever its settings: one path each, not a pattern, and
         not the out-of-fold predictions (read with the cv protocol only)."""
         return tuple(p for p in self.reads if "*" not in p and p != OUT_OF_FOLD)
+
+    @property
+    def uses_protocols(self) -> bool:
+        """Whether --protocol and --folds change what this step does."""
+        return OUT_OF_FOLD in (*self.reads, *self.may_write)
 
     def makes(self, relative: str) -> bool:
         return any(fnmatchcase(relative, p) for p in (*self.writes, *self.may_write))

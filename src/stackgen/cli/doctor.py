@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import platform
+import shlex
 import shutil
 import sys
 from pathlib import Path
 
 from stackgen import registry
 from stackgen.cli.console import BACKENDS
+from stackgen.config import default_workdir, shown_path
+from stackgen.data.split import made_with
+from stackgen.methods import metalearner_files
 from stackgen.trust import lineage
+from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
 
 PACKAGES = (
@@ -78,27 +83,65 @@ def environment() -> list[tuple[bool, str]]:
 def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
     """Every file the registry's steps write: present, and its lineage intact. A missing file
     of the tutorial's steps (what ``predict`` serves) needs fixing; a missing extension's file
-    is only noted (None)."""
-    store = lineage.load_store(paths)
+    is only noted (None). Every FIX line is a command that works when pasted: it carries the
+    work dir and data (``paths.flags``)."""
     checks: list[tuple[bool | None, str]] = []
+    try:
+        store = lineage.load_store(paths)
+    except StackgenError as exc:
+        checks.append((False, str(exc)))
+        store = None
     for step in registry.STEPS:
         for pattern in step.writes:
             if not (paths / pattern).is_file():
                 needed = step.package == "tutorial"
                 verb = "is missing" if needed else "not made yet"
-                checks.append((False if needed else None, f"{pattern} {verb}: {step.hint()}"))
+                checks.append(
+                    (False if needed else None, f"{pattern} {verb}: {step.hint(paths.flags)}")
+                )
+        if store is None:
+            continue  # each file's record cannot be read: said once above
         made = {
             p for pattern in (*step.writes, *step.may_write) for p in paths.workdir.glob(pattern)
         }
         for path in sorted(made):
             why = lineage.problem(paths, path, store)
-            line = f"{paths.rel(path)}: ok" if why is None else f"{why}: re-run {step.script}"
+            line = (
+                f"{paths.rel(path)}: ok"
+                if why is None
+                else f"{why}: re-run {step.script}{paths.flags}"
+            )
             checks.append((why is None, line))
+    checks += _served(paths)
     return checks
 
 
+def _served(paths: Paths) -> list[tuple[bool | None, str]]:
+    """Which protocols ``predict`` can serve here, and the command for each."""
+    try:
+        made = metalearner_files.served_protocols(paths)
+    except StackgenError:
+        return []  # step 4's summary is missing or stale: said above
+    workdir = _workdir_flag(paths)
+    return [
+        (
+            True,
+            f"predict serves the {protocol} protocol's stacks: python -m stackgen predict"
+            f"{workdir}{'' if protocol == made[0] else f' --protocol {protocol}'}",
+        )
+        for protocol in made
+    ]
+
+
+def _workdir_flag(paths: Paths) -> str:
+    """The " --workdir W" predict needs (it takes no --data); none for the repository root."""
+    if paths.workdir.resolve() == default_workdir().resolve():
+        return ""
+    return f" --workdir {shlex.quote(shown_path(paths.workdir))}"
+
+
 def doctor(workdir: Path) -> int:
-    paths = Paths(workdir)
+    paths = Paths.of(made_with(workdir))
     problems = 0
     for title, checks in (
         ("environment", environment()),
@@ -112,6 +155,6 @@ def doctor(workdir: Path) -> int:
         "everything is in order"
         if problems == 0
         else f"{problems} thing{'s' if problems > 1 else ''} to fix; or run everything again: "
-        "python -m stackgen run"
+        f"python -m stackgen run{paths.flags}"
     )
     return problems

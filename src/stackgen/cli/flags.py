@@ -175,6 +175,14 @@ def config_from_args(args: argparse.Namespace) -> Config:
         _usage("--task and --test-size apply to your own data: add --data FILE.csv")
     if args.passthrough and (why := passthrough_refusal(args.meta)):
         _usage(why)
+    try:
+        return _config(args, workdir)
+    except ValueError as exc:  # settings Config refuses together (the seeds' range, ...)
+        _usage(str(exc))
+        raise
+
+
+def _config(args: argparse.Namespace, workdir: Path) -> Config:
     return Config(
         data_file=None if args.data is None else args.data.expanduser().resolve(),
         target=args.target,

@@ -23,7 +23,8 @@ from stackgen.cli.flags import (
     workdir_of,
 )
 from stackgen.config import PROTOCOLS, Config
-from stackgen.data.split import check_same_data
+from stackgen.data.split import check_same_data, load_split, made_with
+from stackgen.trust import lineage, settings
 from stackgen.trust.lock import workdir_lock
 from stackgen.trust.paths import Paths, require
 
@@ -67,14 +68,18 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
 
 
 def _require_inputs(step: registry.Step, cfg: Config) -> None:
-    """Every file ``step`` always reads is there, or one line naming the step that makes it."""
+    """Every file ``step`` always reads is there, or one line naming the step that makes it;
+    and the protocols it is asked for can be run on the data step 1 made."""
     paths = Paths.of(cfg)
     for pattern in step.required_reads:
         require(paths / pattern, paths)
+    if step.uses_protocols and paths.data.is_file():
+        settings.check(cfg, load_split(paths))
 
 
 def _locked(cfg: Config, action, check_data: bool) -> dict:
     with workdir_lock(cfg.workdir):
+        lineage.load_store(Paths.of(cfg))  # unreadable records: one line before any step
         if cfg.data_file is not None and check_data:
             check_same_data(cfg)  # a later step told --data: is it step 1's?
         return action()
@@ -125,8 +130,9 @@ def main(argv: list[str] | None = None) -> object:
     predict_command.add_argument(
         "--protocol",
         choices=PROTOCOLS,
-        default="tutorial",
-        help="whose stacks to use: step 4's and 5's files for this protocol (default: %(default)s)",
+        default=None,
+        help="whose stacks to use: step 4's and 5's files for this protocol (default: the "
+        "tutorial's, or the one step 4 last ran)",
     )
     predict_command.add_argument(
         "--workdir",
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> object:
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
     if args.command == "predict":
-        cfg = Config(workdir=workdir_of(args))
+        cfg = made_with(workdir_of(args))
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
         return guarded(lambda: predict.predict(cfg, args.input, args.protocol))
     parser.error(f"unknown command {args.command}")

@@ -24,10 +24,12 @@ import csv
 import io
 import math
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data.numbers import FLOAT32_MAX, parse_number, standardise
 from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, training
 from stackgen.trust import lineage
@@ -36,50 +38,98 @@ from stackgen.trust.paths import Paths
 from stackgen.trust.safe_load import load_keras_model
 
 
-def read_points(text: str, n_features: int, names: list[str] | None = None) -> np.ndarray:
-    """Parse CSV text into [points, n_features] floats; one clear error for any bad line.
+@dataclass(frozen=True)
+class Points:
+    """What ``read_points`` read: the values in the model's feature order (float64, the units
+    given), the input line of each point, and the header's columns the model does not use."""
 
-    With feature ``names`` and a header row holding all of them, those columns are taken by
-    name, in training order, and any other column is ignored."""
+    X: np.ndarray
+    lines: list[int]
+    unused: list[str]
+
+
+def read_points(text: str, names: list[str]) -> Points:
+    """Parse CSV text into one row of the features ``names`` per point; one clear error naming
+    the line for anything else.
+
+    The first row is a header when none of its cells is a number (or it names every feature):
+    its columns are then matched to the features by name, in any order, and a header that does
+    not name every feature is refused. Without a header, columns are the features in training
+    order. A cell is a number only as written in decimal (``data/numbers.py``)."""
     reader = csv.reader(io.StringIO(text))
     rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    if rows and not _numeric(rows[0][1]):
-        header = [cell.strip() for cell in rows[0][1]]
-        rows = rows[1:]  # a header
-        if names and set(names) <= set(header) and header != names:
-            pick = [header.index(n) for n in names]
-            rows = [(line, [row[i] if i < len(row) else "" for i in pick]) for line, row in rows]
     if not rows:
-        raise StackgenError(f"no points to predict: give CSV rows of {n_features} numbers each")
-    points = []
-    for line, row in rows:
+        raise StackgenError(f"no points to predict: give CSV rows of {len(names)} numbers each")
+    pick, unused, width = list(range(len(names))), [], len(names)
+    header = [cell.strip() for cell in rows[0][1]]
+    if all(parse_number(c) is None for c in header) or set(names) <= set(header):
+        pick, unused = _match_header(rows[0][0], header, names)
+        rows, width = rows[1:], len(header)
+        if not rows:
+            raise StackgenError("no points to predict: the input is a header row only")
+    X = np.empty((len(rows), len(names)), dtype=np.float64)
+    for i, (line, row) in enumerate(rows):
         shown = ",".join(row)[:60]
-        if len(row) != n_features or not _numeric(row):
-            raise StackgenError(f"line {line}: expected {n_features} numbers, got {shown!r}")
-        values = [float(cell) for cell in row]
-        if not all(math.isfinite(v) for v in values):
-            raise StackgenError(f"line {line}: NaN or infinite value in {shown!r}")
-        points.append(values)
-    return np.asarray(points, dtype=np.float32)
+        if len(row) != width:
+            raise StackgenError(
+                f"line {line}: expected {width} comma-separated values, got {len(row)}: {shown!r}"
+            )
+        for j, column in enumerate(pick):
+            value = parse_number(row[column])
+            if value is None:
+                raise StackgenError(
+                    f"line {line}: {row[column].strip()!r} is not a number (feature "
+                    f"{names[j]!r}); write numbers in decimal, such as -1.5 or 2e3"
+                )
+            if not math.isfinite(value):
+                raise StackgenError(
+                    f"line {line}: {row[column].strip()!r} is beyond the largest number a float "
+                    f"can hold (feature {names[j]!r})"
+                )
+            X[i, j] = value
+    return Points(X, [line for line, _ in rows], unused)
 
 
-def _numeric(row: list[str]) -> bool:
-    try:
-        [float(cell) for cell in row]
-    except ValueError:
-        return False
-    return True
+def _match_header(line: int, header: list[str], names: list[str]) -> tuple[list[int], list[str]]:
+    """(the column of each feature, the columns no feature uses) for a header row."""
+    if len(header) == 1 and any(sep in header[0] for sep in ";\t"):
+        raise StackgenError(
+            f"line {line}: {header[0][:60]!r} is one field: predict reads comma-separated "
+            "values, not ';' or tab-separated ones"
+        )
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise StackgenError(f"line {line}: the header names {twice[0]!r} twice")
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise StackgenError(
+            f"line {line}: the header ({', '.join(header)[:80]}) does not name the model's "
+            f"feature{'s' if len(missing) > 1 else ''} {', '.join(missing)}; its features are "
+            f"{', '.join(names)}: name the columns so, or give rows of numbers in that order "
+            "without a header"
+        )
+    return [header.index(n) for n in names], [c for c in header if c not in names]
 
 
-def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
+def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     paths = Paths.of(cfg)
     split = load_split(paths)
+    protocol = metalearner_files.served_protocol(paths, protocol)
     text = sys.stdin.read() if input_path in (None, "-") else _read_file(input_path)
-    X = read_points(text, split.n_features, split.params.get("feature_names"))
+    points = read_points(text, split.feature_names)
+    if points.unused:
+        target = split.params.get("target")
+        shown = [f"{c} (the target)" if c == target else c for c in points.unused]
+        _note(f"columns not used (not features of the model): {', '.join(shown)}")
+    X = points.X
     if "feature_mean" in split.params:  # your own table: standardise as step 1 did
-        X = (X - np.asarray(split.params["feature_mean"], dtype=np.float32)) / np.asarray(
-            split.params["feature_std"], dtype=np.float32
-        )
+        X = standardise(X, split.params["feature_mean"], split.params["feature_std"])
+    _refuse_points(
+        points.lines,
+        np.abs(X).max(axis=1) > FLOAT32_MAX,
+        "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)",
+    )
+    X = X.astype(np.float32)
     models = members.load_members(paths, split)
     meta, kind = metalearner_files.load_served(paths, protocol, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
@@ -88,6 +138,15 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
     outputs[metalearners.stack_name(kind)] = meta.predict_proba(P, X)
     outputs["integrated_network"] = training.predict_proba(network, X)
+    outputs = {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
+    not_finite = np.zeros(len(X), dtype=bool)
+    for values in outputs.values():
+        not_finite |= ~np.isfinite(values.reshape(len(X), -1)).all(axis=1)
+    _refuse_points(
+        points.lines,
+        not_finite,
+        "is so far outside the training data that the models' outputs are not finite numbers",
+    )
     if split.task.name == "regression":
         mean, scale = float(split.params["target_mean"]), split.target_scale
         outputs = {name: values[:, 0] * scale + mean for name, values in outputs.items()}
@@ -108,6 +167,15 @@ def predict(cfg: Config, input_path: str | None, protocol: str) -> dict:
             label = _csv_cell(names[best]) if names else str(best)
             print(f"{point + 1},{name},{label}," + ",".join(f"{v:.4f}" for v in p))
     return {name: probs.tolist() for name, probs in outputs.items()}
+
+
+def _refuse_points(lines: list[int], bad: np.ndarray, why: str) -> None:
+    if bad.any():
+        raise StackgenError(f"line {lines[int(np.argmax(bad))]}: the point {why}")
+
+
+def _note(line: str) -> None:
+    print(f"note: {line}", file=sys.stderr, flush=True)
 
 
 def _csv_cell(text: str) -> str:

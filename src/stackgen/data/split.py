@@ -80,6 +80,12 @@ class Split:
         )
 
     @property
+    def feature_names(self) -> list[str]:
+        """The columns of your table, or x1, x2, ... for the blobs."""
+        names = self.params.get("feature_names")
+        return [str(n) for n in names] if names else [f"x{j + 1}" for j in range(self.n_features)]
+
+    @property
     def n_features(self) -> int:
         return int(self.train_X.shape[1])
 
@@ -107,7 +113,6 @@ def make_split(cfg: Config) -> Split:
             cfg.task,
             cfg.test_size,
             cfg.data_random_state,
-            cfg.folds if "cv" in cfg.protocols else 2,
         )
         return Split(**arrays, params=params)
     return Split(**blobs.make_blobs_split(cfg), params=cfg.data_params())
@@ -187,5 +192,26 @@ def check_same_data(cfg: Config) -> None:
         raise StackgenError(
             f"{paths.rel(paths.data)} was made from {split.describe()}, not "
             f"from {cfg.data_file.name} with --target {cfg.target}: run "
-            f"{registry.step(1).script} --data {cfg.data_file} --target {cfg.target} first"
+            f"{registry.step(1).script}{cfg.identity_flags()} first"
         )
+
+
+def made_with(workdir: Path) -> Config:
+    """The settings that name ``workdir``'s data (your table and target, as step 1 recorded them
+    in the split), for the hints of commands that take no --data (predict, doctor). A work dir
+    without a readable split gets the blobs' settings."""
+    try:
+        with np.load(workdir / "data" / "split.npz", allow_pickle=False) as npz:
+            params = json.loads(str(npz["params_json"]))
+        if params.get("source") != "table":
+            return Config(workdir=workdir)
+        asked = str(params.get("task_reason", "")).startswith("--task")
+        return Config(
+            workdir=workdir,
+            data_file=Path(params["file"]),
+            target=str(params["target"]),
+            task=params["task"] if asked else "auto",
+            test_size=float(params["test_size"]),
+        )
+    except Exception:  # noqa: BLE001 - any unreadable split: hints without the data flags
+        return Config(workdir=workdir)

@@ -20,25 +20,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from stackgen.data.numbers import FLOAT32_MAX, canonical, finite_number, mean_std, standardise
 from stackgen.trust.errors import StackgenError
 
 TASKS = ("auto", "classification", "regression")
 MAX_AUTO_CLASSES = 20
 MISSING = {"", "na", "nan", "null", "none", "?"}
-
-
-def _float(cell: str) -> float | None:
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def file_digest(path: Path) -> str:
@@ -70,9 +62,9 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 def choose_task(values: list[str], asked: str, target: str) -> tuple[str, str]:
     """(task, why) for a target column's raw values."""
-    numbers = [_float(v) for v in values]
+    numbers = [finite_number(v) for v in values]
     numeric = all(n is not None for n in numbers)
-    distinct = len(set(values))
+    distinct = len({canonical(v) for v in values})
     if asked == "regression":
         if not numeric:
             bad = next(v for v, n in zip(values, numbers, strict=True) if n is None)
@@ -95,14 +87,14 @@ def choose_task(values: list[str], asked: str, target: str) -> tuple[str, str]:
 
 def _class_names(values: list[str]) -> list[str]:
     """Distinct labels, sorted numerically when they are all numbers, else as text."""
-    distinct = set(values)
-    if all(_float(v) is not None for v in distinct):
+    distinct = {canonical(v) for v in values}
+    if all(finite_number(v) is not None for v in distinct):
         return sorted(distinct, key=lambda v: (float(v), v))
     return sorted(distinct)
 
 
 def load_table(
-    path: Path, target: str, task: str, test_size: float, seed: int, folds: int
+    path: Path, target: str, task: str, test_size: float, seed: int
 ) -> tuple[dict, dict]:
     """(arrays, params) for a CSV table: the split, standardised, and what describes it."""
     header, rows = read_csv(path)
@@ -126,7 +118,7 @@ def load_table(
     X = np.empty((len(rows), len(features)), dtype=np.float64)
     not_numeric = []
     for j, i in enumerate(i for i in range(len(header)) if i != t):
-        column = [_float(row[i]) for row in rows]
+        column = [finite_number(row[i]) for row in rows]
         bad = [row[i] for row, v in zip(rows, column, strict=True) if v is None]
         if bad:
             not_numeric.append((header[i], bad[0]))
@@ -160,7 +152,7 @@ def load_table(
                 f"target {target!r} holds a single class ({names[0]!r}): nothing to classify"
             )
         index = {name: c for c, name in enumerate(names)}
-        y = np.array([index[v] for v in raw_target], dtype=np.int64)
+        y = np.array([index[canonical(v)] for v in raw_target], dtype=np.int64)
         params["class_names"] = names
         stratify = y
     else:
@@ -176,26 +168,19 @@ def load_table(
             f"cannot split {path.name} with --test-size {test_size}: {exc}"
         ) from None
     train, test = np.sort(train), np.sort(test)
-    if chosen == "classification":
-        counts = np.bincount(y[train], minlength=len(names))
-        fewest = int(counts.argmin())
-        if counts[fewest] < folds:
-            raise StackgenError(
-                f"class {names[fewest]!r} has {counts[fewest]} training rows, fewer than the "
-                f"{folds} folds of the cv protocol: use --folds {max(2, int(counts[fewest]))} "
-                "or --protocol holdout"
-                if counts[fewest] >= 2
-                else f"class {names[fewest]!r} has {counts[fewest]} training rows; every class "
-                "needs at least 2"
-            )
-    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
-    std = np.where(std > 0, std, 1.0)  # a constant column stays constant (zero) after scaling
-    X = (X - mean) / std
+    mean, std = mean_std(X[train])
+    X = standardise(X, mean, std)
+    too_big = [features[j] for j in np.flatnonzero(np.abs(X).max(axis=0) > FLOAT32_MAX)]
+    if too_big:
+        raise StackgenError(
+            f"{path.name}: column {too_big[0]!r} holds values so far from the training rows' "
+            "that they do not fit the networks' float32 even after standardising; rescale it"
+        )
     params["feature_mean"], params["feature_std"] = mean.tolist(), std.tolist()
     if chosen == "regression":
-        y_mean, y_std = float(y[train].mean()), float(y[train].std()) or 1.0
-        y = (y - y_mean) / y_std
-        params["target_mean"], params["target_std"] = y_mean, y_std
+        y_mean, y_std = mean_std(y[train])
+        y = standardise(y, y_mean, y_std)
+        params["target_mean"], params["target_std"] = float(y_mean), float(y_std)
         y = y.astype(np.float32)
     arrays = {
         "train_X": X[train].astype(np.float32),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from stackgen.config import Config
 from stackgen.methods import experiments, members
 from stackgen.step_io import Printer, member_files
+from stackgen.trust import settings
 from stackgen.trust.atomic import write_json
 
 NUMBER = 6
@@ -18,6 +19,9 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split, models, _, protocol_rows = members.for_stacking(cfg, out)
+    if split.task.name == "classification":  # k-nearest neighbours is one of the methods
+        for note in settings.knn_notes(cfg, split):
+            out.info(note)
     scores = {rows.protocol: experiments.evaluate(rows, cfg, models) for rows in protocol_rows}
     labels = experiments.method_rows(len(models), split.task)
     if split.task.metric == "r2":

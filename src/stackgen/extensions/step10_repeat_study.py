@@ -22,12 +22,13 @@ from joblib import Parallel, delayed
 
 from stackgen import plots
 from stackgen.cli.flags import positive_int
-from stackgen.config import Config
+from stackgen.config import HEAD_SEED_OFFSET, MAX_SEED, Config
 from stackgen.data.split import make_split
 from stackgen.data.task import CLASSIFICATION
 from stackgen.methods import experiments, members, protocols, stats
 from stackgen.methods.experiments import AVERAGE, BEST, LOGISTIC
 from stackgen.step_io import Printer
+from stackgen.trust import settings
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
@@ -83,6 +84,26 @@ def _one_thread_per_worker() -> None:
         pass
 
 
+def _check_settings(cfg: Config, seeds: int, max_members: int, vary_data: bool) -> None:
+    """Every seed's settings can work, before any seed starts: seeds in range, and folds and
+    protocols the data of every seed can give rows for."""
+    last = cfg.seed + seeds - 1
+    span = max(max_members, HEAD_SEED_OFFSET)
+    if last + span > MAX_SEED:
+        raise StackgenError(
+            f"--seed {cfg.seed} with --seeds {seeds} reaches seed {last}, and its members and "
+            f"head use seeds up to {span} above that; every seed must stay below 2**32: use "
+            f"--seed {MAX_SEED - span - seeds + 1} or lower"
+        )
+    for seed in _data_seeds(cfg, seeds, vary_data):
+        settings.check(cfg, make_split(dataclasses.replace(cfg, data_random_state=seed)))
+
+
+def _data_seeds(cfg: Config, seeds: int, vary_data: bool) -> list[int]:
+    """The data_random_state of every seed's data set."""
+    return list(range(cfg.seed, cfg.seed + seeds)) if vary_data else [cfg.data_random_state]
+
+
 def add_flags(parser) -> None:
     """This step's own flags, besides the shared ones."""
     parser.add_argument(
@@ -114,6 +135,7 @@ def run(
         raise StackgenError(
             "the repeat study runs on the tutorial's blobs; --data is not supported by it yet"
         )
+    _check_settings(cfg, seeds, max_members, vary_data)
     out, paths = Printer(cfg), Paths.of(cfg)
     folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
     wanted = list(range(cfg.seed, cfg.seed + seeds))

@@ -50,6 +50,7 @@ from sklearn.neural_network import MLPClassifier
 
 from stackgen.data.task import Task, task_of
 from stackgen.trust.errors import StackgenError
+from stackgen.trust.settings import KNN_NEIGHBOURS, neighbours
 
 EPS = 1e-12
 
@@ -269,6 +270,8 @@ class SklearnMeta(Combiner):
         self.passthrough = passthrough
 
     def fit(self, P, y, raw=None):
+        if isinstance(self.estimator, KNeighborsClassifier):  # no more neighbours than rows
+            self.estimator.set_params(n_neighbors=neighbours(len(y)))
         self.estimator.fit(stacked_features(P, raw, self.passthrough), y)
         return self
 
@@ -357,7 +360,7 @@ SPECS: tuple[MetaSpec, ...] = (
         "knn",
         "classification",
         "k-nearest neighbours",
-        _sklearn("knn", lambda seed: KNeighborsClassifier(n_neighbors=15)),
+        _sklearn("knn", lambda seed: KNeighborsClassifier(n_neighbors=KNN_NEIGHBOURS)),
     ),
     MetaSpec(
         "mlp",

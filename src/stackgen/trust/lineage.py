@@ -26,7 +26,7 @@ import numpy as np
 
 from stackgen import registry
 from stackgen.trust.atomic import write_json
-from stackgen.trust.errors import StaleArtifactError
+from stackgen.trust.errors import CorruptArtifactError, StaleArtifactError
 from stackgen.trust.paths import Paths
 
 
@@ -46,11 +46,27 @@ def content_hash(path: Path) -> str:
 
 
 def load_store(paths: Paths) -> dict:
+    """Every record in the work dir (none before the first step), or one line if the file of
+    records is unreadable: every artifact would otherwise look made by hand."""
+    if not paths.lineage.exists():
+        return {}
     try:
         store = json.loads(paths.lineage.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return store if isinstance(store, dict) else {}
+    except (OSError, ValueError) as exc:
+        raise unreadable(paths, exc) from None
+    if not isinstance(store, dict):
+        raise unreadable(paths, "not a JSON object")
+    return store
+
+
+def unreadable(paths: Paths, why: object) -> CorruptArtifactError:
+    reason = str(why).strip().splitlines()[0] if str(why).strip() else type(why).__name__
+    where = paths.rel(paths.lineage)
+    return CorruptArtifactError(
+        f"{where} could not be read ({reason[:120]}); it records what every file here was made "
+        f"from: move it aside, then run python -m stackgen run{paths.flags} to make every file "
+        "and its record again"
+    )
 
 
 def versions() -> dict:
@@ -113,6 +129,6 @@ def verify(paths: Paths, artifact: Path) -> None:
         print(f"warning: {why}; using it anyway (--force)", file=sys.stderr, flush=True)
         return
     raise StaleArtifactError(
-        f"{why}: re-run {registry.maker_of(paths.rel(artifact)).script} "
+        f"{why}: re-run {registry.maker_of(paths.rel(artifact)).script}{paths.flags} "
         "(or add --force to use it anyway)"
     )

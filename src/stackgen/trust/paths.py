@@ -18,10 +18,13 @@ from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
 class Paths:
     workdir: Path
     force: bool = False  # use artifacts whose lineage does not hold, with a warning
+    # What every hint's command carries so that it rebuilds this work dir from this data
+    # (" --workdir W --data F --target T"; Config.identity_flags).
+    flags: str = ""
 
     @classmethod
     def of(cls, cfg) -> Paths:
-        return cls(cfg.workdir, cfg.force)
+        return cls(cfg.workdir, cfg.force, cfg.identity_flags())
 
     def __truediv__(self, relative: str) -> Path:
         return self.workdir / relative
@@ -80,7 +83,7 @@ class Paths:
 def remake_hint(path: Path, paths: Paths) -> str:
     """What makes ``path`` again: "run scripts/04_stack_logistic.py (or python -m stackgen run)"."""
     try:
-        return registry.maker_of(paths.rel(path)).hint()
+        return registry.maker_of(paths.rel(path)).hint(paths.flags)
     except KeyError:  # a file no step writes (a model the user saved elsewhere)
         return "make it again"
 

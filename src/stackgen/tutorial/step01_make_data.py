@@ -11,6 +11,7 @@ from stackgen import plots
 from stackgen.config import Config
 from stackgen.data.split import make_split, save_split
 from stackgen.step_io import Printer
+from stackgen.trust import settings
 
 NUMBER = 1
 
@@ -19,6 +20,7 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = make_split(cfg)
+    settings.check(cfg, split)  # folds, test size and protocols the later steps will ask for
     out.result(f"{split.train_X.shape} {split.test_X.shape}")
     if split.params.get("source") == "table":
         out.result(f"data: {split.describe()}")

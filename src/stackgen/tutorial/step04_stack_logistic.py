@@ -11,6 +11,7 @@ from stackgen.config import Config
 from stackgen.methods import members, metalearner_files, metalearners
 from stackgen.methods.protocols import baseline_numbers
 from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
+from stackgen.trust import settings
 from stackgen.trust.atomic import write_json
 
 NUMBER = 4
@@ -22,6 +23,9 @@ def run(cfg: Config) -> dict:
     split, models, test_P, protocol_rows = members.for_stacking(cfg, out)
     task = split.task
     spec = metalearners.spec(cfg.meta, task)
+    if spec.kind == "knn":
+        for note in settings.knn_notes(cfg, split):
+            out.info(note)
     member_scores = [split.score(test_P[:, m], split.test_y) for m in range(len(models))]
     for m in range(len(models)):
         out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y)}")
@@ -43,7 +47,6 @@ def run(cfg: Config) -> dict:
         if stale not in files.values():
             stale.unlink()
     print_protocol_table(out, table, "stacked", task.metric)
-    raw_names = split.params.get("feature_names", [f"x{j}" for j in range(split.n_features)])
     result = {
         **split.labels(),
         "member_scores": member_scores,
@@ -52,7 +55,7 @@ def run(cfg: Config) -> dict:
         "meta_label": spec.label,
         "passthrough": cfg.passthrough,
         "columns": metalearners.column_names(
-            len(models), split.n_outputs, raw_names if cfg.passthrough else None
+            len(models), split.n_outputs, split.feature_names if cfg.passthrough else None
         ),
         "meta_files": {protocol: paths.rel(path) for protocol, path in files.items()},
         "protocols": {row["protocol"]: row for row in table},

@@ -1,0 +1,76 @@
+"""What counts as a number in a file a user gives, and standardising without overflow.
+
+One strict rule for the table reader (step 1) and ``predict``: a number is written in decimal,
+optionally signed, with an optional fraction and exponent (``-1.5e3``). Python's ``float`` also
+takes ``1_000``, ``nan``, ``inf`` and ``infinity``; none of those is what a table cell that means a
+number looks like, so they are refused here rather than read as something else.
+
+Standardising divides by the standard deviation of the training rows; computed directly, the
+squares of values above about 1e154 overflow and every value would become 0. Columns that would
+overflow are computed on values first scaled by their largest magnitude, which gives the same
+statistics without leaving the float64 range. Ordinary columns use the direct computation, so
+their numbers stay exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# The networks compute in float32: a standardised value must fit in it.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def parse_number(cell: str) -> float | None:
+    """The value of a decimal number (possibly infinite, as ``1e400``), or None if ``cell`` is
+    not written as one."""
+    text = cell.strip()
+    return float(text) if NUMBER.fullmatch(text) else None
+
+
+def finite_number(cell: str) -> float | None:
+    """The value of ``cell`` if it is a decimal number within float64's range, else None."""
+    value = parse_number(cell)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def canonical(cell: str) -> str:
+    """A label as one spelling per value: ``1``, ``1.0`` and ``+1`` are all ``1``; a label that
+    is not a number stays as written (stripped)."""
+    value = finite_number(cell)
+    if value is None:
+        return cell.strip()
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of finite float64 ``values`` [rows, columns],
+    without overflow; a zero deviation (a constant column) becomes 1."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = values.mean(axis=0), values.std(axis=0)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        big = np.abs(values).max(axis=0)
+        big = np.where(big > 0, big, 1.0)
+        scaled = values / big
+        mean, std = scaled.mean(axis=0) * big, scaled.std(axis=0) * big
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def standardise(values: np.ndarray, mean, std) -> np.ndarray:
+    """``(values - mean) / std`` in float64, computed on scaled values where the direct
+    difference would overflow."""
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (values - mean) / std
+    bad = ~np.isfinite(out)
+    if bad.any():
+        scale = np.maximum(np.abs(mean), std)
+        with np.errstate(over="ignore", invalid="ignore"):
+            safe = (values / scale - mean / scale) / (std / scale)
+        out = np.where(bad, safe, out)
+    return out
