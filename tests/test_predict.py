@@ -17,30 +17,57 @@ from stackgen.cli.predict import read_points
 from stackgen.trust.errors import StackgenError
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+NAMES = ["x1", "x2"]
 
 
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=30), st.booleans())
 def test_read_points_round_trips_any_finite_rows(points, header):
     text = ("x1,x2\n" if header else "") + "".join(f"{a!r},{b!r}\n" for a, b in points)
-    parsed = read_points(text, 2)
-    np.testing.assert_array_equal(parsed, np.asarray(points, dtype=np.float32))
+    parsed = read_points(text, NAMES)
+    np.testing.assert_array_equal(parsed.X.astype(np.float32), np.asarray(points, np.float32))
+    assert parsed.lines == list(range(1 + header, len(points) + 1 + header))
+
+
+@given(
+    st.lists(st.tuples(finite, finite), min_size=1, max_size=10),
+    st.permutations(["x1", "x2", "y", "id"]),
+)
+def test_a_header_is_matched_by_name_in_any_order(points, header):
+    """Whatever the columns' order and extra columns, each feature is read from its own."""
+    rows = [{"x1": a, "x2": b, "y": "yes", "id": str(i)} for i, (a, b) in enumerate(points)]
+    text = ",".join(header) + "\n" + "".join(
+        ",".join(repr(r[c]) if c in NAMES else r[c] for c in header) + "\n" for r in rows
+    )
+    parsed = read_points(text, NAMES)
+    np.testing.assert_array_equal(parsed.X.astype(np.float32), np.asarray(points, np.float32))
+    assert sorted(parsed.unused) == ["id", "y"]
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("1,2\n3,x\n", "line 2: expected 2 numbers, got '3,x'"),
-        ("1,2,3\n", "line 1: expected 2 numbers, got '1,2,3'"),
-        ("x1,x2\n1\n", "line 2: expected 2 numbers, got '1'"),
-        ("1,inf\n", "line 1: NaN or infinite value in '1,inf'"),
-        ("nan,2\n", "line 1: NaN or infinite value in 'nan,2'"),
+        ("1,2\n3,x\n", "line 2: 'x' is not a number (feature 'x2')"),
+        ("1,2,3\n", "line 1: expected 2 comma-separated values, got 3: '1,2,3'"),
+        ("x1,x2\n1\n", "line 2: expected 2 comma-separated values, got 1: '1'"),
+        ("1,inf\n", "line 1: 'inf' is not a number (feature 'x2')"),
+        ("nan,2\n", "line 1: 'nan' is not a number (feature 'x1')"),
+        ("1e400,2\n", "line 1: '1e400' is beyond the largest number a float can hold"),
+        ("1_000,2\n", "line 1: '1_000' is not a number"),
         ("", "no points to predict"),
-        ("x1,x2\n\n", "no points to predict"),
+        ("x1,x2\n\n", "no points to predict: the input is a header row only"),
+        # a first row that is not numbers is never taken for a header it is not
+        ("abc,1\n5,6\n", "line 1: 'abc' is not a number (feature 'x1')"),
+        ("5;6\n5,6\n", "line 1: '5;6' is one field: predict reads comma-separated values"),
+        ("5\t6\n7\t8\n", "line 1: '5\\t6' is one field"),
+        # a header must name every feature
+        ("x2,q\n2,1\n", "line 1: the header (x2, q) does not name the model's feature x1;"),
+        ("x,z\n2,1\n", "does not name the model's features x1, x2; its features are x1, x2"),
+        ("x1,x2,x1\n1,2,3\n", "line 1: the header names 'x1' twice"),
     ],
 )
 def test_malformed_input_is_one_clear_error(text, message):
     with pytest.raises(StackgenError, match=re.escape(message)):
-        read_points(text, 2)
+        read_points(text, NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +113,7 @@ def test_predict_uses_the_protocol_asked_for(trained_run):
 def test_predict_refuses_bad_rows_with_one_line(trained_run):
     done = _predict(trained_run, "1,2\n3\n")
     assert done.returncode == 1
-    assert done.stderr == "error: line 2: expected 2 numbers, got '3'\n"
+    assert done.stderr == "error: line 2: expected 2 comma-separated values, got 1: '3'\n"
 
 
 def test_predict_refuses_a_pickle_in_place_of_the_meta_learner(trained_run, tmp_path):

@@ -16,6 +16,14 @@ from stackgen.methods.metalearners import KINDS, passthrough_refusal
 EXIT_USAGE = 2
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (the usage summary is in --help)."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -147,7 +155,7 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def make_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,

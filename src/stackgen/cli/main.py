@@ -8,7 +8,6 @@ traceback (``cli/console.py``).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from stackgen import registry
 from stackgen.cli.console import guarded
 from stackgen.cli.flags import (
+    Parser,
     add_common_flags,
     config_from_args,
     make_parser,
@@ -102,7 +102,7 @@ def warn_if_long(cfg: Config) -> None:
 
 
 def main(argv: list[str] | None = None) -> object:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m stackgen",
         description="Stacked generalization of Keras MLPs, after the classic tutorial.",
     )

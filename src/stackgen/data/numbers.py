@@ -6,9 +6,9 @@ takes ``1_000``, ``nan``, ``inf`` and ``infinity``; none of those is what a tabl
 number looks like, so they are refused here rather than read as something else.
 
 Standardising divides by the standard deviation of the training rows; computed directly, the
-squares of values above about 1e154 overflow and every value would become 0. Columns that would
-overflow are computed on values first scaled by their largest magnitude, which gives the same
-statistics without leaving the float64 range. Ordinary columns use the direct computation, so
+squares of values above about 1e154 overflow (and below about 1e-154 vanish), and every value
+would become 0. Such columns are computed on values first scaled by their largest magnitude,
+which gives the same statistics without leaving the float64 range. Ordinary columns use the direct computation, so
 their numbers stay exactly as before.
 """
 
@@ -22,6 +22,8 @@ import numpy as np
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # The networks compute in float32: a standardised value must fit in it.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Below this a standard deviation computed from squares has lost its precision.
+TINY = 1e-150
 
 
 def parse_number(cell: str) -> float | None:
@@ -49,15 +51,18 @@ def canonical(cell: str) -> str:
 
 
 def mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and standard deviation of finite float64 ``values`` [rows, columns],
-    without overflow; a zero deviation (a constant column) becomes 1."""
-    with np.errstate(over="ignore", invalid="ignore"):
+    """Per-column mean and standard deviation of finite float64 ``values`` (rows first), without
+    overflow or underflow; a zero deviation (a constant column) becomes 1."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         mean, std = values.mean(axis=0), values.std(axis=0)
-    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-        big = np.abs(values).max(axis=0)
-        big = np.where(big > 0, big, 1.0)
-        scaled = values / big
-        mean, std = scaled.mean(axis=0) * big, scaled.std(axis=0) * big
+        # Squares above ~1e308 overflow, and below ~1e-308 vanish: such columns are scaled.
+        extreme = ~np.isfinite(mean) | ~np.isfinite(std) | (std < TINY)
+        if extreme.any():
+            big = np.abs(values).max(axis=0)
+            big = np.where(big > 0, big, 1.0)
+            scaled = values / big
+            mean = np.where(extreme, scaled.mean(axis=0) * big, mean)
+            std = np.where(extreme, scaled.std(axis=0) * big, std)
     return mean, np.where(std > 0, std, 1.0)
 
 
