@@ -35,8 +35,10 @@ def test_read_points_round_trips_any_finite_rows(points, header):
 def test_a_header_is_matched_by_name_in_any_order(points, header):
     """Whatever the columns' order and extra columns, each feature is read from its own."""
     rows = [{"x1": a, "x2": b, "y": "yes", "id": str(i)} for i, (a, b) in enumerate(points)]
-    text = ",".join(header) + "\n" + "".join(
-        ",".join(repr(r[c]) if c in NAMES else r[c] for c in header) + "\n" for r in rows
+    text = (
+        ",".join(header)
+        + "\n"
+        + "".join(",".join(repr(r[c]) if c in NAMES else r[c] for c in header) + "\n" for r in rows)
     )
     parsed = read_points(text, NAMES)
     np.testing.assert_array_equal(parsed.X.astype(np.float32), np.asarray(points, np.float32))

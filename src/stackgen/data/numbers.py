@@ -8,8 +8,8 @@ number looks like, so they are refused here rather than read as something else.
 Standardising divides by the standard deviation of the training rows; computed directly, the
 squares of values above about 1e154 overflow (and below about 1e-154 vanish), and every value
 would become 0. Such columns are computed on values first scaled by their largest magnitude,
-which gives the same statistics without leaving the float64 range. Ordinary columns use the direct computation, so
-their numbers stay exactly as before.
+which gives the same statistics without leaving the float64 range. Ordinary columns use the
+direct computation, so their numbers stay exactly as before.
 """
 
 from __future__ import annotations
