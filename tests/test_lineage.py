@@ -48,7 +48,8 @@ def test_changed_data_stops_every_step_that_uses_the_members(stacked):
     _perturbed_data(stacked)
     message = re.escape(
         "data/split.npz changed after models/members.json was made from it: re-run "
-        "scripts/03_train_members.py (or add --force to use it anyway)"
+        f"scripts/03_train_members.py --workdir {stacked.workdir} (or add --force to use it "
+        "anyway)"
     )
     with pytest.raises(lineage.StaleArtifactError, match=message):
         step04_stack_logistic.run(stacked)
@@ -105,8 +106,8 @@ def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr == (
         "error: data/split.npz changed after models/members.json was made "
-        "from it: re-run scripts/03_train_members.py (or add --force to use "
-        "it anyway)\n"
+        f"from it: re-run scripts/03_train_members.py --workdir {tmp_path} (or add --force to "
+        "use it anyway)\n"
     )
     forced = run_script("04_stack_logistic.py", *TINY, "--force", workdir=tmp_path)
     assert forced.returncode == 0 and "warning: data/split.npz changed" in forced.stderr
@@ -119,16 +120,26 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
     # manifest, steps 4 and 5's results.
     assert doctor(tmp_path / "empty") == 6
     out = capsys.readouterr().out
-    assert "FIX data/split.npz is missing: run scripts/01_make_data.py" in out
-    assert "FIX results/stack_integrated.json is missing: run scripts/05_stack_integrated.py" in out
-    assert "--- results/methods.json not made yet: run scripts/06_compare_methods.py" in out
+    empty = f" --workdir {tmp_path / 'empty'}"
+    assert (
+        f"FIX data/split.npz is missing: run scripts/01_make_data.py{empty} (or python -m "
+        f"stackgen run{empty})"
+    ) in out
+    assert (
+        f"FIX results/stack_integrated.json is missing: run scripts/05_stack_integrated.py{empty}"
+        in out
+    )
+    assert f"--- results/methods.json not made yet: run scripts/06_compare_methods.py{empty}" in out
 
     _perturbed_data(stacked)
     problems = doctor(stacked.workdir)
     out = capsys.readouterr().out
-    assert "FIX data/split.npz changed after step 1 made it: re-run scripts/01_make_data.py" in out
+    flags = f" --workdir {stacked.workdir}"
+    assert (
+        f"FIX data/split.npz changed after step 1 made it: re-run scripts/01_make_data.py{flags}"
+    ) in out
     assert (
         "FIX data/split.npz changed after models/member_1.keras was made from it: re-run "
-        "scripts/03_train_members.py"
+        f"scripts/03_train_members.py{flags}\n"
     ) in out
-    assert problems >= 5 and out.rstrip().endswith("python -m stackgen run")
+    assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}")

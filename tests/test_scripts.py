@@ -305,8 +305,9 @@ def test_a_step_without_its_inputs_names_the_file_and_the_step(tmp_path, script,
     done = run_script(script, *TINY, workdir=tmp_path)
     assert done.returncode == 1
     assert done.stdout == ""
+    flags = f" --workdir {tmp_path}"  # the hint rebuilds this work dir, not the repository's
     assert done.stderr == (
-        f"error: {missing} is missing: run {maker} (or python -m stackgen run)\n"
+        f"error: {missing} is missing: run {maker}{flags} (or python -m stackgen run{flags})\n"
     )
 
 
@@ -316,8 +317,8 @@ def test_steps_4_and_5_without_members_name_step_3(tmp_path, script):
     done = run_script(script, *TINY, workdir=tmp_path)
     assert done.returncode == 1
     assert done.stderr == (
-        "error: models/members.json is missing: run "
-        "scripts/03_train_members.py (or python -m stackgen run)\n"
+        f"error: models/members.json is missing: run scripts/03_train_members.py --workdir "
+        f"{tmp_path} (or python -m stackgen run --workdir {tmp_path})\n"
     )
 
 
@@ -328,7 +329,10 @@ def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
     done = run_script("03_train_members.py", *TINY, workdir=tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("error: data/split.npz could not be read (")
-    assert done.stderr.endswith("run scripts/01_make_data.py (or python -m stackgen run)\n")
+    assert done.stderr.endswith(
+        f"run scripts/01_make_data.py --workdir {tmp_path} (or python -m stackgen run "
+        f"--workdir {tmp_path})\n"
+    )
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 
 

@@ -276,5 +276,8 @@ def test_a_later_step_given_other_data_than_step_1s_refuses(tmp_path):
     assert done.returncode != 0
     assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: ")
     assert "was made from wine.csv (target 'cultivar'" in done.stderr
-    assert f"run scripts/01_make_data.py --data {other} --target animal first" in done.stderr
+    assert (
+        f"run scripts/01_make_data.py --data {other} --target animal --workdir {tmp_path / 'w'} "
+        "first"
+    ) in done.stderr
     assert not (tmp_path / "w/results/single_mlp.json").exists()

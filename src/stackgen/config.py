@@ -15,6 +15,8 @@ from pathlib import Path
 
 # Far above any member index, so the head never shares a seed with a member.
 HEAD_SEED_OFFSET = 10_000
+# Members' seeds stay below the head's (seed + HEAD_SEED_OFFSET).
+MAX_MEMBERS = 1000
 # NumPy, scikit-learn and the Keras backends take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
@@ -79,6 +81,8 @@ class Config:
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
         if unknown or not self.protocols:
             raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
+        if self.members > MAX_MEMBERS:
+            raise ValueError(f"--members must be at most {MAX_MEMBERS}, got {self.members}")
         if not 0 <= self.seed <= MAX_SEED - self.seed_span:
             raise ValueError(
                 f"--seed must be between 0 and {MAX_SEED - self.seed_span}, got {self.seed}: "
@@ -98,8 +102,8 @@ class Config:
 
     @property
     def seed_span(self) -> int:
-        """How far above ``seed`` the seeds of this run go (members, then the head)."""
-        return max(self.members, HEAD_SEED_OFFSET)
+        """How far above ``seed`` the seeds of this run go (the head's is the highest)."""
+        return HEAD_SEED_OFFSET
 
     def member_seed(self, index: int) -> int:
         """Seed of member ``index`` (1-based): its initial weights and its shuffling."""

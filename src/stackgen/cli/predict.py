@@ -117,10 +117,6 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     protocol = metalearner_files.served_protocol(paths, protocol)
     text = sys.stdin.read() if input_path in (None, "-") else _read_file(input_path)
     points = read_points(text, split.feature_names)
-    if points.unused:
-        target = split.params.get("target")
-        shown = [f"{c} (the target)" if c == target else c for c in points.unused]
-        _note(f"columns not used (not features of the model): {', '.join(shown)}")
     X = points.X
     if "feature_mean" in split.params:  # your own table: standardise as step 1 did
         X = standardise(X, split.params["feature_mean"], split.params["feature_std"])
@@ -147,6 +143,10 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
         not_finite,
         "is so far outside the training data that the models' outputs are not finite numbers",
     )
+    if points.unused:  # said once every check has passed: a failure stays one line
+        target = split.params.get("target")
+        shown = [f"{c} (the target)" if c == target else c for c in points.unused]
+        _note(f"columns not used (not features of the model): {', '.join(shown)}")
     if split.task.name == "regression":
         mean, scale = float(split.params["target_mean"]), split.target_scale
         outputs = {name: values[:, 0] * scale + mean for name, values in outputs.items()}

@@ -22,7 +22,7 @@ from joblib import Parallel, delayed
 
 from stackgen import plots
 from stackgen.cli.flags import positive_int
-from stackgen.config import HEAD_SEED_OFFSET, MAX_SEED, Config
+from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.split import make_split
 from stackgen.data.task import CLASSIFICATION
 from stackgen.methods import experiments, members, protocols, stats
@@ -87,8 +87,9 @@ def _one_thread_per_worker() -> None:
 def _check_settings(cfg: Config, seeds: int, max_members: int, vary_data: bool) -> None:
     """Every seed's settings can work, before any seed starts: seeds in range, and folds and
     protocols the data of every seed can give rows for."""
-    last = cfg.seed + seeds - 1
-    span = max(max_members, HEAD_SEED_OFFSET)
+    if max_members > MAX_MEMBERS:
+        raise StackgenError(f"--max-members must be at most {MAX_MEMBERS}, got {max_members}")
+    last, span = cfg.seed + seeds - 1, HEAD_SEED_OFFSET
     if last + span > MAX_SEED:
         raise StackgenError(
             f"--seed {cfg.seed} with --seeds {seeds} reaches seed {last}, and its members and "

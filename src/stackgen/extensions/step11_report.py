@@ -67,7 +67,7 @@ def _load(paths: Paths, name: str, stale: list[str]) -> dict | None:
         return None
     why = lineage.problem(paths, path)
     if why is not None:
-        stale.append(f"{why}: re-{registry.maker_of(paths.rel(path)).hint()}")
+        stale.append(f"{why}: re-{registry.maker_of(paths.rel(path)).hint(paths.flags)}")
         return None
     return result if isinstance(result, dict) else None
 
@@ -96,22 +96,22 @@ def build(paths: Paths) -> list[tuple]:
                 "better than predicting the mean); results/*.json also hold the RMSE.",
             )
         )
-    blocks += _replication(r)
+    blocks += _replication(r, paths.flags)
     blocks += _protocols(r)
     blocks += _table_of(
         r.get("methods"),
         "All methods, this run (step 6)",
-        registry.step(6).script,
+        registry.step(6).script + paths.flags,
         "protocols",
     )
     blocks += _table_of(
         r.get("diverse"),
         "Identical and diverse members (step 7)",
-        registry.step(7).script,
+        registry.step(7).script + paths.flags,
         "scores",
     )
-    blocks += _fine_tune(r.get("fine_tune"))
-    blocks += _repeat(r.get("repeat_study"))
+    blocks += _fine_tune(r.get("fine_tune"), paths.flags)
+    blocks += _repeat(r.get("repeat_study"), paths.flags)
     blocks.append(("h2", "Figures"))
     for name, caption in FIGURES:
         if paths.figure(name).is_file():
@@ -130,12 +130,12 @@ def _is_blobs(r: dict) -> bool:
     return described.startswith("make_blobs")
 
 
-def _replication(r: dict) -> list[tuple]:
+def _replication(r: dict, flags: str) -> list[tuple]:
     single, logistic, network = r["single_mlp"], r["stack_logistic"], r["stack_integrated"]
     if not (single and logistic and network):
         return [
             ("h2", "Replication"),
-            ("p", "Steps 2, 4 and 5 have not all run: run python -m stackgen run."),
+            ("p", f"Steps 2, 4 and 5 have not all run: run python -m stackgen run{flags}."),
         ]
     ours = {
         "single MLP (test)": single["test_score"],
@@ -260,11 +260,11 @@ def _table_of(result: dict | None, title: str, script: str, key: str) -> list[tu
     return [("h2", title), ("table", ["method", *columns], rows)]
 
 
-def _fine_tune(result: dict | None) -> list[tuple]:
+def _fine_tune(result: dict | None, flags: str) -> list[tuple]:
     if not result:
         return [
             ("h2", "Fine-tuning (step 8)"),
-            ("p", f"Not run yet: run {registry.step(8).script}."),
+            ("p", f"Not run yet: run {registry.step(8).script}{flags}."),
         ]
     rows = [
         [p, _f(v["head_only"]), _f(v["fine_tuned"]), _signed(v["fine_tuned"] - v["head_only"])]
@@ -281,14 +281,14 @@ def _fine_tune(result: dict | None) -> list[tuple]:
     ]
 
 
-def _repeat(result: dict | None) -> list[tuple]:
+def _repeat(result: dict | None, flags: str) -> list[tuple]:
     title = "Repeat study (step 10)"
     if not result:
         return [
             ("h2", title),
             (
                 "p",
-                f"Not run yet: run {registry.step(10).script} --seeds 30 "
+                f"Not run yet: run {registry.step(10).script}{flags} --seeds 30 "
                 "(a few minutes on 2 cores).",
             ),
         ]
