@@ -67,6 +67,11 @@ def cfg(**kw) -> Config:
             "them",
         ),
         (
+            split_of([0, 1] * 20, [0, 1] * 5),
+            cfg(meta="linear"),
+            "--meta linear is not a classification meta-learner; use multinomial, ovr,",
+        ),
+        (
             split_of(np.zeros(3), np.zeros(10), task="regression"),
             cfg(folds=5),
             "--folds 5 is more than the 3 training rows; use --folds 3 or fewer",

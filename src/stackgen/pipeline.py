@@ -4,12 +4,16 @@ process, timed; per-step times and peak memory go to results/run.json."""
 from __future__ import annotations
 
 import resource
+import sys
 import time
 
 from stackgen import registry
 from stackgen.config import Config
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
+
+# Roughly what one training step costs here (2 cores): enough to tell minutes from days.
+SECONDS_PER_STEP = 0.0005
 
 
 def peak_rss_mib() -> float:
@@ -26,6 +30,8 @@ def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
 
     import_seconds = time.perf_counter() - start
     for step in registry.in_run(upto):
+        if step.trains and not any(s.trains for s in registry.in_run(step.number - 1)):
+            warn_if_long(cfg)  # once, after step 1 has checked the settings against the data
         out.info(f"\n== step {step.number}: {step.title}")
         began = time.perf_counter()
         results[step.name] = step.module().run(cfg)
@@ -57,3 +63,19 @@ def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
     )
     results["timings"] = timings
     return results
+
+
+def warn_if_long(cfg: Config) -> None:
+    """A run that would take hours gets a warning with an estimate before it starts."""
+    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
+    member_runs = 2 + cfg.folds  # the single MLP, the members, the fold models (side by side)
+    head_steps = 3 * cfg.meta_epochs * -(-(cfg.n_samples - cfg.n_train) // cfg.batch_size)
+    estimate = SECONDS_PER_STEP * (member_runs * cfg.epochs * steps_per_epoch + head_steps)
+    if estimate > 3600:
+        print(
+            f"warning: --epochs {cfg.epochs} and --meta-epochs {cfg.meta_epochs} mean about "
+            f"{estimate / 3600:,.0f} hours of training on a machine like the one this was "
+            "measured on (2 cores); press Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )

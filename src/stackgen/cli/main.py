@@ -24,13 +24,10 @@ from stackgen.cli.flags import (
 )
 from stackgen.config import PROTOCOLS, Config
 from stackgen.data.split import check_same_data, load_split, made_with
+from stackgen.pipeline import warn_if_long
 from stackgen.trust import lineage, settings
 from stackgen.trust.lock import workdir_lock
 from stackgen.trust.paths import Paths, require
-
-# Roughly what one training step costs here (2 cores): enough to tell minutes from days.
-SECONDS_PER_STEP = 0.0005
-
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.
@@ -83,22 +80,6 @@ def _locked(cfg: Config, action, check_data: bool) -> dict:
         if cfg.data_file is not None and check_data:
             check_same_data(cfg)  # a later step told --data: is it step 1's?
         return action()
-
-
-def warn_if_long(cfg: Config) -> None:
-    """A run that would take hours gets a warning with an estimate before it starts."""
-    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
-    member_runs = 2 + cfg.folds  # the single MLP, the members, the fold models (side by side)
-    head_steps = 3 * cfg.meta_epochs * -(-(cfg.n_samples - cfg.n_train) // cfg.batch_size)
-    estimate = SECONDS_PER_STEP * (member_runs * cfg.epochs * steps_per_epoch + head_steps)
-    if estimate > 3600:
-        print(
-            f"warning: --epochs {cfg.epochs} and --meta-epochs {cfg.meta_epochs} mean about "
-            f"{estimate / 3600:,.0f} hours of training on a machine like the one this was "
-            "measured on (2 cores); press Ctrl-C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def main(argv: list[str] | None = None) -> object:
@@ -158,7 +139,6 @@ def main(argv: list[str] | None = None) -> object:
         raise SystemExit(1 if problems else 0)
     if args.command == "run":
         cfg = config_from_args(args)
-        warn_if_long(cfg)
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
     if args.command == "predict":

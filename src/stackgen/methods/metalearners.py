@@ -50,7 +50,6 @@ from sklearn.neural_network import MLPClassifier
 
 from stackgen.data.task import Task, task_of
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.settings import KNN_NEIGHBOURS, neighbours
 
 EPS = 1e-12
 
@@ -280,6 +279,15 @@ class SklearnMeta(Combiner):
         if not hasattr(self.estimator, "predict_proba"):  # a regressor: its predicted values
             return self.estimator.predict(X).reshape(-1, 1)
         return self.estimator.predict_proba(X)
+
+
+KNN_NEIGHBOURS = 15
+
+
+def neighbours(rows: int) -> int:
+    """k for k-nearest neighbours fit on ``rows`` rows: at most the rows (trust/settings.py
+    says so where the steps fit it)."""
+    return max(1, min(KNN_NEIGHBOURS, rows))
 
 
 def make_logistic(kind: str, seed: int):

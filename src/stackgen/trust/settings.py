@@ -1,30 +1,27 @@
 """Settings that cannot work together with the data, refused once at the door.
 
-``--folds`` against the smallest class of the training rows, ``--test-size`` against the classes
-the holdout protocol halves, the test rows a meta-learner is fit on: each is checked here, when
-step 1 makes the split and before any later step that uses the protocols starts, and refused in
-one line that says what to change, instead of being discovered by the library that trips on it
-minutes into training. (The seeds are checked where the flags are read: ``Config``.)
+``--meta`` against the task, ``--folds`` against the smallest class of the training rows,
+``--test-size`` against the classes the holdout protocol halves, the test rows a meta-learner is
+fit on: each is checked here, when step 1 makes the split and before any later step that uses
+the protocols starts, and refused in one line that says what to change, instead of being
+discovered by the library that trips on it minutes into training. (The seeds are checked where
+the flags are read: ``Config``.)
 
 k-nearest neighbours is the one setting that adapts instead: it takes at most as many neighbours
-as there are rows to fit on, and the steps that fit it say so (``knn_notes``).
+as there are rows to fit on (``methods/metalearners.py``), and the steps that fit it say so
+(``knn_notes``).
 """
 
 from __future__ import annotations
 
+from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, spec
 from stackgen.trust.errors import StackgenError
-
-KNN_NEIGHBOURS = 15
-
-
-def neighbours(rows: int) -> int:
-    """k for k-nearest neighbours fit on ``rows`` rows."""
-    return max(1, min(KNN_NEIGHBOURS, rows))
 
 
 def check(cfg, split) -> None:
-    """Refuse, in one line, protocols (``cfg.protocols``, ``cfg.folds``) that ``split`` cannot
-    give rows for."""
+    """Refuse, in one line, a ``--meta`` of the other task, and protocols (``cfg.protocols``,
+    ``cfg.folds``) that ``split`` cannot give rows for."""
+    spec(cfg.meta, split.task)
     table = split.params.get("source") == "table"
     if split.task.name == "regression":
         _check_regression(cfg, len(split.train_y), len(split.test_y))
