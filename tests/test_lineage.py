@@ -143,3 +143,58 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
         f"scripts/03_train_members.py{flags}\n"
     ) in out
     assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}")
+
+
+def _files(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_unreadable_lineage_file_is_named_once_and_stops_every_step(stacked, capsys):
+    from stackgen.cli.doctor import doctor
+
+    work = stacked.workdir
+    (work / "lineage.json").write_text("{not json")
+    doctor(work)
+    out = capsys.readouterr().out
+    named = [line for line in out.splitlines() if "lineage.json" in line or "record" in line]
+    assert named == [
+        "  FIX lineage.json could not be read (Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1)); it records what every file here was made from: "
+        f"move it aside, then run python -m stackgen run --workdir {work} to make every file "
+        "and its record again"
+    ]
+    before = _files(work)
+    done = run_script("04_stack_logistic.py", *TINY, workdir=work)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: lineage.json could not be read (Expecting property")
+    assert done.stderr.count("\n") == 1
+    assert {p: b for p, b in _files(work).items() if p.name != ".stackgen.lock"} == before
+
+
+def test_the_hint_of_a_refusal_works_when_pasted(tmp_path):
+    """The command a missing file's error names rebuilds this work dir from this data."""
+    import shlex
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    table = tmp_path / "my table.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{'yes' if a > 0 else 'no'}" for a, b in rng.normal(size=(40, 2))]
+    table.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    work = tmp_path / "work dir"
+    made = run_script("01_make_data.py", "--data", str(table), "--target", "y", workdir=work)
+    assert made.returncode == 0, made.stderr
+    Paths(work).data.unlink()
+    done = run_script("02_single_mlp.py", "--data", str(table), "--target", "y", workdir=work)
+    assert done.returncode == 1
+    hint = re.fullmatch(r"error: data/split\.npz is missing: run (.+?) \(or .*\)\n", done.stderr)
+    assert hint, done.stderr
+    command = shlex.split(hint.group(1))
+    pasted = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    assert data.load_split(Paths(work)).params["file_name"] == "my table.csv"
+    assert not (ROOT / "runs" / "my table").exists()

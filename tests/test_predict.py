@@ -133,3 +133,35 @@ def test_predict_refuses_a_pickle_in_place_of_the_meta_learner(trained_run, tmp_
     assert done.returncode == 1
     assert done.stderr.startswith("error: models/meta_learner.skops could not be read")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_predict_serves_the_protocol_step_4_ran_and_doctor_says_how(trained_run, tmp_path):
+    """After a run with --protocol holdout only, plain predict serves holdout and says so;
+    asking for another protocol names the one there is."""
+    work = tmp_path / "w"
+    shutil.copytree(trained_run, work)
+    done = run_script("04_stack_logistic.py", *TINY, "--protocol", "holdout", workdir=work)
+    assert done.returncode == 0, done.stderr
+    plain = _predict(work, "1,-4\n")
+    asked = _predict(work, "1,-4\n", "--protocol", "holdout")
+    assert plain.returncode == 0 and plain.stdout == asked.stdout
+    assert plain.stderr == (
+        "note: serving the holdout protocol's stacks: step 4 last ran without the tutorial's\n"
+    )
+    other = _predict(work, "1,-4\n", "--protocol", "cv")
+    assert other.returncode == 1 and other.stderr == (
+        "error: step 4 last ran without the cv protocol, only with holdout: add --protocol "
+        f"holdout, or run scripts/04_stack_logistic.py --workdir {work} --protocol cv (or "
+        "--protocol all) first\n"
+    )
+    doctor = subprocess.run(
+        [sys.executable, "-m", "stackgen", "doctor", "--workdir", str(work)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert (
+        f"ok  predict serves the holdout protocol's stacks: python -m stackgen predict "
+        f"--workdir {work}\n"
+    ) in doctor.stdout

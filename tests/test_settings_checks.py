@@ -197,3 +197,17 @@ def test_too_many_folds_for_the_blobs_are_refused_before_any_member_trains(tmp_p
     blobs = run_script("run", *TINY, "--folds", "200", workdir=tmp_path / "fresh")
     assert blobs.returncode == 1 and "--folds 200 is more than the 32" in blobs.stderr
     assert not (tmp_path / "fresh" / "data").exists()
+
+
+def test_the_repeat_study_refuses_seeds_out_of_range_before_any_seed_runs(tmp_path):
+    work = tmp_path / "w"
+    done = run_script(
+        "10_repeat_study.py", *TINY, "--seed", "4294957000", "--seeds", "300", workdir=work
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: --seed 4294957000 with --seeds 300 reaches seed 4294957299, and its members and "
+        "head use seeds up to 10000 above that; every seed must stay below 2**32: use --seed "
+        "4294956996 or lower\n"
+    )
+    assert not (work / "results").exists()

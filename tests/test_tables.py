@@ -281,3 +281,61 @@ def test_a_later_step_given_other_data_than_step_1s_refuses(tmp_path):
         "first"
     ) in done.stderr
     assert not (tmp_path / "w/results/single_mlp.json").exists()
+
+
+def test_one_value_is_one_class_and_a_number_is_written_in_decimal(tmp_path):
+    arrays, params = load(toy(tmp_path, labels=["0", "1", "1.0"] * 20))
+    assert params["class_names"] == ["0", "1"]  # not 0, 1 and 1.0: three classes
+    labels = np.concatenate([arrays["train_y"], arrays["test_y"]])
+    assert np.bincount(labels).tolist() == [20, 40]
+    underscored = write_csv(tmp_path / "u.csv", ["a", "animal"], [["1_000", "x"], ["2", "y"]] * 9)
+    with pytest.raises(StackgenError, match=re.escape("not so: 'a' (e.g. '1_000')")):
+        load(underscored)
+
+
+def test_values_whose_squares_overflow_are_standardised_not_zeroed(tmp_path):
+    rng = np.random.default_rng(3)
+    u = rng.uniform(-1, 1, size=(60, 2))
+    rows = [[f"{a * 1e200:.6g}", f"{b * 1.7e308:.6g}", "cat" if a > 0 else "dog"] for a, b in u]
+    arrays, params = load(write_csv(tmp_path / "big.csv", ["a", "b", "animal"], rows))
+    X = arrays["train_X"]
+    assert np.isfinite(X).all() and np.isfinite(arrays["test_X"]).all()
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-4)  # not all zeros, not NaN
+    assert params["feature_std"][0] > 1e199
+
+
+def test_a_regression_target_near_1e200_is_predicted_in_its_own_units(tmp_path):
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 80))
+    rows = [
+        [f"{x:.4f}", f"{z:.4f}", f"{(3 + x + z) * 1e200:.6g}"] for x, z in zip(a, b, strict=True)
+    ]
+    table = write_csv(tmp_path / "huge_target.csv", ["a", "b", "t"], rows)
+    work = tmp_path / "w"
+    done = run_script(
+        "run",
+        "--data",
+        str(table),
+        "--target",
+        "t",
+        *TINY,
+        "--upto",
+        "5",
+        "--protocol",
+        "tutorial",
+        workdir=work,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    split = data.load_split(Paths(work))
+    assert np.abs(split.train_y).max() < 10 and split.target_scale > 1e199
+    predicted = subprocess.run(
+        [sys.executable, "-m", "stackgen", "predict", "--workdir", str(work)],
+        input="a,b\n0.5,0.5\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    values = [float(line.split(",")[2]) for line in predicted.stdout.splitlines()[1:]]
+    assert all(1e199 < v < 1e202 for v in values), values  # in the target's units, not inf or 0

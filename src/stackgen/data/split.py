@@ -114,8 +114,12 @@ def make_split(cfg: Config) -> Split:
             cfg.test_size,
             cfg.data_random_state,
         )
-        return Split(**arrays, params=params)
-    return Split(**blobs.make_blobs_split(cfg), params=cfg.data_params())
+    else:
+        arrays, params = blobs.make_blobs_split(cfg), cfg.data_params()
+    problem = _check_arrays(arrays, params)
+    if problem:  # never save a split that every later step would refuse
+        raise StackgenError(f"step 1 cannot use this data: {problem}; nothing was written")
+    return Split(**arrays, params=params)
 
 
 def save_split(split: Split, path: Path) -> Path:
