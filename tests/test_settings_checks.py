@@ -211,3 +211,25 @@ def test_the_repeat_study_refuses_seeds_out_of_range_before_any_seed_runs(tmp_pa
         "4294956996 or lower\n"
     )
     assert not (work / "results").exists()
+
+
+def test_a_whole_run_on_a_60_row_table_completes(tmp_path):
+    """Under about 120 rows k-nearest neighbours (15 neighbours) once crashed step 6 on the
+    holdout protocol's few fitting rows; now it takes as many as there are, and says so."""
+    rng = np.random.default_rng(5)
+    yes = rng.random(60) < 0.5
+    rows = [
+        f"{a + t:.3f},{b:.3f},{'yes' if t else 'no'}"
+        for a, b, t in zip(*rng.normal(size=(2, 60)), yes, strict=True)
+    ]
+    table = tmp_path / "sixty.csv"
+    table.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    done = run_script(
+        "run", "--data", str(table), "--target", "y", *TINY[:-1], workdir=tmp_path / "w"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (
+        "note: k-nearest neighbours takes k = 7 under the holdout protocol, not 15: it has only "
+        "7 rows to fit on"
+    ) in done.stdout
+    assert (tmp_path / "w/reports/report.md").is_file()
