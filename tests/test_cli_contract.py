@@ -216,7 +216,9 @@ number = st.floats(-1e3, 1e3, allow_nan=False).map(repr)
 CELLS = st.one_of(
     *[number] * 12,  # mostly points that work, so that the answers get checked too
     st.integers(-5, 5).map(str),
+    st.floats(1e3, 3.4e38).map(repr),  # fits float32, and may still overflow the networks
     st.sampled_from(["1e39", "1e308", "-1e200", "1e400", "nan", "inf", "1_000", "abc", ""]),
+    st.sampled_from(["3e38", "-1e37", "1e30"]),
     st.sampled_from(["a", "b", "y", "q", "5;6", "1\t2", " 2 ", "0x1"]),
 )
 HEADERS = st.one_of(
@@ -284,6 +286,8 @@ def test_predict_with_any_input_works_or_fails_in_one_line(text, served, capfd):
         ("5;6\n5,6\n", "error: line 1: '5;6' is one field: predict reads comma-separated"),
         ("1e39,1\n", "error: line 1: the point has a value too large for the networks' float32"),
         ("2,1\n1e400,1\n", "error: line 2: '1e400' is beyond the largest number a float"),
+        ("1,1\n3e38,3e38\n", "error: line 2: the point is so far outside the training data"),
+        ("1" * 200_000 + ",1\n", "error: line 1: not readable as CSV (field larger than"),
     ],
 )
 def test_the_probes_inputs_to_predict_are_one_line(text, message, served, capfd):

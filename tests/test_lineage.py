@@ -198,3 +198,25 @@ def test_the_hint_of_a_refusal_works_when_pasted(tmp_path):
     assert pasted.returncode == 0, pasted.stderr
     assert data.load_split(Paths(work)).params["file_name"] == "my table.csv"
     assert not (ROOT / "runs" / "my table").exists()
+    # Given only --workdir, a script's and doctor's hints still name the table step 1 read.
+    flags = f" --data {shlex.quote(str(table))} --target y --workdir {shlex.quote(str(work))}"
+    alone = run_script("04_stack_logistic.py", workdir=work)
+    assert alone.stderr == (
+        f"error: models/members.json is missing: run scripts/03_train_members.py{flags} (or "
+        f"python -m stackgen run{flags})\n"
+    )
+    doctor = subprocess.run(
+        [sys.executable, "-m", "stackgen", "doctor", "--workdir", str(work)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (
+        f"FIX results/single_mlp.json is missing: run scripts/02_single_mlp.py{flags} (or "
+        f"python -m stackgen run{flags})\n"
+    ) in doctor.stdout
+    assert (
+        "--- results/repeat_study.json not made yet: scripts/10_repeat_study.py runs on the "
+        "tutorial's blobs only, not on your data\n"
+    ) in doctor.stdout

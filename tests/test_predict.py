@@ -165,3 +165,15 @@ def test_predict_serves_the_protocol_step_4_ran_and_doctor_says_how(trained_run,
         f"ok  predict serves the holdout protocol's stacks: python -m stackgen predict "
         f"--workdir {work}\n"
     ) in doctor.stdout
+
+
+def test_input_that_is_not_utf8_is_one_line(trained_run):
+    done = subprocess.run(
+        [sys.executable, "-m", "stackgen", "predict", "--workdir", str(trained_run)],
+        input=b"\xff\xfe1,2\n",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr == b"error: the input is not UTF-8 text (invalid start byte at byte 0)\n"

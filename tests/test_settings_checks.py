@@ -194,6 +194,8 @@ def test_too_many_folds_for_the_blobs_are_refused_before_any_member_trains(tmp_p
         "--protocol holdout\n"
     )
     assert sorted(p.name for p in work.rglob("*")) == before
+    diverse = run_script("07_diverse_members.py", *TINY, "--folds", "200", workdir=work)
+    assert diverse.returncode == 1 and diverse.stderr == done.stderr  # step 7 uses folds too
     blobs = run_script("run", *TINY, "--folds", "200", workdir=tmp_path / "fresh")
     assert blobs.returncode == 1 and "--folds 200 is more than the 32" in blobs.stderr
     assert not (tmp_path / "fresh" / "data").exists()

@@ -149,19 +149,26 @@ class Config:
         root = default_workdir()
         return root if self.data_file is None else root / "runs" / Path(self.data_file).stem
 
-    def identity_flags(self) -> str:
-        """The flags that name this run's work dir and data (" --workdir W --data F --target T"),
-        for every command a hint tells the user to paste: without them it would rebuild the
-        repository root's run instead of theirs."""
+    def identity_flags(self, absolute: bool = False) -> str:
+        """The flags that name this run's work dir, data and protocols (" --workdir W --data F
+        --target T --protocol holdout"), for every command a hint tells the user to paste:
+        without them it would rebuild the repository root's run instead of theirs. Paths are
+        relative to the current directory when inside it, unless ``absolute``."""
+        shown = (lambda p: str(Path(p).resolve())) if absolute else shown_path
+        d = Config.__dataclass_fields__
         flags = []
         if self.data_file is not None:
-            flags += ["--data", shown_path(Path(self.data_file)), "--target", str(self.target)]
-            if self.task != "auto":
+            flags += ["--data", shown(Path(self.data_file)), "--target", str(self.target)]
+            if self.task != d["task"].default:
                 flags += ["--task", self.task]
-            if self.test_size != Config.__dataclass_fields__["test_size"].default:
-                flags += ["--test-size", f"{self.test_size:g}"]
+            if self.test_size != d["test_size"].default:
+                flags += ["--test-size", repr(self.test_size)]
+        if len(self.protocols) == 1:
+            flags += ["--protocol", self.protocols[0]]
+        if self.folds != d["folds"].default and "cv" in self.protocols:
+            flags += ["--folds", str(self.folds)]
         if Path(self.workdir).resolve() != self.workdir_by_default().resolve():
-            flags += ["--workdir", shown_path(Path(self.workdir))]
+            flags += ["--workdir", shown(Path(self.workdir))]
         return "".join(f" {shlex.quote(flag)}" for flag in flags)
 
     def as_dict(self) -> dict:

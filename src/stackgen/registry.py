@@ -32,6 +32,8 @@ class Step:
     may_write: tuple[str, ...] = ()
     trains: bool = True  # whether --epochs can make it slow
     in_run: bool = True  # whether ``python -m stackgen run`` runs it
+    uses_protocols: bool = False  # whether --protocol and --folds change what it does
+    blobs_only: bool = False  # refuses --data
 
     @property
     def script(self) -> str:
@@ -46,6 +48,8 @@ class Step:
 
     def hint(self, flags: str = "") -> str:
         """How a user makes this step's files again; ``flags`` name the work dir and data."""
+        if self.blobs_only and " --data " in f"{flags} ":
+            return f"{self.script} runs on the tutorial's blobs only, not on your data"
         also = f" (or python -m stackgen run{flags})" if self.in_run else ""
         return f"run {self.script}{flags}{also}"
 
@@ -54,11 +58,6 @@ class Step:
         """The files this step reads whatever its settings: one path each, not a pattern, and
         not the out-of-fold predictions (read with the cv protocol only)."""
         return tuple(p for p in self.reads if "*" not in p and p != OUT_OF_FOLD)
-
-    @property
-    def uses_protocols(self) -> bool:
-        """Whether --protocol and --folds change what this step does."""
-        return OUT_OF_FOLD in (*self.reads, *self.may_write)
 
     def makes(self, relative: str) -> bool:
         return any(fnmatchcase(relative, p) for p in (*self.writes, *self.may_write))
@@ -90,6 +89,7 @@ STEPS: tuple[Step, ...] = (
         reads=("data/split.npz",),
         writes=("models/members.json",),
         may_write=("models/member_*.keras", OUT_OF_FOLD),
+        uses_protocols=True,
     ),
     Step(
         4,
@@ -100,6 +100,7 @@ STEPS: tuple[Step, ...] = (
         writes=("results/stack_logistic.json",),
         may_write=("models/meta_learner*.skops", "models/meta_learner*.json"),
         trains=False,
+        uses_protocols=True,
     ),
     Step(
         5,
@@ -109,6 +110,7 @@ STEPS: tuple[Step, ...] = (
         reads=(*MEMBERS, OUT_OF_FOLD),
         writes=("results/stack_integrated.json",),
         may_write=("models/stacked_network*.keras", "figures/stacked_model.png"),
+        uses_protocols=True,
     ),
     Step(
         6,
@@ -117,6 +119,7 @@ STEPS: tuple[Step, ...] = (
         "extensions",
         reads=(*MEMBERS, OUT_OF_FOLD),
         writes=("results/methods.json",),
+        uses_protocols=True,
     ),
     Step(
         7,
@@ -125,6 +128,7 @@ STEPS: tuple[Step, ...] = (
         "extensions",
         reads=("data/split.npz",),
         writes=("results/diverse.json",),
+        uses_protocols=True,
     ),
     Step(
         8,
@@ -133,6 +137,7 @@ STEPS: tuple[Step, ...] = (
         "extensions",
         reads=(*MEMBERS, OUT_OF_FOLD),
         writes=("results/fine_tune.json",),
+        uses_protocols=True,
     ),
     Step(
         9,
@@ -156,6 +161,7 @@ STEPS: tuple[Step, ...] = (
         writes=("results/repeat_study.json", "figures/vary_members.png"),
         may_write=("results/repeat/*/seed_*.json",),
         in_run=False,
+        blobs_only=True,
     ),
     Step(
         11,

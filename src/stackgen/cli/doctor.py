@@ -16,11 +16,10 @@ from pathlib import Path
 from stackgen import registry
 from stackgen.cli.console import BACKENDS
 from stackgen.config import default_workdir, shown_path
-from stackgen.data.split import made_with
-from stackgen.methods import metalearner_files
+from stackgen.methods import served
 from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.trust.paths import Paths, made_with
 
 PACKAGES = (
     "tensorflow",
@@ -119,7 +118,7 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
 def _served(paths: Paths) -> list[tuple[bool | None, str]]:
     """Which protocols ``predict`` can serve here, and the command for each."""
     try:
-        made = metalearner_files.served_protocols(paths)
+        made = served.served_protocols(paths)
     except StackgenError:
         return []  # step 4's summary is missing or stale: said above
     workdir = _workdir_flag(paths)

@@ -23,11 +23,11 @@ from stackgen.cli.flags import (
     workdir_of,
 )
 from stackgen.config import PROTOCOLS, Config
-from stackgen.data.split import check_same_data, load_split, made_with
+from stackgen.data.split import check_same_data, load_split
 from stackgen.pipeline import warn_if_long
 from stackgen.trust import lineage, settings
 from stackgen.trust.lock import workdir_lock
-from stackgen.trust.paths import Paths, require
+from stackgen.trust.paths import Paths, require, with_recorded_data
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.
@@ -70,8 +70,11 @@ def _require_inputs(step: registry.Step, cfg: Config) -> None:
     paths = Paths.of(cfg)
     for pattern in step.required_reads:
         require(paths / pattern, paths)
-    if step.uses_protocols and paths.data.is_file():
-        settings.check(cfg, load_split(paths))
+    if step.number > 1 and paths.data.is_file():
+        if cfg.data_file is not None:
+            check_same_data(cfg)  # told --data: is it step 1's? (before judging settings by it)
+        if step.uses_protocols:
+            settings.check(cfg, load_split(paths))
 
 
 def _locked(cfg: Config, action, check_data: bool) -> dict:
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> object:
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
     if args.command == "predict":
-        cfg = made_with(workdir_of(args))
+        cfg = with_recorded_data(Config(workdir=workdir_of(args)))
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
         return guarded(lambda: predict.predict(cfg, args.input, args.protocol))
     parser.error(f"unknown command {args.command}")

@@ -31,7 +31,7 @@ import numpy as np
 from stackgen.config import Config
 from stackgen.data.numbers import FLOAT32_MAX, parse_number, standardise
 from stackgen.data.split import load_split
-from stackgen.methods import members, metalearner_files, metalearners, training
+from stackgen.methods import members, metalearner_files, metalearners, served, training
 from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
@@ -57,7 +57,10 @@ def read_points(text: str, names: list[str]) -> Points:
     not name every feature is refused. Without a header, columns are the features in training
     order. A cell is a number only as written in decimal (``data/numbers.py``)."""
     reader = csv.reader(io.StringIO(text))
-    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    try:
+        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # a field past the csv module's size limit, a NUL byte, ...
+        raise StackgenError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
     if not rows:
         raise StackgenError(f"no points to predict: give CSV rows of {len(names)} numbers each")
     pick, unused, width = list(range(len(names))), [], len(names)
@@ -114,8 +117,8 @@ def _match_header(line: int, header: list[str], names: list[str]) -> tuple[list[
 def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     paths = Paths.of(cfg)
     split = load_split(paths)
-    protocol = metalearner_files.served_protocol(paths, protocol)
-    text = sys.stdin.read() if input_path in (None, "-") else _read_file(input_path)
+    protocol = served.served_protocol(paths, protocol)
+    text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
     points = read_points(text, split.feature_names)
     X = points.X
     if "feature_mean" in split.params:  # your own table: standardise as step 1 did
@@ -131,30 +134,27 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
     lineage.verify(paths, paths.stacked_network_for(protocol))
     P = np.stack(members.member_probabilities(models, X), axis=1)
+    _refuse_points(points.lines, _not_finite(P), FAR_OUTSIDE)  # before a meta-learner sees NaN
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
     outputs[metalearners.stack_name(kind)] = meta.predict_proba(P, X)
     outputs["integrated_network"] = training.predict_proba(network, X)
     outputs = {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
-    not_finite = np.zeros(len(X), dtype=bool)
+    if split.task.name == "regression":  # in the target's own units
+        mean, scale = float(split.params["target_mean"]), split.target_scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            outputs = {name: values[:, :1] * scale + mean for name, values in outputs.items()}
     for values in outputs.values():
-        not_finite |= ~np.isfinite(values.reshape(len(X), -1)).all(axis=1)
-    _refuse_points(
-        points.lines,
-        not_finite,
-        "is so far outside the training data that the models' outputs are not finite numbers",
-    )
+        _refuse_points(points.lines, _not_finite(values), FAR_OUTSIDE)
     if points.unused:  # said once every check has passed: a failure stays one line
         target = split.params.get("target")
         shown = [f"{c} (the target)" if c == target else c for c in points.unused]
         _note(f"columns not used (not features of the model): {', '.join(shown)}")
     if split.task.name == "regression":
-        mean, scale = float(split.params["target_mean"]), split.target_scale
-        outputs = {name: values[:, 0] * scale + mean for name, values in outputs.items()}
         print("point,model,prediction")
         for point in range(len(X)):
             for name, values in outputs.items():
-                print(f"{point + 1},{name},{values[point]:.6g}")
-        return {name: values.tolist() for name, values in outputs.items()}
+                print(f"{point + 1},{name},{values[point, 0]:.6g}")
+        return {name: values[:, 0].tolist() for name, values in outputs.items()}
     names = split.class_names if "class_names" in split.params else None
     columns = (
         [f"p_{n}" for n in names] if names else [f"p_class_{c}" for c in range(split.n_classes)]
@@ -167,6 +167,14 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
             label = _csv_cell(names[best]) if names else str(best)
             print(f"{point + 1},{name},{label}," + ",".join(f"{v:.4f}" for v in p))
     return {name: probs.tolist() for name, probs in outputs.items()}
+
+
+FAR_OUTSIDE = "is so far outside the training data that the models' outputs are not finite numbers"
+
+
+def _not_finite(values: np.ndarray) -> np.ndarray:
+    """Which points (first axis) have a value that is NaN or infinite."""
+    return ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
 
 
 def _refuse_points(lines: list[int], bad: np.ndarray, why: str) -> None:
@@ -185,9 +193,20 @@ def _csv_cell(text: str) -> str:
     return out.getvalue()
 
 
+def _read_stdin() -> str:
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # already text (a test's StringIO)
+        return sys.stdin.read()
+    try:
+        return raw.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = f"{exc.reason} at byte {exc.start}"
+        raise StackgenError(f"the input is not UTF-8 text ({where})") from None
+
+
 def _read_file(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             return fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise StackgenError(

@@ -198,24 +198,3 @@ def check_same_data(cfg: Config) -> None:
             f"from {cfg.data_file.name} with --target {cfg.target}: run "
             f"{registry.step(1).script}{cfg.identity_flags()} first"
         )
-
-
-def made_with(workdir: Path) -> Config:
-    """The settings that name ``workdir``'s data (your table and target, as step 1 recorded them
-    in the split), for the hints of commands that take no --data (predict, doctor). A work dir
-    without a readable split gets the blobs' settings."""
-    try:
-        with np.load(workdir / "data" / "split.npz", allow_pickle=False) as npz:
-            params = json.loads(str(npz["params_json"]))
-        if params.get("source") != "table":
-            return Config(workdir=workdir)
-        asked = str(params.get("task_reason", "")).startswith("--task")
-        return Config(
-            workdir=workdir,
-            data_file=Path(params["file"]),
-            target=str(params["target"]),
-            task=params["task"] if asked else "auto",
-            test_size=float(params["test_size"]),
-        )
-    except Exception:  # noqa: BLE001 - any unreadable split: hints without the data flags
-        return Config(workdir=workdir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
 from stackgen.trust import lineage
 from stackgen.trust.atomic import write_text
-from stackgen.trust.paths import Paths
+from stackgen.trust.paths import Paths, with_recorded_data
 
 NUMBER = 11
 
@@ -284,12 +285,14 @@ def _fine_tune(result: dict | None, flags: str) -> list[tuple]:
 def _repeat(result: dict | None, flags: str) -> list[tuple]:
     title = "Repeat study (step 10)"
     if not result:
+        step = registry.step(10)
+        if step.blobs_only and " --data " in f"{flags} ":
+            return [("h2", title), ("p", f"Not run: {step.hint(flags)}.")]
         return [
             ("h2", title),
             (
                 "p",
-                f"Not run yet: run {registry.step(10).script}{flags} --seeds 30 "
-                "(a few minutes on 2 cores).",
+                f"Not run yet: run {step.script}{flags} --seeds 30 (a few minutes on 2 cores).",
             ),
         ]
     n = len(result["seeds"])
@@ -413,7 +416,8 @@ def to_html(blocks: list[tuple], figures: Path) -> str:
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    blocks = build(paths)
+    # A document's commands carry absolute paths: it may be read from anywhere.
+    blocks = build(replace(paths, flags=with_recorded_data(cfg).identity_flags(absolute=True)))
     md = write_text(paths.report("report.md"), to_markdown(blocks))
     page = write_text(paths.report("report.html"), to_html(blocks, paths.figure("")))
     inputs = [p for n in RESULTS if (p := paths.result(f"{n}.json")).is_file()]

@@ -9,13 +9,11 @@ takes seconds to import, and the command line must not pay for it.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import skops.io as sio
 
-from stackgen import registry
-from stackgen.config import PROTOCOLS
+from stackgen.methods import served
 from stackgen.methods.metalearners import (
     SPECS,
     Combiner,
@@ -117,51 +115,10 @@ def _read_skops(path: Path, paths: Paths) -> dict:
     return bundle
 
 
-def _served_files(paths: Paths) -> dict:
-    """Protocol -> the meta-learner file step 4 saved last for it, as its summary lists them."""
-    summary_path = paths.result("stack_logistic.json")
-    summary = read_json(summary_path, paths)
-    lineage.verify(paths, summary_path)
-    files = summary.get("meta_files")
-    if not isinstance(files, dict) or not files:
-        raise corrupt(summary_path, paths, "it lists no meta-learner files")
-    return files
-
-
-def served_protocols(paths: Paths) -> list[str]:
-    """The protocols step 4 last saved a meta-learner for, in PROTOCOLS order."""
-    files = _served_files(paths)
-    return [p for p in PROTOCOLS if p in files]
-
-
-def served_protocol(paths: Paths, asked: str | None) -> str:
-    """The protocol whose stacks to serve: ``asked``, refused in one line naming the ones there
-    are if step 4 did not run it; else the tutorial's, or the only one there is, with a note."""
-    made = served_protocols(paths)
-    if asked is None:
-        if "tutorial" in made:
-            return "tutorial"
-        others = f" ({', '.join(made)} here; --protocol picks)" if len(made) > 1 else ""
-        print(
-            f"note: serving the {made[0]} protocol's stacks: step 4 last ran without the "
-            f"tutorial's{others}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return made[0]
-    if asked not in made:
-        raise StackgenError(
-            f"step 4 last ran without the {asked} protocol, only with {', '.join(made)}: add "
-            f"--protocol {made[0]}, or run {registry.step(4).script}{paths.flags} --protocol "
-            f"{asked} (or --protocol all) first"
-        )
-    return asked
-
-
 def load_served(paths: Paths, protocol: str, n_inputs: int) -> tuple[Combiner, str]:
     """The meta-learner step 4 saved last for ``protocol``, and its kind: exactly the one whose
     score step 4 printed (``results/stack_logistic.json`` names it; lineage vouches for both)."""
-    path = paths / str(_served_files(paths)[served_protocol(paths, protocol)])
+    path = paths / str(served.served_files(paths)[served.served_protocol(paths, protocol)])
     meta, fitted_on = load_meta(path, paths)
     lineage.verify(paths, path)
     if fitted_on != n_inputs:

@@ -109,9 +109,12 @@ def problem(paths: Paths, artifact: Path, store: dict | None = None) -> str | No
     entry = store.get(name)
     if not isinstance(entry, dict) or "hash" not in entry:
         return f"{name} has no lineage record (made by hand, or by an older stackgen)"
+    inputs = entry.get("inputs", {})
+    if not isinstance(entry["hash"], str) or not isinstance(inputs, dict):
+        return f"{name}'s lineage record is not one stackgen wrote"
     if content_hash(artifact) != entry["hash"]:
-        return f"{name} changed after step {entry['step']} made it"
-    for source, expected in entry.get("inputs", {}).items():
+        return f"{name} changed after step {entry.get('step', '?')} made it"
+    for source, expected in inputs.items():
         path = paths.workdir / source
         if not path.is_file():
             return f"{source}, which {name} was made from, is gone"

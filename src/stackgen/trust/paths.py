@@ -6,11 +6,15 @@ makes which file is the registry's business (``registry.maker_of``); the message
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from stackgen import registry
+from stackgen.config import PROTOCOLS, Config
 from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
 
 
@@ -23,8 +27,8 @@ class Paths:
     flags: str = ""
 
     @classmethod
-    def of(cls, cfg) -> Paths:
-        return cls(cfg.workdir, cfg.force, cfg.identity_flags())
+    def of(cls, cfg: Config) -> Paths:
+        return cls(cfg.workdir, cfg.force, with_recorded_data(cfg).identity_flags())
 
     def __truediv__(self, relative: str) -> Path:
         return self.workdir / relative
@@ -112,3 +116,40 @@ def read_json(path: Path, paths: Paths) -> dict:
     if not isinstance(payload, dict):
         raise corrupt(path, paths, "not a JSON object")
     return payload
+
+
+def with_recorded_data(cfg: Config) -> Config:
+    """``cfg``, with the table, target, task and test size step 1 recorded in the work dir's
+    split when ``cfg`` names no data: what the hints of a command given only ``--workdir``
+    (``predict``, ``doctor``, a numbered script) carry, so that they rebuild the user's table
+    and not the blobs. A work dir without a readable table split gives ``cfg`` as it is."""
+    if cfg.data_file is not None:
+        return cfg
+    try:
+        with np.load(Path(cfg.workdir) / "data" / "split.npz", allow_pickle=False) as npz:
+            params = json.loads(str(npz["params_json"]))
+        if params.get("source") != "table":
+            return cfg
+        asked = str(params.get("task_reason", "")).startswith("--task")
+        return dataclasses.replace(
+            cfg,
+            data_file=Path(params["file"]),
+            target=str(params["target"]),
+            task=params["task"] if asked else "auto",
+            test_size=float(params["test_size"]),
+        )
+    except Exception:  # noqa: BLE001 - an unreadable split: hints without the data flags
+        return cfg
+
+
+def made_with(workdir: Path) -> Config:
+    """The settings that name ``workdir``'s run, for commands that take only ``--workdir``
+    (``predict``, ``doctor``): its data (``with_recorded_data``) and, when step 4 ran only some
+    protocols, those."""
+    cfg = with_recorded_data(Config(workdir=workdir))
+    try:
+        summary = json.loads((workdir / "results" / "stack_logistic.json").read_text("utf-8"))
+        ran = tuple(p for p in PROTOCOLS if p in summary["meta_files"])
+        return dataclasses.replace(cfg, protocols=ran) if ran else cfg
+    except Exception:  # noqa: BLE001 - no step-4 summary yet: every protocol
+        return cfg
