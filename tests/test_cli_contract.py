@@ -91,11 +91,13 @@ def snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-def call(argv: list[str], capfd, stdin: str | None = None) -> tuple[int, str, str]:
+def call(argv: list[str], capfd, stdin: str | bytes | None = None) -> tuple[int, str, str]:
     """(exit status, stdout, stderr) of ``python -m stackgen ARGV``, run in this process."""
     capfd.readouterr()
     saved = sys.stdin
-    if stdin is not None:
+    if isinstance(stdin, bytes):  # a real standard input: bytes underneath
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    elif stdin is not None:
         sys.stdin = io.StringIO(stdin)
     try:
         main(argv)
@@ -320,3 +322,10 @@ def test_a_point_with_no_finite_member_output_is_one_line(served, capfd, monkeyp
         "error: line 2: the point is so far outside the training data that the models' outputs "
         "are not finite numbers\n"
     )
+
+
+@pytest.mark.parametrize("raw", [b"a,b\r1,2\r3,4\r", b"\xef\xbb\xbfa,b\r\n1,2\r\n3,4\r\n"])
+def test_any_line_ending_and_a_byte_order_mark_read_the_same(raw, served, capfd):
+    plain = call(["predict", "--workdir", str(served)], capfd, stdin=b"a,b\n1,2\n3,4\n")
+    other = call(["predict", "--workdir", str(served)], capfd, stdin=raw)
+    assert plain[0] == other[0] == 0 and plain[1] == other[1], other[2]

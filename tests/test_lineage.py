@@ -140,7 +140,7 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
     ) in out
     assert (
         "FIX data/split.npz changed after models/member_1.keras was made from it: re-run "
-        f"scripts/03_train_members.py{flags}\n"
+        f"scripts/03_train_members.py{flags} (or python -m stackgen run{flags})\n"
     ) in out
     assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}")
 

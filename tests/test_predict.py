@@ -177,3 +177,12 @@ def test_input_that_is_not_utf8_is_one_line(trained_run):
     )
     assert done.returncode == 1
     assert done.stderr == b"error: the input is not UTF-8 text (invalid start byte at byte 0)\n"
+
+
+def test_features_named_with_numbers_are_never_mistaken_for_a_point():
+    names = ["0", "1"]
+    with pytest.raises(StackgenError, match="is both the features' names and a point"):
+        read_points("0,1\n5,6\n", names)
+    parsed = read_points("1,0,y\n6,5,no\n", names)  # a header: it has a column not a number
+    assert parsed.X.tolist() == [[5.0, 6.0]] and parsed.unused == ["y"]
+    assert read_points("5,6\n7,8\n", names).X.tolist() == [[5.0, 6.0], [7.0, 8.0]]

@@ -235,3 +235,26 @@ def test_a_whole_run_on_a_60_row_table_completes(tmp_path):
         "7 rows to fit on"
     ) in done.stdout
     assert (tmp_path / "w/reports/report.md").is_file()
+
+
+def test_hints_repeat_the_users_flags_so_that_they_parse_back(tmp_path):
+    import shlex
+
+    from stackgen.cli.flags import make_parser
+
+    table = tmp_path / "my data.csv"
+    config = Config(
+        data_file=table,
+        target="-y",
+        task="regression",
+        test_size=0.1234567,
+        protocols=("cv",),
+        folds=3,
+        workdir=tmp_path / "work dir",
+    )
+    flags = config.identity_flags()
+    assert "--target=-y" in flags
+    args = make_parser("x", None).parse_args(shlex.split(flags))
+    assert (args.data.resolve(), args.target, args.task) == (table, "-y", "regression")
+    assert (args.test_size, args.protocol, args.folds) == (0.1234567, "cv", 3)
+    assert args.workdir.resolve() == (tmp_path / "work dir").resolve()

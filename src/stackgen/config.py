@@ -169,7 +169,11 @@ class Config:
             flags += ["--folds", str(self.folds)]
         if Path(self.workdir).resolve() != self.workdir_by_default().resolve():
             flags += ["--workdir", shown(Path(self.workdir))]
-        return "".join(f" {shlex.quote(flag)}" for flag in flags)
+        pairs = zip(flags[::2], flags[1::2], strict=True)
+        # A value that starts with "-" must be attached, or argparse takes it for a flag.
+        words = [f"{f}={v}" if v.startswith("-") else (f, v) for f, v in pairs]
+        flat = [w for word in words for w in ((word,) if isinstance(word, str) else word)]
+        return "".join(f" {shlex.quote(word)}" for word in flat)
 
     def as_dict(self) -> dict:
         d = asdict(self)

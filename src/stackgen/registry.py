@@ -53,6 +53,11 @@ class Step:
         also = f" (or python -m stackgen run{flags})" if self.in_run else ""
         return f"run {self.script}{flags}{also}"
 
+    def rehint(self, flags: str = "") -> str:
+        """``hint``, for a file that exists but must be made again: "re-run ..."."""
+        hint = self.hint(flags)
+        return f"re-{hint}" if hint.startswith("run ") else hint
+
     @property
     def required_reads(self) -> tuple[str, ...]:
         """The files this step reads whatever its settings: one path each, not a pattern, and

@@ -105,11 +105,7 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
         }
         for path in sorted(made):
             why = lineage.problem(paths, path, store)
-            line = (
-                f"{paths.rel(path)}: ok"
-                if why is None
-                else f"{why}: re-run {step.script}{paths.flags}"
-            )
+            line = f"{paths.rel(path)}: ok" if why is None else f"{why}: {step.rehint(paths.flags)}"
             checks.append((why is None, line))
     checks += _served(paths)
     return checks

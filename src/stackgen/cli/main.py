@@ -27,7 +27,7 @@ from stackgen.data.split import check_same_data, load_split
 from stackgen.pipeline import warn_if_long
 from stackgen.trust import lineage, settings
 from stackgen.trust.lock import workdir_lock
-from stackgen.trust.paths import Paths, require, with_recorded_data
+from stackgen.trust.paths import Paths, made_with, require
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> object:
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
     if args.command == "predict":
-        cfg = with_recorded_data(Config(workdir=workdir_of(args)))
+        cfg = made_with(workdir_of(args))
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
         return guarded(lambda: predict.predict(cfg, args.input, args.protocol))
     parser.error(f"unknown command {args.command}")

@@ -52,7 +52,9 @@ def read_points(text: str, names: list[str]) -> Points:
     """Parse CSV text into one row of the features ``names`` per point; one clear error naming
     the line for anything else.
 
-    The first row is a header when none of its cells is a number (or it names every feature):
+    The first row is a header when none of its cells is a number, or when it names every feature
+    and is not all numbers (a row of numbers that also names every feature is refused as
+    ambiguous):
     its columns are then matched to the features by name, in any order, and a header that does
     not name every feature is refused. Without a header, columns are the features in training
     order. A cell is a number only as written in decimal (``data/numbers.py``)."""
@@ -65,7 +67,14 @@ def read_points(text: str, names: list[str]) -> Points:
         raise StackgenError(f"no points to predict: give CSV rows of {len(names)} numbers each")
     pick, unused, width = list(range(len(names))), [], len(names)
     header = [cell.strip() for cell in rows[0][1]]
-    if all(parse_number(c) is None for c in header) or set(names) <= set(header):
+    numbers = [parse_number(c) is not None for c in header]
+    if all(numbers) and set(names) <= set(header):
+        raise StackgenError(
+            f"line 1: {','.join(header)[:60]!r} is both the features' names and a point: start "
+            "with a header that has a column that is not a number (the target's, say), or with "
+            "another point"
+        )
+    if not any(numbers) or set(names) <= set(header):
         pick, unused = _match_header(rows[0][0], header, names)
         rows, width = rows[1:], len(header)
         if not rows:
@@ -197,8 +206,8 @@ def _read_stdin() -> str:
     raw = getattr(sys.stdin, "buffer", None)
     if raw is None:  # already text (a test's StringIO)
         return sys.stdin.read()
-    try:
-        return raw.read().decode("utf-8-sig")
+    try:  # universal newlines, as for --input FILE: "\r" alone ends a line too
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None).read()
     except UnicodeDecodeError as exc:
         where = f"{exc.reason} at byte {exc.start}"
         raise StackgenError(f"the input is not UTF-8 text ({where})") from None

@@ -68,7 +68,7 @@ def _load(paths: Paths, name: str, stale: list[str]) -> dict | None:
         return None
     why = lineage.problem(paths, path)
     if why is not None:
-        stale.append(f"{why}: re-{registry.maker_of(paths.rel(path)).hint(paths.flags)}")
+        stale.append(f"{why}: {registry.maker_of(paths.rel(path)).rehint(paths.flags)}")
         return None
     return result if isinstance(result, dict) else None
 

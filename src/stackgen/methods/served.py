@@ -5,6 +5,7 @@ loading it (``metalearner_files.py`` loads the files themselves).
 
 from __future__ import annotations
 
+import re
 import sys
 
 from stackgen import registry
@@ -49,7 +50,13 @@ def served_protocol(paths: Paths, asked: str | None) -> str:
     if asked not in made:
         raise StackgenError(
             f"step 4 last ran without the {asked} protocol, only with {', '.join(made)}: add "
-            f"--protocol {made[0]}, or run {registry.step(4).script}{paths.flags} --protocol "
+            f"--protocol {made[0]}, or run {registry.step(4).script}{_other_than_protocol(paths)} "
+            "--protocol "
             f"{asked} (or --protocol all) first"
         )
     return asked
+
+
+def _other_than_protocol(paths: Paths) -> str:
+    """The work dir's flags without the --protocol it ran with (the hint asks for another)."""
+    return re.sub(r" --protocol(=| )\S+", "", paths.flags)

@@ -144,9 +144,14 @@ def with_recorded_data(cfg: Config) -> Config:
 
 def made_with(workdir: Path) -> Config:
     """The settings that name ``workdir``'s run, for commands that take only ``--workdir``
-    (``predict``, ``doctor``): its data (``with_recorded_data``) and, when step 4 ran only some
-    protocols, those."""
+    (``predict``, ``doctor``): its data (``with_recorded_data``), the folds step 3 used, and the
+    protocols step 4 ran when it ran only some."""
     cfg = with_recorded_data(Config(workdir=workdir))
+    try:
+        manifest = json.loads((workdir / "models" / "members.json").read_text("utf-8"))
+        cfg = dataclasses.replace(cfg, folds=int(manifest["folds"]))
+    except Exception:  # noqa: BLE001 - no members yet: the default folds
+        pass
     try:
         summary = json.loads((workdir / "results" / "stack_logistic.json").read_text("utf-8"))
         ran = tuple(p for p in PROTOCOLS if p in summary["meta_files"])
