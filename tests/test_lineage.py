@@ -220,3 +220,10 @@ def test_the_hint_of_a_refusal_works_when_pasted(tmp_path):
         "--- results/repeat_study.json not made yet: scripts/10_repeat_study.py runs on the "
         "tutorial's blobs only, not on your data\n"
     ) in doctor.stdout
+    # With the split gone, the settings lineage recorded for it still name the table.
+    Paths(work).data.unlink()
+    gone = run_script("02_single_mlp.py", workdir=work)
+    assert gone.stderr == (
+        f"error: data/split.npz is missing: run scripts/01_make_data.py{flags} (or python -m "
+        f"stackgen run{flags})\n"
+    )

@@ -119,27 +119,55 @@ def read_json(path: Path, paths: Paths) -> dict:
 
 
 def with_recorded_data(cfg: Config) -> Config:
-    """``cfg``, with the table, target, task and test size step 1 recorded in the work dir's
-    split when ``cfg`` names no data: what the hints of a command given only ``--workdir``
-    (``predict``, ``doctor``, a numbered script) carry, so that they rebuild the user's table
-    and not the blobs. A work dir without a readable table split gives ``cfg`` as it is."""
+    """``cfg``, with the table, target, task and test size of the work dir's data when ``cfg``
+    names none: what the hints of a command given only ``--workdir`` (``predict``, ``doctor``, a
+    numbered script) carry, so that they rebuild the user's table and not the blobs. Read from
+    the split step 1 saved or, where that is gone or unreadable, from the settings lineage
+    recorded for it. A work dir with neither gives ``cfg`` as it is."""
     if cfg.data_file is not None:
         return cfg
+    recorded = _split_settings(Path(cfg.workdir))
+    if recorded is None:
+        recorded = _lineage_settings(Path(cfg.workdir))
+    if not recorded or not recorded.get("data_file"):
+        return cfg
     try:
-        with np.load(Path(cfg.workdir) / "data" / "split.npz", allow_pickle=False) as npz:
-            params = json.loads(str(npz["params_json"]))
-        if params.get("source") != "table":
-            return cfg
-        asked = str(params.get("task_reason", "")).startswith("--task")
         return dataclasses.replace(
             cfg,
-            data_file=Path(params["file"]),
-            target=str(params["target"]),
-            task=params["task"] if asked else "auto",
-            test_size=float(params["test_size"]),
+            data_file=Path(recorded["data_file"]),
+            target=str(recorded["target"]),
+            task=str(recorded.get("task", "auto")),
+            test_size=float(recorded.get("test_size", cfg.test_size)),
         )
-    except Exception:  # noqa: BLE001 - an unreadable split: hints without the data flags
+    except (KeyError, TypeError, ValueError):
         return cfg
+
+
+def _split_settings(workdir: Path) -> dict | None:
+    """The data settings recorded in the split's parameters, or None."""
+    try:
+        with np.load(workdir / "data" / "split.npz", allow_pickle=False) as npz:
+            params = json.loads(str(npz["params_json"]))
+    except Exception:  # noqa: BLE001 - missing or unreadable: ask lineage
+        return None
+    if params.get("source") != "table":
+        return {}
+    asked = str(params.get("task_reason", "")).startswith("--task")
+    return {
+        "data_file": params.get("file"),
+        "target": params.get("target"),
+        "task": params.get("task") if asked else "auto",
+        "test_size": params.get("test_size"),
+    }
+
+
+def _lineage_settings(workdir: Path) -> dict | None:
+    """The settings lineage recorded when step 1 made the split, or None."""
+    try:
+        store = json.loads((workdir / "lineage.json").read_text("utf-8"))
+        return dict(store["data/split.npz"]["params"])
+    except Exception:  # noqa: BLE001 - no readable record
+        return None
 
 
 def made_with(workdir: Path) -> Config:
