@@ -22,11 +22,17 @@ def tiny_config(workdir: Path, **overrides) -> Config:
     return Config(**settings)
 
 
-def run_script(script: str, *args: str, workdir: Path, env: dict | None = None):
-    """Run scripts/<script> (or ``-m stackgen`` when script == "run") as a user would."""
+COMMANDS = ("run", "predict", "doctor")
+
+
+def run_script(
+    script: str, *args: str, workdir: Path, env: dict | None = None, input: str | None = None
+):
+    """Run scripts/<script> (or ``python -m stackgen <script>`` for run, predict and doctor) as
+    a user would, with ``input`` on standard input."""
     command = (
-        [sys.executable, "-m", "stackgen", "run"]
-        if script == "run"
+        [sys.executable, "-m", "stackgen", script]
+        if script in COMMANDS
         else [sys.executable, str(SCRIPTS / script)]
     )
     full_env = {**os.environ, **(env or {})}
@@ -35,6 +41,7 @@ def run_script(script: str, *args: str, workdir: Path, env: dict | None = None):
         capture_output=True,
         text=True,
         env=full_env,
+        input=input,
         timeout=600,
         cwd=ROOT,
     )

@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY, run_script, tiny_config
 
 from stackgen.data import split as data
-from stackgen.methods import members, metalearner_files
+from stackgen.methods import members, metalearner_files, served
 from stackgen.trust import lineage
 from stackgen.trust.paths import Paths
 from stackgen.tutorial import (
@@ -75,7 +75,8 @@ def test_new_members_make_the_old_meta_learner_stale(stacked):
         match=r"models/members\.json changed after (models/meta_learner\.skops|results/"
         r"stack_logistic\.json) was made from it: re-run scripts/04_stack_logistic\.py",
     ):
-        metalearner_files.load_served(paths, "tutorial", 9)
+        _, meta_file = served.served_stack(paths, "tutorial")
+        metalearner_files.load_served(paths, meta_file, 9)
 
 
 def test_a_member_edited_by_hand_is_refused(stacked):
@@ -205,13 +206,7 @@ def test_the_hint_of_a_refusal_works_when_pasted(tmp_path):
         f"error: models/members.json is missing: run scripts/03_train_members.py{flags} (or "
         f"python -m stackgen run{flags})\n"
     )
-    doctor = subprocess.run(
-        [sys.executable, "-m", "stackgen", "doctor", "--workdir", str(work)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    doctor = run_script("doctor", workdir=work)
     assert (
         f"FIX results/single_mlp.json is missing: run scripts/02_single_mlp.py{flags} (or "
         f"python -m stackgen run{flags})\n"

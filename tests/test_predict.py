@@ -154,13 +154,7 @@ def test_predict_serves_the_protocol_step_4_ran_and_doctor_says_how(trained_run,
         f"holdout, or run scripts/04_stack_logistic.py --workdir {work} --protocol cv (or "
         "--protocol all) first\n"
     )
-    doctor = subprocess.run(
-        [sys.executable, "-m", "stackgen", "doctor", "--workdir", str(work)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    doctor = run_script("doctor", workdir=work)
     assert (
         f"ok  predict serves the holdout protocol's stacks: python -m stackgen predict "
         f"--workdir {work}\n"

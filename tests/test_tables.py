@@ -328,14 +328,7 @@ def test_a_regression_target_near_1e200_is_predicted_in_its_own_units(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     split = data.load_split(Paths(work))
     assert np.abs(split.train_y).max() < 10 and split.target_scale > 1e199
-    predicted = subprocess.run(
-        [sys.executable, "-m", "stackgen", "predict", "--workdir", str(work)],
-        input="a,b\n0.5,0.5\n",
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    predicted = run_script("predict", workdir=work, input="a,b\n0.5,0.5\n")
     assert predicted.returncode == 0, predicted.stderr
     values = [float(line.split(",")[2]) for line in predicted.stdout.splitlines()[1:]]
     assert all(1e199 < v < 1e202 for v in values), values  # in the target's units, not inf or 0

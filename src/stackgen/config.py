@@ -83,10 +83,10 @@ class Config:
             raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
         if self.members > MAX_MEMBERS:
             raise ValueError(f"--members must be at most {MAX_MEMBERS}, got {self.members}")
-        if not 0 <= self.seed <= MAX_SEED - self.seed_span:
+        if not 0 <= self.seed <= MAX_SEED - HEAD_SEED_OFFSET:
             raise ValueError(
-                f"--seed must be between 0 and {MAX_SEED - self.seed_span}, got {self.seed}: "
-                f"the members and the head use seeds up to {self.seed_span} above it, and "
+                f"--seed must be between 0 and {MAX_SEED - HEAD_SEED_OFFSET}, got {self.seed}: "
+                f"the members and the head use seeds up to {HEAD_SEED_OFFSET} above it, and "
                 "every seed must stay below 2**32"
             )
         if self.folds < 2:
@@ -99,11 +99,6 @@ class Config:
             raise ValueError(f"test_size must be between 0 and 1, got {self.test_size}")
         if not 0 < self.n_train < self.n_samples:
             raise ValueError(f"n_train must be between 1 and n_samples - 1, got {self.n_train}")
-
-    @property
-    def seed_span(self) -> int:
-        """How far above ``seed`` the seeds of this run go (the head's is the highest)."""
-        return HEAD_SEED_OFFSET
 
     def member_seed(self, index: int) -> int:
         """Seed of member ``index`` (1-based): its initial weights and its shuffling."""
@@ -156,24 +151,26 @@ class Config:
         relative to the current directory when inside it, unless ``absolute``."""
         shown = (lambda p: str(Path(p).resolve())) if absolute else shown_path
         d = Config.__dataclass_fields__
-        flags = []
+        flags: list[tuple[str, str]] = []
         if self.data_file is not None:
-            flags += ["--data", shown(Path(self.data_file)), "--target", str(self.target)]
+            flags += [("--data", shown(Path(self.data_file))), ("--target", str(self.target))]
             if self.task != d["task"].default:
-                flags += ["--task", self.task]
+                flags.append(("--task", self.task))
             if self.test_size != d["test_size"].default:
-                flags += ["--test-size", repr(self.test_size)]
+                flags.append(("--test-size", repr(self.test_size)))
         if len(self.protocols) == 1:
-            flags += ["--protocol", self.protocols[0]]
+            flags.append(("--protocol", self.protocols[0]))
         if self.folds != d["folds"].default and "cv" in self.protocols:
-            flags += ["--folds", str(self.folds)]
+            flags.append(("--folds", str(self.folds)))
         if Path(self.workdir).resolve() != self.workdir_by_default().resolve():
-            flags += ["--workdir", shown(Path(self.workdir))]
-        pairs = zip(flags[::2], flags[1::2], strict=True)
+            flags.append(("--workdir", shown(Path(self.workdir))))
         # A value that starts with "-" must be attached, or argparse takes it for a flag.
-        words = [f"{f}={v}" if v.startswith("-") else (f, v) for f, v in pairs]
-        flat = [w for word in words for w in ((word,) if isinstance(word, str) else word)]
-        return "".join(f" {shlex.quote(word)}" for word in flat)
+        return "".join(
+            f" {shlex.quote(f'{flag}={value}')}"
+            if value.startswith("-")
+            else f" {flag} {shlex.quote(value)}"
+            for flag, value in flags
+        )
 
     def as_dict(self) -> dict:
         d = asdict(self)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import platform
-import shlex
 import shutil
 import sys
 from pathlib import Path
 
 from stackgen import registry
 from stackgen.cli.console import BACKENDS
-from stackgen.config import default_workdir, shown_path
+from stackgen.config import Config
 from stackgen.methods import served
 from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
@@ -117,7 +116,7 @@ def _served(paths: Paths) -> list[tuple[bool | None, str]]:
         made = served.served_protocols(paths)
     except StackgenError:
         return []  # step 4's summary is missing or stale: said above
-    workdir = _workdir_flag(paths)
+    workdir = Config(workdir=paths.workdir).identity_flags()  # predict takes only --workdir
     return [
         (
             True,
@@ -126,13 +125,6 @@ def _served(paths: Paths) -> list[tuple[bool | None, str]]:
         )
         for protocol in made
     ]
-
-
-def _workdir_flag(paths: Paths) -> str:
-    """The " --workdir W" predict needs (it takes no --data); none for the repository root."""
-    if paths.workdir.resolve() == default_workdir().resolve():
-        return ""
-    return f" --workdir {shlex.quote(shown_path(paths.workdir))}"
 
 
 def doctor(workdir: Path) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from stackgen.config import PROTOCOLS, Config, default_workdir
 from stackgen.methods.metalearners import KINDS, passthrough_refusal
@@ -187,7 +188,6 @@ def config_from_args(args: argparse.Namespace) -> Config:
         return _config(args, workdir)
     except ValueError as exc:  # settings Config refuses together (the seeds' range, ...)
         _usage(str(exc))
-        raise
 
 
 def _config(args: argparse.Namespace, workdir: Path) -> Config:
@@ -211,6 +211,6 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
     )
 
 
-def _usage(message: str) -> None:
+def _usage(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)

@@ -61,7 +61,7 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     guarded(lambda: _require_inputs(step, cfg))
     if step.trains:
         warn_if_long(cfg)
-    return guarded(lambda: _locked(cfg, lambda: module.run(cfg, **extras), step.number > 1))
+    return guarded(lambda: _locked(cfg, lambda: module.run(cfg, **extras)))
 
 
 def _require_inputs(step: registry.Step, cfg: Config) -> None:
@@ -77,11 +77,9 @@ def _require_inputs(step: registry.Step, cfg: Config) -> None:
             settings.check(cfg, load_split(paths))
 
 
-def _locked(cfg: Config, action, check_data: bool) -> dict:
+def _locked(cfg: Config, action) -> dict:
     with workdir_lock(cfg.workdir):
         lineage.load_store(Paths.of(cfg))  # unreadable records: one line before any step
-        if cfg.data_file is not None and check_data:
-            check_same_data(cfg)  # a later step told --data: is it step 1's?
         return action()
 
 
@@ -143,7 +141,7 @@ def main(argv: list[str] | None = None) -> object:
     if args.command == "run":
         cfg = config_from_args(args)
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
-        return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto), False))
+        return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto)))
     if args.command == "predict":
         cfg = made_with(workdir_of(args))
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))

@@ -126,7 +126,7 @@ def _match_header(line: int, header: list[str], names: list[str]) -> tuple[list[
 def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     paths = Paths.of(cfg)
     split = load_split(paths)
-    protocol = served.served_protocol(paths, protocol)
+    protocol, meta_file = served.served_stack(paths, protocol)
     text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
     points = read_points(text, split.feature_names)
     X = points.X
@@ -139,7 +139,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     )
     X = X.astype(np.float32)
     models = members.load_members(paths, split)
-    meta, kind = metalearner_files.load_served(paths, protocol, len(models) * split.n_outputs)
+    meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
     lineage.verify(paths, paths.stacked_network_for(protocol))
     P = np.stack(members.member_probabilities(models, X), axis=1)

@@ -11,10 +11,9 @@ import numpy as np
 from stackgen import plots
 from stackgen.config import Config
 from stackgen.data.split import load_split
-from stackgen.methods import members, metalearner_files, metalearners, training
+from stackgen.methods import members, metalearner_files, metalearners, served, training
 from stackgen.step_io import Printer, member_files
 from stackgen.trust import lineage
-from stackgen.trust.paths import read_json
 from stackgen.trust.safe_load import load_keras_model
 
 NUMBER = 9
@@ -29,10 +28,8 @@ def run(cfg: Config) -> dict:
         return {"figure": None}
     split, models = members.load_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
-    meta, kind = metalearner_files.load_served(paths, protocol, len(models) * split.n_outputs)
-    meta_file = (
-        paths / read_json(paths.result("stack_logistic.json"), paths)["meta_files"][protocol]
-    )
+    _, meta_file = served.served_stack(paths, protocol)
+    meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
     network_path = paths.stacked_network_for(protocol)
     network = load_keras_model(network_path, paths)
     lineage.verify(paths, network_path)

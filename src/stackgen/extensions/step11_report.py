@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +58,7 @@ RESULTS = (
 )
 
 
-def _load(paths: Paths, name: str, stale: list[str]) -> dict | None:
+def _load(paths: Paths, name: str, stale: list[str], flags: str) -> dict | None:
     """A results file whose lineage holds, or None; a stale one is named in ``stale``."""
     path = paths.result(name)
     try:
@@ -68,7 +67,7 @@ def _load(paths: Paths, name: str, stale: list[str]) -> dict | None:
         return None
     why = lineage.problem(paths, path)
     if why is not None:
-        stale.append(f"{why}: {registry.maker_of(paths.rel(path)).rehint(paths.flags)}")
+        stale.append(f"{why}: {registry.maker_of(paths.rel(path)).rehint(flags)}")
         return None
     return result if isinstance(result, dict) else None
 
@@ -77,11 +76,11 @@ def _f(x) -> str:
     return f"{x:.3f}" if isinstance(x, int | float) else "–"
 
 
-def build(paths: Paths) -> list[tuple]:
+def build(paths: Paths, flags: str = "") -> list[tuple]:
     """The report as blocks: ("h", text), ("p", text), ("table", header, rows), ("img", file,
-    caption)."""
+    caption). Its commands carry ``flags`` (the work dir and data)."""
     stale: list[str] = []
-    r = {n: _load(paths, f"{n}.json", stale) for n in RESULTS}
+    r = {n: _load(paths, f"{n}.json", stale, flags) for n in RESULTS}
     written = f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {paths.workdir}."
     blocks: list[tuple] = [("h", "stackgen report"), ("p", written)]
     for why in stale:
@@ -97,22 +96,22 @@ def build(paths: Paths) -> list[tuple]:
                 "better than predicting the mean); results/*.json also hold the RMSE.",
             )
         )
-    blocks += _replication(r, paths.flags)
+    blocks += _replication(r, flags)
     blocks += _protocols(r)
     blocks += _table_of(
         r.get("methods"),
         "All methods, this run (step 6)",
-        registry.step(6).script + paths.flags,
+        registry.step(6).script + flags,
         "protocols",
     )
     blocks += _table_of(
         r.get("diverse"),
         "Identical and diverse members (step 7)",
-        registry.step(7).script + paths.flags,
+        registry.step(7).script + flags,
         "scores",
     )
-    blocks += _fine_tune(r.get("fine_tune"), paths.flags)
-    blocks += _repeat(r.get("repeat_study"), paths.flags)
+    blocks += _fine_tune(r.get("fine_tune"), flags)
+    blocks += _repeat(r.get("repeat_study"), flags)
     blocks.append(("h2", "Figures"))
     for name, caption in FIGURES:
         if paths.figure(name).is_file():
@@ -417,7 +416,7 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     # A document's commands carry absolute paths: it may be read from anywhere.
-    blocks = build(replace(paths, flags=with_recorded_data(cfg).identity_flags(absolute=True)))
+    blocks = build(paths, with_recorded_data(cfg).identity_flags(absolute=True))
     md = write_text(paths.report("report.md"), to_markdown(blocks))
     page = write_text(paths.report("report.html"), to_html(blocks, paths.figure("")))
     inputs = [p for n in RESULTS if (p := paths.result(f"{n}.json")).is_file()]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import skops.io as sio
 
-from stackgen.methods import served
 from stackgen.methods.metalearners import (
     SPECS,
     Combiner,
@@ -115,10 +114,10 @@ def _read_skops(path: Path, paths: Paths) -> dict:
     return bundle
 
 
-def load_served(paths: Paths, protocol: str, n_inputs: int) -> tuple[Combiner, str]:
-    """The meta-learner step 4 saved last for ``protocol``, and its kind: exactly the one whose
-    score step 4 printed (``results/stack_logistic.json`` names it; lineage vouches for both)."""
-    path = paths / str(served.served_files(paths)[served.served_protocol(paths, protocol)])
+def load_served(paths: Paths, path: Path, n_inputs: int) -> tuple[Combiner, str]:
+    """The meta-learner step 4 saved last for a protocol (``path``, from
+    ``served.served_stack``), and its kind: exactly the one whose score step 4 printed; lineage
+    vouches for it."""
     meta, fitted_on = load_meta(path, paths)
     lineage.verify(paths, path)
     if fitted_on != n_inputs:

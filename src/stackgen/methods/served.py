@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from stackgen import registry
 from stackgen.config import PROTOCOLS
@@ -28,33 +29,36 @@ def served_files(paths: Paths) -> dict:
 
 def served_protocols(paths: Paths) -> list[str]:
     """The protocols step 4 last saved a meta-learner for, in PROTOCOLS order."""
+    return _in_order(served_files(paths))
+
+
+def served_stack(paths: Paths, asked: str | None) -> tuple[str, Path]:
+    """The protocol whose stacks to serve and its meta-learner file: ``asked``, refused in one
+    line naming the ones there are if step 4 did not run it; else the tutorial's, or the only
+    one there is, with a note."""
     files = served_files(paths)
-    return [p for p in PROTOCOLS if p in files]
-
-
-def served_protocol(paths: Paths, asked: str | None) -> str:
-    """The protocol whose stacks to serve: ``asked``, refused in one line naming the ones there
-    are if step 4 did not run it; else the tutorial's, or the only one there is, with a note."""
-    made = served_protocols(paths)
+    made = _in_order(files)
     if asked is None:
-        if "tutorial" in made:
-            return "tutorial"
-        others = f" ({', '.join(made)} here; --protocol picks)" if len(made) > 1 else ""
-        print(
-            f"note: serving the {made[0]} protocol's stacks: step 4 last ran without the "
-            f"tutorial's{others}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return made[0]
+        asked = "tutorial" if "tutorial" in made else made[0]
+        if asked != "tutorial":
+            others = f" ({', '.join(made)} here; --protocol picks)" if len(made) > 1 else ""
+            print(
+                f"note: serving the {asked} protocol's stacks: step 4 last ran without the "
+                f"tutorial's{others}",
+                file=sys.stderr,
+                flush=True,
+            )
     if asked not in made:
         raise StackgenError(
             f"step 4 last ran without the {asked} protocol, only with {', '.join(made)}: add "
             f"--protocol {made[0]}, or run {registry.step(4).script}{_other_than_protocol(paths)} "
-            "--protocol "
-            f"{asked} (or --protocol all) first"
+            f"--protocol {asked} (or --protocol all) first"
         )
-    return asked
+    return asked, paths / str(files[asked])
+
+
+def _in_order(files: dict) -> list[str]:
+    return [p for p in PROTOCOLS if p in files]
 
 
 def _other_than_protocol(paths: Paths) -> str:

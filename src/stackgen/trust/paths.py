@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,19 @@ from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
 class Paths:
     workdir: Path
     force: bool = False  # use artifacts whose lineage does not hold, with a warning
-    # What every hint's command carries so that it rebuilds this work dir from this data
-    # (" --workdir W --data F --target T"; Config.identity_flags).
-    flags: str = ""
+    # The run's settings, for the flags its hints carry; None: hints carry none.
+    settings: Config | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, cfg: Config) -> Paths:
-        return cls(cfg.workdir, cfg.force, with_recorded_data(cfg).identity_flags())
+        return cls(cfg.workdir, cfg.force, cfg)
+
+    @cached_property
+    def flags(self) -> str:
+        """What every hint's command carries so that it rebuilds this work dir from this data
+        (" --workdir W --data F --target T"; ``Config.identity_flags``). Worked out when a hint
+        first needs it: it may read the split or lineage for the data."""
+        return "" if self.settings is None else with_recorded_data(self.settings).identity_flags()
 
     def __truediv__(self, relative: str) -> Path:
         return self.workdir / relative

@@ -14,6 +14,8 @@ as there are rows to fit on (``methods/metalearners.py``), and the steps that fi
 
 from __future__ import annotations
 
+import numpy as np
+
 from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, spec
 from stackgen.trust.errors import StackgenError
 
@@ -27,8 +29,8 @@ def check(cfg, split) -> None:
         _check_regression(cfg, len(split.train_y), len(split.test_y))
         return
     names = split.class_names
-    train = _counts(split.train_y, len(names))
-    test = _counts(split.test_y, len(names))
+    train = np.bincount(split.train_y, minlength=len(names)).tolist()
+    test = np.bincount(split.test_y, minlength=len(names)).tolist()
     smaller_test = "a smaller --test-size, " if table else ""
     larger_test = "a larger --test-size, or " if table else ""
     if "cv" in cfg.protocols:
@@ -90,13 +92,6 @@ def knn_notes(cfg, split) -> list[str]:
         for protocol, rows in fit_rows.items()
         if protocol in cfg.protocols and rows < KNN_NEIGHBOURS
     ]
-
-
-def _counts(y, n_classes: int) -> list[int]:
-    counts = [0] * n_classes
-    for label in y.tolist():
-        counts[int(label)] += 1
-    return counts
 
 
 def _rows(n: int, kind: str) -> str:
