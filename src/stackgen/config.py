@@ -62,6 +62,9 @@ class Config:
     target: str | None = None
     task: str = "auto"
     test_size: float = 0.25
+    # Members trained elsewhere (--member-files A.keras B.keras ...), imported by step 3 instead
+    # of training stackgen's MLPs: methods/imported.py.
+    member_files: tuple[Path, ...] = ()
     # Where data/, models/, figures/ and results/ live.
     workdir: Path = field(default_factory=default_workdir)
     quiet: bool = False
@@ -91,8 +94,14 @@ class Config:
             )
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
-        if (self.data_file is None) != (self.target is None):
-            raise ValueError("--data and --target go together")
+        if self.data_file is not None and Path(self.data_file).suffix == ".npz":
+            if self.target is not None:
+                raise ValueError(
+                    "--target names a CSV table's column; an .npz holds its labels as "
+                    "train_y and test_y: drop --target"
+                )
+        elif (self.data_file is None) != (self.target is None):
+            raise ValueError("--data FILE.csv and --target COLUMN go together")
         if self.task not in ("auto", "classification", "regression"):
             raise ValueError(f"task must be auto, classification or regression, got {self.task!r}")
         if not 0 < self.test_size < 1:
@@ -153,7 +162,9 @@ class Config:
         d = Config.__dataclass_fields__
         flags: list[tuple[str, str]] = []
         if self.data_file is not None:
-            flags += [("--data", shown(Path(self.data_file))), ("--target", str(self.target))]
+            flags.append(("--data", shown(Path(self.data_file))))
+            if self.target is not None:
+                flags.append(("--target", str(self.target)))
             if self.task != d["task"].default:
                 flags.append(("--task", self.task))
             if self.test_size != d["test_size"].default:
@@ -177,6 +188,7 @@ class Config:
         d["workdir"] = str(self.workdir)
         d["data_file"] = None if self.data_file is None else str(self.data_file)
         d["protocols"] = list(self.protocols)
+        d["member_files"] = [str(f) for f in self.member_files]
         return d
 
 

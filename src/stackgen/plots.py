@@ -33,7 +33,7 @@ def _save(fig: Figure, path: Path) -> Path:
 def plot_data(split: Split, path: Path) -> Path | None:
     """Scatter of all points over the first two features, coloured by class (or by the target
     for regression); training points drawn larger, edged in black. None for one feature."""
-    if split.n_features < 2:
+    if not split.flat or split.n_features < 2:
         return None
     fig = Figure(figsize=(6.4, 5.2))
     ax = fig.add_subplot()

@@ -57,8 +57,8 @@ class Printer:
 
 def member_files(paths: Paths, n_members: int, cfg: Config) -> list[Path]:
     """What the stacking steps are made from: the data, step 3's manifest, members and
-    out-of-fold predictions (with the cv protocol)."""
-    oof = [paths.oof] if "cv" in cfg.protocols else []
+    out-of-fold predictions (with the cv protocol, where step 3 could make them)."""
+    oof = [paths.oof] if "cv" in cfg.protocols and paths.oof.is_file() else []
     return [
         paths.data,
         paths.members_manifest,

@@ -97,9 +97,20 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=Path,
         default=None,
-        metavar="FILE.csv",
-        help="step 1: your own table (CSV with a header row) instead of the blobs; the work "
-        "dir then defaults to runs/<file name>/",
+        metavar="FILE",
+        help="step 1: your own data instead of the blobs: a CSV table with a header row (with "
+        "--target), or an .npz of arrays train_X, train_y, test_X, test_y (X of any shape; "
+        "several inputs as test_X_<name>; docs/own-members.md); the work dir then defaults to "
+        "runs/<file name>/",
+    )
+    parser.add_argument(
+        "--member-files",
+        type=Path,
+        nargs="+",
+        default=(),
+        metavar="FILE.keras",
+        help="step 3 and run: stack these trained Keras models instead of training MLPs "
+        "(loaded safely, renamed member_1..N, outputs made class probabilities)",
     )
     parser.add_argument(
         "--target", default=None, metavar="COLUMN", help="with --data: the column to predict"
@@ -175,13 +186,16 @@ def workdir_of(args: argparse.Namespace) -> Path:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     workdir = workdir_of(args)
-    if (args.data is None) != (args.target is None):
+    npz = args.data is not None and args.data.suffix == ".npz"
+    if not npz and (args.data is None) != (args.target is None):
         _usage("--data FILE.csv and --target COLUMN go together")
     d = Config.__dataclass_fields__
     if args.data is None and (
         args.task != d["task"].default or args.test_size != d["test_size"].default
     ):
         _usage("--task and --test-size apply to your own data: add --data FILE.csv")
+    if npz and args.test_size != d["test_size"].default:
+        _usage("--test-size applies to a CSV table; an .npz holds its own train and test arrays")
     if args.passthrough and (why := passthrough_refusal(args.meta)):
         _usage(why)
     try:
@@ -196,6 +210,7 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
         target=args.target,
         task=args.task,
         test_size=args.test_size,
+        member_files=tuple(f.expanduser().resolve() for f in args.member_files),
         seed=args.seed,
         epochs=args.epochs,
         meta_epochs=args.meta_epochs,

@@ -58,6 +58,10 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     args = parser.parse_args(argv)
     extras = {k: v for k, v in vars(args).items() if k not in shared}
     cfg = config_from_args(args)
+    if cfg.member_files and step.number != 3:
+        Parser(prog=prog).error(
+            "--member-files applies to step 3 (scripts/03_train_members.py) and to run"
+        )
     guarded(lambda: _require_inputs(step, cfg))
     if step.trains:
         warn_if_long(cfg)

@@ -24,11 +24,13 @@ import csv
 import io
 import math
 import sys
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data.inputs import count, describe_shapes, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number, standardise
 from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, served, training
@@ -41,10 +43,11 @@ from stackgen.trust.safe_load import load_keras_model
 @dataclass(frozen=True)
 class Points:
     """What ``read_points`` read: the values in the model's feature order (float64, the units
-    given), the input line of each point, and the header's columns the model does not use."""
+    given), the input line of each point, and the header's columns the model does not use; or
+    what ``read_arrays`` read: the rows of each input, "row N" for each, the arrays not used."""
 
-    X: np.ndarray
-    lines: list[int]
+    X: np.ndarray | dict[str, np.ndarray]
+    lines: list[int] | list[str]
     unused: list[str]
 
 
@@ -127,17 +130,26 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     paths = Paths.of(cfg)
     split = load_split(paths)
     protocol, meta_file = served.served_stack(paths, protocol)
-    text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
-    points = read_points(text, split.feature_names)
-    X = points.X
-    if "feature_mean" in split.params:  # your own table: standardise as step 1 did
-        X = standardise(X, split.params["feature_mean"], split.params["feature_std"])
-    _refuse_points(
-        points.lines,
-        np.abs(X).max(axis=1) > FLOAT32_MAX,
-        "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)",
-    )
-    X = X.astype(np.float32)
+    if input_path not in (None, "-") and str(input_path).endswith(".npz"):
+        points = read_arrays(input_path, split)
+        X = points.X
+    else:
+        if not split.flat:
+            raise StackgenError(
+                f"the members read {describe_shapes(split.test_X)} per row, not CSV columns: "
+                "give --input FILE.npz with an array X (or X_<name> for each input)"
+            )
+        text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
+        points = read_points(text, split.feature_names)
+        X = points.X
+        if "feature_mean" in split.params:  # your own table: standardise as step 1 did
+            X = standardise(X, split.params["feature_mean"], split.params["feature_std"])
+        _refuse_points(
+            points.lines,
+            np.abs(X).max(axis=1) > FLOAT32_MAX,
+            "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)",
+        )
+        X = X.astype(np.float32)
     models = members.load_members(paths, split)
     meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
@@ -157,10 +169,11 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     if points.unused:  # said once every check has passed: a failure stays one line
         target = split.params.get("target")
         shown = [f"{c} (the target)" if c == target else c for c in points.unused]
-        _note(f"columns not used (not features of the model): {', '.join(shown)}")
+        what = "arrays" if isinstance(points.lines[0], str) else "columns"
+        _note(f"{what} not used (not features of the model): {', '.join(shown)}")
     if split.task.name == "regression":
         print("point,model,prediction")
-        for point in range(len(X)):
+        for point in range(count(X)):
             for name, values in outputs.items():
                 print(f"{point + 1},{name},{values[point, 0]:.6g}")
         return {name: values[:, 0].tolist() for name, values in outputs.items()}
@@ -169,7 +182,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
         [f"p_{n}" for n in names] if names else [f"p_class_{c}" for c in range(split.n_classes)]
     )
     print(",".join(["point", "model", "class", *(_csv_cell(c) for c in columns)]))
-    for point in range(len(X)):
+    for point in range(count(X)):
         for name, probs in outputs.items():
             p = probs[point]
             best = int(np.argmax(p))
@@ -186,9 +199,66 @@ def _not_finite(values: np.ndarray) -> np.ndarray:
     return ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
 
 
-def _refuse_points(lines: list[int], bad: np.ndarray, why: str) -> None:
+def _refuse_points(lines: list, bad: np.ndarray, why: str) -> None:
+    """``lines``: each point's input line (CSV), or "row N" (arrays)."""
     if bad.any():
-        raise StackgenError(f"line {lines[int(np.argmax(bad))]}: the point {why}")
+        where = lines[int(np.argmax(bad))]
+        raise StackgenError(
+            f"{where if isinstance(where, str) else f'line {where}'}: the point {why}"
+        )
+
+
+def read_arrays(path: str, split) -> Points:
+    """The points of an ``.npz`` given to ``--input``: an array ``X``, or ``X_<name>`` for each
+    of the data's inputs, shaped like the data's rows; checked like step 1's arrays."""
+    where = f"--input {path}"
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            raw = {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise StackgenError(f"{where}: no such file") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise StackgenError(
+                f"{where}: holds Python objects (dtype object), which only pickle could load "
+                "and is never used here"
+            ) from None
+        raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    names = split.input_names
+    wanted = ["X"] if names is None else [f"X_{n}" for n in names]
+    missing = [w for w in wanted if w not in raw]
+    if missing:
+        raise StackgenError(
+            f"{where}: has no array {missing[0]}; the members read {', '.join(wanted)} "
+            f"({describe_shapes(split.test_X)} per row)"
+        )
+    expected = shapes(split.test_X)
+    arrays = {}
+    for key in wanted:
+        a, name = raw[key], key[2:] or "X"
+        if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
+            raise StackgenError(f"{where}: {key} holds {a.dtype} values, not numbers")
+        if tuple(a.shape[1:]) != expected[name] or len(a) == 0:
+            raise StackgenError(
+                f"{where}: {key} has shape {list(a.shape)}; the members read "
+                f"[rows, {', '.join(map(str, expected[name]))}]"
+            )
+        bad = ~np.isfinite(a.reshape(len(a), -1).astype(np.float64)).all(axis=1)
+        bad |= np.abs(a.reshape(len(a), -1)).max(axis=1) > FLOAT32_MAX
+        _refuse_points(
+            [f"row {i + 1} of {key}" for i in range(len(a))],
+            bad,
+            "holds NaN, an infinite value or one beyond float32's range",
+        )
+        arrays[name] = a.astype(np.float32)
+    rows = {len(a) for a in arrays.values()}
+    if len(rows) > 1:
+        raise StackgenError(f"{where}: its arrays have different numbers of rows")
+    X = arrays["X"] if names is None else arrays
+    unused = sorted(set(raw) - set(wanted))
+    return Points(X, [f"row {i + 1}" for i in range(count(X))], unused)
 
 
 def _note(line: str) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 
 from stackgen import registry
 from stackgen.config import Config
-from stackgen.data import blobs, tables
+from stackgen.data import arrays as npz_arrays
+from stackgen.data import blobs, inputs, tables
 from stackgen.data.task import Task, task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
@@ -27,9 +28,12 @@ ARRAYS = ("train_X", "train_y", "test_X", "test_y")
 
 @dataclass(frozen=True)
 class Split:
-    train_X: np.ndarray
+    """Train and test rows. X is one array or {input name: array} (``data/inputs.py``); with
+    members trained elsewhere there may be no training rows (``has_train``)."""
+
+    train_X: inputs.Inputs
     train_y: np.ndarray
-    test_X: np.ndarray
+    test_X: inputs.Inputs
     test_y: np.ndarray
     params: dict
 
@@ -67,13 +71,19 @@ class Split:
     def describe(self) -> str:
         """Which data this is, for printouts, results and the report."""
         p = self.params
+        what = f"{self.n_classes} classes" if self.task.name == "classification" else "regression"
+        if p.get("source") == "arrays":
+            return (
+                f"{p['file_name']} ({what}, {len(self.train_y)} train and {len(self.test_y)} "
+                f"test rows, input {inputs.describe_shapes(self.test_X)}, "
+                f"sha256 {p['sha256'][:12]})"
+            )
         if p.get("source") != "table":
             return (
                 f"make_blobs(n_samples={p['n_samples']}, centers={p['centers']}, "
                 f"n_features={p['n_features']}, cluster_std={p['cluster_std']}, "
                 f"random_state={p['random_state']})"
             )
-        what = f"{self.n_classes} classes" if self.task.name == "classification" else "regression"
         return (
             f"{p['file_name']} (target {p['target']!r}, {what}, {p['rows']} rows, "
             f"{self.n_features} features, sha256 {p['sha256'][:12]})"
@@ -87,7 +97,23 @@ class Split:
 
     @property
     def n_features(self) -> int:
-        return int(self.train_X.shape[1])
+        """Feature columns of flat data; for images, sequences or several inputs, the values in
+        one row of all inputs together."""
+        return sum(int(np.prod(shape)) for shape in inputs.shapes(self.test_X).values())
+
+    @property
+    def flat(self) -> bool:
+        """One input of feature columns: what stackgen's own MLPs read."""
+        return inputs.is_flat(self.test_X)
+
+    @property
+    def has_train(self) -> bool:
+        return len(self.train_y) > 0
+
+    @property
+    def input_names(self) -> list[str] | None:
+        """The names of several inputs, matched to the members' Input layers; None for one."""
+        return sorted(self.test_X) if isinstance(self.test_X, dict) else None
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """What the networks are trained to output for labels ``y`` (one-hot, or one column)."""
@@ -106,7 +132,9 @@ class Split:
 
 def make_split(cfg: Config) -> Split:
     """The user's table (``cfg.data_file``), or the tutorial's blobs."""
-    if cfg.data_file is not None:
+    if cfg.data_file is not None and Path(cfg.data_file).suffix == ".npz":
+        arrays, params = npz_arrays.load_arrays(Path(cfg.data_file), cfg.task)
+    elif cfg.data_file is not None:
         arrays, params = tables.load_table(
             Path(cfg.data_file),
             cfg.target,
@@ -123,7 +151,13 @@ def make_split(cfg: Config) -> Split:
 
 
 def save_split(split: Split, path: Path) -> Path:
-    arrays = {name: getattr(split, name) for name in ARRAYS}
+    arrays = {}
+    for name in ARRAYS:
+        value = getattr(split, name)
+        if isinstance(value, dict):  # several inputs: train_X_<name>, test_X_<name>
+            arrays.update({f"{name}_{key}": a for key, a in value.items()})
+        else:
+            arrays[name] = value
     params = np.array(json.dumps(split.params, sort_keys=True))
 
     def write(tmp: Path) -> None:
@@ -138,11 +172,14 @@ def load_split(paths: Paths) -> Split:
     path = require(paths.data, paths)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in (*ARRAYS, "params_json") if k not in npz.files]
-            if missing:
-                raise ValueError(f"missing arrays {', '.join(missing)}")
-            arrays = {k: npz[k] for k in ARRAYS}
             params = json.loads(str(npz["params_json"]))
+            names = params.get("input_names")
+            arrays = {}
+            for k in ARRAYS:
+                if k.endswith("_X") and names:
+                    arrays[k] = {n: npz[f"{k}_{n}"] for n in names}
+                else:
+                    arrays[k] = npz[k]
     except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
         raise corrupt(path, paths, exc) from None
     problem = _check_arrays(arrays, params)
@@ -150,34 +187,40 @@ def load_split(paths: Paths) -> Split:
         raise corrupt(path, paths, problem)
     y_type = task_named(params.get("task", "classification")).label_dtype
     return Split(
-        arrays["train_X"].astype(np.float32),
+        inputs.as_float32(arrays["train_X"]),
         arrays["train_y"].astype(y_type),
-        arrays["test_X"].astype(np.float32),
+        inputs.as_float32(arrays["test_X"]),
         arrays["test_y"].astype(y_type),
         params,
     )
 
 
 def _check_arrays(arrays: dict, params: dict) -> str | None:
+    own_arrays = params.get("source") == "arrays"  # any row shape; maybe no training rows
     for part in ("train", "test"):
         X, y = arrays[f"{part}_X"], arrays[f"{part}_y"]
-        if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
-            return f"{part} arrays have shapes {X.shape} and {y.shape}"
+        if isinstance(X, dict) != bool(params.get("input_names")):
+            return f"{part}_X does not have the inputs params_json names"
+        for a in X.values() if isinstance(X, dict) else [X]:
+            if a.ndim < 2 or (a.ndim != 2 and not own_arrays) or y.ndim != 1 or len(a) != len(y):
+                return f"{part} arrays have shapes {a.shape} and {y.shape}"
+            if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
+                return f"{part}_X holds values that are not finite numbers"
+        if len(y) == 0 and not (own_arrays and part == "train"):
+            return f"{part} arrays have no rows"
         label_type = np.floating if params.get("task") == "regression" else np.integer
-        if not np.issubdtype(X.dtype, np.number) or not np.issubdtype(y.dtype, label_type):
-            return f"{part} arrays have dtypes {X.dtype} and {y.dtype}"
-        if not np.isfinite(X).all():
-            return f"{part}_X holds NaN or infinite values"
+        if not np.issubdtype(y.dtype, label_type):
+            return f"{part}_y has dtype {y.dtype}"
         if params.get("task") == "regression" and not np.isfinite(y).all():
             return f"{part}_y holds NaN or infinite values"
-    if arrays["train_X"].shape[1] != arrays["test_X"].shape[1]:
+    if inputs.shapes(arrays["train_X"]) != inputs.shapes(arrays["test_X"]):
         return "train and test have different numbers of features"
     if params.get("task") == "regression":
         return None
     n_classes = params.get("centers", len(params.get("class_names", [])))
     if not isinstance(n_classes, int) or n_classes < 2:
         return "params_json has no valid class count"
-    labels = np.concatenate([arrays["train_y"], arrays["test_y"]])
+    labels = np.concatenate([arrays["train_y"], arrays["test_y"]]).astype(np.int64)
     if labels.min() < 0 or labels.max() >= n_classes:
         return f"labels outside 0..{n_classes - 1}"
     return None
@@ -192,9 +235,11 @@ def check_same_data(cfg: Config) -> None:
         digest = tables.file_digest(cfg.data_file)
     except OSError:
         digest = None
-    if p.get("source") != "table" or p.get("sha256") != digest or p.get("target") != cfg.target:
+    source = "arrays" if cfg.target is None else "table"
+    if p.get("source") != source or p.get("sha256") != digest or p.get("target") != cfg.target:
+        target = "" if cfg.target is None else f" with --target {cfg.target}"
         raise StackgenError(
             f"{paths.rel(paths.data)} was made from {split.describe()}, not "
-            f"from {cfg.data_file.name} with --target {cfg.target}: run "
+            f"from {cfg.data_file.name}{target}: run "
             f"{registry.step(1).script}{cfg.identity_flags()} first"
         )

@@ -35,7 +35,7 @@ def run(cfg: Config) -> dict:
             task,
             cfg,
         )
-        network = integrated.assemble(copies, head, task)
+        network = integrated.assemble(copies, head, task, X=split.test_X)
         before = rows.score(training.predict_proba(network, rows.score_raw))
         for member in copies:
             member.trainable = True

@@ -23,8 +23,8 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
-    if split.task.name != "classification" or split.n_features != 2:
-        out.info("decision regions are drawn for two-feature classification only; skipped")
+    if split.task.name != "classification" or not split.flat or split.n_features != 2:
+        out.result("step 9 skipped: decision regions are drawn for two-feature classification only")
         return {"figure": None}
     split, models = members.load_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
 from stackgen.methods import integrated, metalearners, protocols, training
@@ -68,10 +69,11 @@ def evaluate(
         run(label, combiner)
     for spec in metalearners.specs_for(task):
         run(spec.label, spec.make(cfg.seed, False))
-    run(
-        f"{_base(task)} + raw input (passthrough)",
-        metalearners.meta_learner("auto", task, cfg.seed, passthrough=True),
-    )
+    if inputs.is_flat(rows.fit_raw):  # raw input for a meta-learner: feature columns only
+        run(
+            f"{_base(task)} + raw input (passthrough)",
+            metalearners.meta_learner("auto", task, cfg.seed, passthrough=True),
+        )
     run(
         f"{_base(task)} on member 1 alone",
         metalearners.meta_learner("auto", task, cfg.seed),
@@ -91,7 +93,7 @@ def integrated_accuracy(rows: MetaRows, members, cfg: Config) -> float:
         rows.task,
         cfg,
     )
-    network = integrated.assemble(members, head, rows.task)
+    network = integrated.assemble(members, head, rows.task, X=rows.score_raw)
     return rows.score(training.predict_proba(network, rows.score_raw))
 
 

@@ -17,8 +17,10 @@ import keras
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data import inputs as data_inputs
 from stackgen.data.task import Task
 from stackgen.methods import training
+from stackgen.methods.imported import member_reads
 from stackgen.methods.members import member_probabilities
 from stackgen.methods.metalearners import stacked_features
 
@@ -33,17 +35,34 @@ def build_head(n_inputs: int, n_outputs: int, head_units: int, task: Task) -> ke
 
 
 def assemble(
-    members: list[keras.Model], head: keras.Model, task: Task, passthrough: bool = False
+    members: list[keras.Model],
+    head: keras.Model,
+    task: Task,
+    passthrough: bool = False,
+    X: data_inputs.Inputs | None = None,
 ) -> keras.Model:
     """One shared input -> every member (frozen) -> concatenated outputs -> the head.
 
-    With ``passthrough`` the raw input is concatenated after the members' outputs, so the head
-    sees the features too.
+    Data of several named inputs (``X`` a dict, or rows of it) gets one ``Input`` per name that
+    some member reads, and each member is wired to the inputs it names. With ``passthrough``
+    the raw input is concatenated after the members' outputs, so the head sees the features too.
     """
-    inputs = keras.Input(shape=members[0].input_shape[1:], name="stack_input")
     for member in members:
         member.trainable = False  # freezes every layer inside; only the head learns
-    outputs = [member(inputs) for member in members] + ([inputs] if passthrough else [])
+    if isinstance(X, dict):
+        shapes = data_inputs.shapes(X)
+        used = sorted({name for member in members for name in member_reads(member)})
+        named = {name: keras.Input(shape=shapes[name], name=name) for name in used}
+        outputs = [
+            member([named[n] for n in member_reads(member)])
+            if len(member.inputs) > 1
+            else member(named[member_reads(member)[0]])
+            for member in members
+        ]
+        inputs = [named[name] for name in used]
+    else:
+        inputs = keras.Input(shape=members[0].input_shape[1:], name="stack_input")
+        outputs = [member(inputs) for member in members] + ([inputs] if passthrough else [])
     merged = (
         keras.layers.Concatenate(name="stack_concat")(outputs) if len(outputs) > 1 else outputs[0]
     )
@@ -94,7 +113,7 @@ def train_stacked_network(
     """Fit a head on the members' outputs for (X, y) and embed it behind the members."""
     P = np.stack(member_probabilities(members, X), axis=1)
     head = fit_head(stacked_features(P, X, passthrough), y, n_classes, task, cfg)
-    return assemble(members, head, task, passthrough)
+    return assemble(members, head, task, passthrough, X)
 
 
 def trainable_weight_names(model: keras.Model) -> list[str]:

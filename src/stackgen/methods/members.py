@@ -8,14 +8,16 @@ tutorial's readers hit, and without renaming private attributes after the fact.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data import inputs
 from stackgen.data.split import Split, load_split
-from stackgen.methods import protocols, training
+from stackgen.methods import imported, protocols, training
 from stackgen.methods.protocols import MetaRows, cv_folds
 from stackgen.methods.side_by_side import fit_side_by_side
 from stackgen.trust import lineage
@@ -141,9 +143,13 @@ def save_members(
     paths: Paths,
     cfg: Config,
     split: Split,
+    sources: list[imported.Imported] | None = None,
+    cv_skipped: str | None = None,
 ) -> list[Path]:
     """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
-    protocol), drop members left from a larger earlier run, then write the manifest.
+    protocol), drop members left from a larger earlier run, then write the manifest. Members
+    trained elsewhere come with their ``sources`` (the files, hashes and what was done to their
+    outputs), and ``cv_skipped`` says why the cv protocol cannot use them.
 
     Everything is first written to temporary files; if any write fails (a full disk), nothing
     is replaced. Only then is the manifest removed and the files renamed into place, and the new
@@ -165,13 +171,18 @@ def save_members(
     for stale in paths.models_dir.glob("member_*.keras"):
         if stale not in written:
             stale.unlink()
+    n = len(members)
     write_json(
         paths.members_manifest,
         {
             "members": [p.name for p in written],
             "seed": cfg.seed,
-            "member_seeds": [cfg.member_seed(i) for i in range(1, len(members) + 1)],
-            "architectures": [list(cfg.member_architecture(i)) for i in range(1, len(members) + 1)],
+            "member_seeds": [cfg.member_seed(i) for i in range(1, n + 1)],
+            "architectures": None
+            if sources
+            else [list(cfg.member_architecture(i)) for i in range(1, n + 1)],
+            "imported": [item.record() for item in sources] if sources else None,
+            "cv_skipped": cv_skipped,
             "epochs": cfg.epochs,
             "folds": cfg.folds,
             "n_features": split.n_features,
@@ -216,20 +227,21 @@ def load_members(paths: Paths, split: Split) -> list[keras.Model]:
         if file_name != paths.member(index).name:
             raise corrupt(paths.members_manifest, paths, f"unexpected entry {file_name!r}")
         model = load_keras_model(path, paths)
-        expected = (split.n_features, split.n_classes)
-        got = (model.input_shape[-1], model.output_shape[-1])
-        if model.name != member_name(index) or got != expected:
+        reads = imported.member_reads(model)
+        problem = imported.reads_problem(model, split, reads)
+        if model.output_shape[-1] != split.n_outputs:
+            problem = f"has {model.output_shape[-1]} outputs, the data {split.n_outputs}"
+        if model.name != member_name(index) or problem:
             raise StackgenError(
-                f"{paths.rel(path)} is {model.name} with {got[0]} inputs and {got[1]} classes, "
-                f"expected {member_name(index)} with {expected[0]} and {expected[1]}: "
-                f"{remake_hint(path, paths)}"
+                f"{paths.rel(path)} is {model.name}, which {problem or 'is misnamed'}; expected "
+                f"{member_name(index)} for {split.describe()}: {remake_hint(path, paths)}"
             )
         lineage.verify(paths, path)  # after the checks above: they say more when they fail
         members.append(model)
     return members
 
 
-def member_probabilities(members: list[keras.Model], X: np.ndarray) -> list[np.ndarray]:
+def member_probabilities(members: list[keras.Model], X: inputs.Inputs) -> list[np.ndarray]:
     """Each member's class probabilities for ``X``: a list of [n_samples, n_classes] arrays
     ([n_samples, 1] predicted values for regression)."""
     return [training.predict_proba(m, X) for m in members]
@@ -250,6 +262,24 @@ def for_stacking(cfg: Config, out) -> tuple[Split, list[keras.Model], np.ndarray
     """What a stacking step starts from: the split, step 3's members, their test probabilities
     [rows, members, classes] and the rows of each protocol ``cfg`` asks for."""
     split, models = load_for_step(out)
+    cfg = runnable_protocols(cfg, out)
     test_P = np.stack(member_probabilities(models, split.test_X), axis=1)
     oof = load_oof(out.paths, split, len(models)) if "cv" in cfg.protocols else None
     return split, models, test_P, protocols.rows_for(split, test_P, oof, cfg)
+
+
+def runnable_protocols(cfg: Config, out) -> Config:
+    """``cfg`` without the cv protocol where step 3 could not make its out-of-fold predictions
+    (members trained elsewhere, without train arrays or a training configuration), said in
+    one line; refused when cv is all that was asked for."""
+    manifest = read_json(out.paths.members_manifest, out.paths)
+    why = manifest.get("cv_skipped")
+    if "cv" not in cfg.protocols or not why:
+        return cfg
+    others = tuple(p for p in cfg.protocols if p != "cv")
+    if not others:
+        raise StackgenError(
+            f"the cv protocol cannot run here: {why}; use --protocol holdout or tutorial"
+        )
+    out.result(f"note: the cv protocol is skipped: {why}")
+    return dataclasses.replace(cfg, protocols=others)

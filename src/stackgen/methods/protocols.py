@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from stackgen.config import PROTOCOLS, Config
+from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
 from stackgen.methods.metalearners import BestMember
@@ -36,10 +37,10 @@ class MetaRows:
     task: Task
     fit_P: np.ndarray
     fit_y: np.ndarray
-    fit_raw: np.ndarray
+    fit_raw: inputs.Inputs
     score_P: np.ndarray
     score_y: np.ndarray
-    score_raw: np.ndarray
+    score_raw: inputs.Inputs
     fit_rows: tuple[str, np.ndarray]
     score_rows: tuple[str, np.ndarray]
 
@@ -111,10 +112,10 @@ def make_rows(
             split.task,
             test_P[fit],
             split.test_y[fit],
-            split.test_X[fit],
+            inputs.take(split.test_X, fit),
             test_P[score],
             split.test_y[score],
-            split.test_X[score],
+            inputs.take(split.test_X, score),
             ("test", fit),
             ("test", score),
         )

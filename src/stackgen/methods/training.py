@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stackgen.data import inputs
 from stackgen.data.task import Task
 
 # Steps per call into the compiled training function on the one-stream path. Measured on 2 cores
@@ -64,13 +65,15 @@ def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
     return np.stack([rng.permutation(n_rows) for _ in range(epochs)])
 
 
-def batch_stream(X: np.ndarray, Y: np.ndarray, orders: np.ndarray, batch_size: int):
-    """Every epoch's rows in ``orders``, cut into batches that never cross an epoch boundary."""
-    Xt, Yt = tf.constant(X, tf.float32), tf.constant(Y, tf.float32)
+def batch_stream(X, Y: np.ndarray, orders: np.ndarray, batch_size: int):
+    """Every epoch's rows in ``orders``, cut into batches that never cross an epoch boundary.
+    ``X`` is one array, or a tuple of arrays for a model with several inputs."""
+    Xt = tf.nest.map_structure(lambda a: tf.constant(a, tf.float32), X)
+    Yt = tf.constant(Y, tf.float32)
     per_epoch = math.ceil(orders.shape[1] / batch_size)
     stream = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda idx: tf.data.Dataset.from_tensor_slices(
-            (tf.gather(Xt, idx), tf.gather(Yt, idx))
+            (tf.nest.map_structure(lambda a: tf.gather(a, idx), Xt), tf.gather(Yt, idx))
         ).batch(batch_size)
     )
     # flat_map hides the length; Keras needs it to size its last call into the compiled loop.
@@ -82,13 +85,14 @@ def compile_model(
     task: Task,
     steps_per_execution: int = 1,
     optimizer: keras.optimizers.Optimizer | None = None,
+    loss=None,
 ) -> keras.Model:
     """The tutorial's compile: cross-entropy and accuracy for classes; mean squared error for a
-    regression target."""
+    regression target. A member trained elsewhere brings its own ``loss`` (no metrics then)."""
     model.compile(
-        loss=task.loss,
+        loss=loss or task.loss,
         optimizer=optimizer or keras.optimizers.Adam(),  # Keras defaults, as in the tutorial
-        metrics=list(task.keras_metrics) or None,
+        metrics=None if loss else list(task.keras_metrics) or None,
         steps_per_execution=execution_steps(steps_per_execution),
     )
     return model
@@ -144,6 +148,7 @@ def fit(
     seed: int,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     optimizer: keras.optimizers.Optimizer | None = None,
+    loss=None,
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` in place on (X, one-hot Y, or a column of regression
     targets), shuffled from ``seed``.
@@ -151,9 +156,11 @@ def fit(
     With ``validation``, returns the per-epoch history Keras would record (loss, accuracy,
     val_loss, val_accuracy; no accuracies for regression); without it, an empty one.
     """
-    stream = batch_stream(X, Y, epoch_orders(len(X), epochs, seed), batch_size)
+    fed = inputs.feed(X, [t.name for t in model.inputs])
+    fed = tuple(fed) if isinstance(fed, list) else fed
+    stream = batch_stream(fed, Y, epoch_orders(inputs.count(X), epochs, seed), batch_size)
     if validation is None:
-        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer)
+        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
     steps_per_epoch = math.ceil(len(X) / batch_size)
@@ -164,6 +171,9 @@ def fit(
     return curves.history
 
 
-def predict_proba(model: keras.Model, X: np.ndarray) -> np.ndarray:
+def predict_proba(model: keras.Model, X: inputs.Inputs) -> np.ndarray:
+    """``model``'s outputs for the rows ``X`` (one array, or {input name: array} fed to the
+    model's inputs by name)."""
     # A direct call: one batch, no per-call tf.function retracing as model.predict would do.
-    return keras.ops.convert_to_numpy(model(X.astype(np.float32), training=False))
+    fed = inputs.feed(X, [t.name for t in model.inputs])
+    return keras.ops.convert_to_numpy(model(fed, training=False))

@@ -142,7 +142,7 @@ def with_recorded_data(cfg: Config) -> Config:
         return dataclasses.replace(
             cfg,
             data_file=Path(recorded["data_file"]),
-            target=str(recorded["target"]),
+            target=None if recorded.get("target") is None else str(recorded["target"]),
             task=str(recorded.get("task", "auto")),
             test_size=float(recorded.get("test_size", cfg.test_size)),
         )
@@ -157,6 +157,13 @@ def _split_settings(workdir: Path) -> dict | None:
             params = json.loads(str(npz["params_json"]))
     except Exception:  # noqa: BLE001 - missing or unreadable: ask lineage
         return None
+    if params.get("source") == "arrays":
+        asked = str(params.get("task_reason", "")).startswith("--task")
+        return {
+            "data_file": params.get("file"),
+            "target": None,
+            "task": params.get("task") if asked else "auto",
+        }
     if params.get("source") != "table":
         return {}
     asked = str(params.get("task_reason", "")).startswith("--task")

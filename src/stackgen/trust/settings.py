@@ -14,6 +14,8 @@ as there are rows to fit on (``methods/metalearners.py``), and the steps that fi
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, spec
@@ -24,6 +26,18 @@ def check(cfg, split) -> None:
     """Refuse, in one line, a ``--meta`` of the other task, and protocols (``cfg.protocols``,
     ``cfg.folds``) that ``split`` cannot give rows for."""
     spec(cfg.meta, split.task)
+    if cfg.passthrough and not split.flat:
+        raise StackgenError(
+            "--passthrough gives the meta-learners the raw features, and this data is "
+            f"{split.describe()}, not feature columns: drop --passthrough"
+        )
+    if not split.has_train:  # members trained elsewhere: cv is skipped, with a note
+        if cfg.protocols == ("cv",):
+            raise StackgenError(
+                "the cv protocol retrains the members on the training rows, and this data has "
+                "no train arrays: use --protocol holdout or --protocol tutorial"
+            )
+        cfg = dataclasses.replace(cfg, protocols=tuple(p for p in cfg.protocols if p != "cv"))
     table = split.params.get("source") == "table"
     if split.task.name == "regression":
         _check_regression(cfg, len(split.train_y), len(split.test_y))

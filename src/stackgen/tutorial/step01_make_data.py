@@ -21,8 +21,9 @@ def run(cfg: Config) -> dict:
     paths = out.paths
     split = make_split(cfg)
     settings.check(cfg, split)  # folds, test size and protocols the later steps will ask for
-    out.result(f"{split.train_X.shape} {split.test_X.shape}")
-    if split.params.get("source") == "table":
+    shapes = _shapes(split)
+    out.result(f"{shapes['train']} {shapes['test']}")
+    if split.params.get("source") in ("table", "arrays"):
         out.result(f"data: {split.describe()}")
         out.result(f"task: {split.task.name} ({split.params['task_reason']})")
         if split.task.name == "classification":
@@ -33,16 +34,42 @@ def run(cfg: Config) -> dict:
                 "classes: "
                 + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
             )
+    if split.params.get("source") == "table":
         out.info(
             f"features standardised with the mean and standard deviation of the "
             f"{len(split.train_y)} training rows; {len(split.test_y)} rows held out for testing"
         )
+    if split.params.get("source") == "arrays":
+        out.info("inputs passed to the members as they are; the split is the file's own")
+        if not split.has_train:
+            out.result(
+                "note: no train arrays: the cv protocol and stackgen's own MLPs (steps 2, 3 "
+                "without --member-files, 7) need them and will be skipped"
+            )
+        shared = split.params.get("shared_rows", 0)
+        if shared:
+            out.result(
+                f"warning: {shared} of the {len(split.test_y)} test rows also appear in the "
+                "train arrays: scores on them are inflated for any member trained on the train "
+                "arrays (a leak); remove them from one of the two"
+            )
     outputs = [save_split(split, paths.data)]
     figure = plots.plot_data(split, paths.figure("blobs.png"))
     outputs += [figure] if figure else []
     out.made(NUMBER, outputs, [])
     return {
-        "train_shape": list(split.train_X.shape),
-        "test_shape": list(split.test_X.shape),
+        "train_shape": shapes["train"],
+        "test_shape": shapes["test"],
         **split.labels(),
     }
+
+
+def _shapes(split) -> dict:
+    """Each set's shape, as the tutorial prints it: (100, 2); {name: shape} for several inputs."""
+    shapes = {}
+    for part, X in (("train", split.train_X), ("test", split.test_X)):
+        if isinstance(X, dict):
+            shapes[part] = {name: tuple(a.shape) for name, a in X.items()}
+        else:
+            shapes[part] = tuple(X.shape)
+    return shapes

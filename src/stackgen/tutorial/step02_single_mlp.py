@@ -19,6 +19,10 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
+    if not split.flat or not split.has_train:
+        why = "has no train arrays" if not split.has_train else "is not feature columns"
+        out.result(f"step 2 skipped: the single MLP reads feature columns, and this data {why}")
+        return {"skipped": why}
     model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
     train_out = training.predict_proba(model, split.train_X)
     test_out = training.predict_proba(model, split.test_X)

@@ -26,7 +26,7 @@ def run(cfg: Config) -> dict:
     for rows in protocol_rows:
         features = stacked_features(rows.fit_P, rows.fit_raw, cfg.passthrough)
         head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, cfg)
-        network = integrated.assemble(models, head, task, cfg.passthrough)
+        network = integrated.assemble(models, head, task, cfg.passthrough, split.test_X)
         outputs = training.predict_proba(network, rows.score_raw)
         table.append({**baseline_numbers(rows), "stacked_score": rows.score(outputs)})
         if rows.protocol == "tutorial":

@@ -1,0 +1,231 @@
+"""Your own data as arrays: ``--data FILE.npz``, for members that read images, sequences or
+several inputs.
+
+The archive has the layout of stackgen's own ``data/split.npz``:
+
+* ``test_X`` and ``test_y`` (required), ``train_X`` and ``train_y`` (optional: members trained
+  elsewhere need no training rows; then the protocols that do say so and are skipped);
+* X of any shape ``[rows, ...]``; several inputs as ``test_X_<name>`` (and ``train_X_<name>``),
+  matched by name to the members' ``Input`` layers;
+* y as class indices or strings (classification), or floats (regression; ``--task`` overrides).
+
+It is read with ``allow_pickle=False``: an object array is refused, never unpickled. The split is
+the user's own (no rows are moved between train and test), the features are passed to the
+members as they are (they carry their own preprocessing), and only a regression target is
+standardised with the training rows' statistics, as for a table. Test rows that also appear among
+the training rows are counted (``shared_rows``), for step 1's leak warning.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from stackgen.data import inputs
+from stackgen.data.numbers import mean_std
+from stackgen.data.tables import MAX_AUTO_CLASSES, file_digest
+from stackgen.trust.errors import StackgenError
+
+KEY = re.compile(r"(train|test)_(X|y)(?:_(\w+))?")
+
+
+def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
+    """(arrays, params) for an ``.npz`` of train and test arrays; one line for anything wrong."""
+    where = f"--data {path}"
+    raw = _read(path, where)
+    parts = {}
+    for part in ("train", "test"):
+        X, y = _part(raw, part, where)
+        if X is None and y is None:
+            continue
+        if X is None or y is None:
+            have, lacks = ("X", "y") if y is None else ("y", "X")
+            raise StackgenError(f"{where}: has {part}_{have} but no {part}_{lacks}")
+        parts[part] = (X, y)
+    if "test" not in parts:
+        raise StackgenError(
+            f"{where}: no test arrays: it needs test_X (or test_X_<name> for each input) and "
+            "test_y, and may have train_X and train_y"
+        )
+    test_X, test_y = parts["test"]
+    train_X, train_y = parts.get("train", (_no_rows(test_X), test_y[:0]))
+    if "train" in parts and inputs.shapes(train_X) != inputs.shapes(test_X):
+        raise StackgenError(
+            f"{where}: train inputs are {inputs.describe_shapes(train_X)} but test inputs "
+            f"{inputs.describe_shapes(test_X)}: they must have the same names and row shapes"
+        )
+    task, reason = _task(np.concatenate([train_y, test_y]), task, where)
+    params = {
+        "source": "arrays",
+        "file": str(path),
+        "file_name": path.name,
+        "sha256": file_digest(path),
+        "rows": int(len(train_y) + len(test_y)),
+        "task": task,
+        "task_reason": reason,
+        "inputs": {name: list(shape) for name, shape in inputs.shapes(test_X).items()},
+        "input_names": sorted(test_X) if isinstance(test_X, dict) else None,
+        "shared_rows": inputs.shared_rows(train_X, test_X),
+    }
+    if task == "classification":
+        names = sorted({str(v) for v in np.concatenate([train_y, test_y]).tolist()}, key=_order)
+        index = {name: i for i, name in enumerate(names)}
+        if len(names) < 2:
+            raise StackgenError(f"{where}: the labels hold one class only ({names[0]!r})")
+        params["class_names"] = names
+        ys = [
+            np.array([index[str(v)] for v in y.tolist()], dtype=np.int64) for y in (train_y, test_y)
+        ]
+    else:
+        basis = train_y if len(train_y) else test_y  # no train rows: a scale from the test rows
+        mean, std = mean_std(basis.astype(np.float64).reshape(-1, 1))
+        params["target_mean"], params["target_std"] = float(mean[0]), float(std[0])
+        ys = [
+            ((y.astype(np.float64) - mean[0]) / std[0]).astype(np.float32)
+            for y in (train_y, test_y)
+        ]
+    arrays = {
+        "train_X": inputs.as_float32(train_X),
+        "train_y": ys[0],
+        "test_X": inputs.as_float32(test_X),
+        "test_y": ys[1],
+    }
+    return arrays, params
+
+
+def _read(path: Path, where: str) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise StackgenError(f"{where}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = list(npz.files)
+            raw = {}
+            for name in names:
+                try:
+                    raw[name] = npz[name]
+                except ValueError as exc:
+                    if "allow_pickle" in str(exc):
+                        raise StackgenError(
+                            f"{where}: {name} holds Python objects (dtype object), which only "
+                            "pickle could load and is never used here: save it as numbers, or "
+                            "labels as strings"
+                        ) from None
+                    raise
+    except StackgenError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    unknown = [name for name in raw if _key(name) is None]
+    if unknown:
+        raise StackgenError(
+            f"{where}: unexpected array {unknown[0]!r}: the arrays are train_X, train_y, test_X "
+            "and test_y, or train_X_<name> and test_X_<name> for several inputs"
+        )
+    return raw
+
+
+def _part(raw: dict, part: str, where: str):
+    """(X, y) of ``part``: X one array or {name: array}; None where absent. Checked: X numeric
+    and finite, y one label per row, every array of the part the same number of rows."""
+    y = raw.get(f"{part}_y")
+    named = {
+        key[2]: a for k, a in raw.items() if (key := _key(k)) and key[:2] == (part, "X") and key[2]
+    }
+    single = raw.get(f"{part}_X")
+    if single is not None and named:
+        raise StackgenError(
+            f"{where}: has both {part}_X and {part}_X_<name> arrays: give one input as {part}_X, "
+            f"or every input as {part}_X_<name>"
+        )
+    X = single if single is not None else (dict(sorted(named.items())) if named else None)
+    arrays = (
+        {f"{part}_X": X} if not isinstance(X, dict) else {f"{part}_X_{n}": a for n, a in X.items()}
+    )
+    for name, a in arrays.items():
+        if a is None:
+            continue
+        if a.ndim < 2:
+            raise StackgenError(
+                f"{where}: {name} has shape {list(a.shape)}: it needs one row per example and "
+                "at least one value per row, [rows, ...]"
+            )
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise StackgenError(f"{where}: {name} holds {a.dtype} values, not numbers")
+        if np.issubdtype(a.dtype, np.complexfloating):
+            raise StackgenError(f"{where}: {name} holds complex numbers")
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(axis=1)))
+            raise StackgenError(f"{where}: {name} holds NaN or infinite values (row {row} first)")
+        if np.abs(a).max(initial=0) > np.finfo(np.float32).max:
+            raise StackgenError(f"{where}: {name} holds values beyond float32's range (3.4e38)")
+    if y is not None:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise StackgenError(
+                f"{where}: {part}_y has shape {list(y.shape)}: give one label per row (class "
+                "indices or names, not one-hot rows), or one value per row for regression"
+            )
+        if not (np.issubdtype(y.dtype, np.number) or y.dtype.kind in "USb"):
+            raise StackgenError(f"{where}: {part}_y holds {y.dtype} values")
+        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+            raise StackgenError(f"{where}: {part}_y holds NaN or infinite values")
+        counts = {name: len(a) for name, a in arrays.items() if a is not None}
+        counts[f"{part}_y"] = len(y)
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"{name} {n}" for name, n in counts.items())
+            raise StackgenError(f"{where}: {part} arrays have different numbers of rows: {shown}")
+        if len(y) == 0:
+            raise StackgenError(f"{where}: {part}_y has no rows")
+    return X, y
+
+
+def _key(name: str) -> tuple[str, str, str | None] | None:
+    """("train", "X", "image") for train_X_image; None for a name the layout does not have."""
+    match = KEY.fullmatch(name)
+    if match is None or (match[2] == "y" and match[3]):
+        return None
+    return match[1], match[2], match[3]
+
+
+def _no_rows(X):
+    """Arrays shaped like ``X`` with no rows: the training set of members trained elsewhere."""
+    if isinstance(X, dict):
+        return {name: a[:0] for name, a in X.items()}
+    return X[:0]
+
+
+def _task(y: np.ndarray, asked: str, where: str) -> tuple[str, str]:
+    if y.dtype.kind in "USb":
+        if asked == "regression":
+            raise StackgenError(f"{where}: --task regression needs numeric labels, not {y.dtype}")
+        return "classification", "labels are names"
+    if np.issubdtype(y.dtype, np.integer):
+        if asked == "regression":
+            return "regression", "--task regression"
+        return (
+            "classification",
+            "labels are whole numbers" if asked == "auto" else "--task classification",
+        )
+    # floats
+    if asked == "classification":
+        if not np.all(y == np.round(y)):
+            raise StackgenError(
+                f"{where}: --task classification needs whole-number or string labels; these "
+                "have fractions"
+            )
+        if len(np.unique(y)) > MAX_AUTO_CLASSES * 50:
+            raise StackgenError(f"{where}: {len(np.unique(y))} distinct labels are not classes")
+        return "classification", "--task classification"
+    return "regression", "labels are floats" if asked == "auto" else "--task regression"
+
+
+def _order(name: str):
+    """Class names in numeric order when they are numbers ("2" before "10"), else text order."""
+    try:
+        return (0, float(name), "")
+    except ValueError:
+        return (1, 0.0, name)
