@@ -91,7 +91,7 @@ def test_a_member_trained_for_other_data_is_refused(trained, tmp_path):
     split = data.load_split(paths)
     wrong = members.build_mlp("member_1", split.n_features, 4, 25)
     members.save_model(wrong, paths.member(1))
-    with pytest.raises(StackgenError, match="expected member_1 with 2 and 3"):
+    with pytest.raises(StackgenError, match="member_1, which has 4 outputs, the data 3"):
         members.load_members(paths, split)
 
 

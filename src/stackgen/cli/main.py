@@ -50,6 +50,8 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     parser = make_parser(prog, doc)
     shared = {action.dest for action in parser._actions}
     known, unknown = parser.parse_known_args(argv)
+    if known.member_files and step.number != 3:
+        parser.error("--member-files applies to step 3 (scripts/03_train_members.py) and to run")
     if not unknown:  # else the step's own flags, or a mistake: its module tells which, below
         guarded(lambda: _require_inputs(step, config_from_args(known)))
     module = guarded(lambda: importlib.import_module(module_name))
@@ -58,10 +60,6 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     args = parser.parse_args(argv)
     extras = {k: v for k, v in vars(args).items() if k not in shared}
     cfg = config_from_args(args)
-    if cfg.member_files and step.number != 3:
-        Parser(prog=prog).error(
-            "--member-files applies to step 3 (scripts/03_train_members.py) and to run"
-        )
     guarded(lambda: _require_inputs(step, cfg))
     if step.trains:
         warn_if_long(cfg)
