@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from stackgen import registry
+from stackgen import registry, step_skips
 from stackgen.cli.console import BACKENDS
 from stackgen.config import Config
 from stackgen.methods import served
@@ -90,6 +90,10 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
         checks.append((False, str(exc)))
         store = None
     for step in registry.STEPS:
+        skipped = step_skips.reason_in(paths.workdir, step.number)
+        if skipped:
+            checks.append((None, f"step {step.number} does not apply here: {skipped}"))
+            continue
         for pattern in step.writes:
             if not (paths / pattern).is_file():
                 needed = step.package == "tutorial"

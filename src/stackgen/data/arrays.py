@@ -64,6 +64,7 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
         "file_name": path.name,
         "sha256": file_digest(path),
         "rows": int(len(train_y) + len(test_y)),
+        "train_rows": int(len(train_y)),
         "task": task,
         "task_reason": reason,
         "inputs": {name: list(shape) for name, shape in inputs.shapes(test_X).items()},

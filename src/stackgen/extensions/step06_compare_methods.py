@@ -23,7 +23,11 @@ def run(cfg: Config) -> dict:
         for note in settings.knn_notes(cfg, split):
             out.info(note)
     scores = {rows.protocol: experiments.evaluate(rows, cfg, models) for rows in protocol_rows}
-    labels = experiments.method_rows(len(models), split.task)
+    labels = [  # a method no protocol could run (passthrough on images) is left out
+        label
+        for label in experiments.method_rows(len(models), split.task)
+        if any(label in protocol for protocol in scores.values())
+    ]
     if split.task.metric == "r2":
         out.result("R2 on each protocol's scored rows:")
     for line in experiments.format_table(scores, labels):

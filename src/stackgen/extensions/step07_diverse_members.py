@@ -10,12 +10,12 @@ import dataclasses
 
 import numpy as np
 
+from stackgen import step_skips
 from stackgen.config import Config
 from stackgen.data.split import load_split
 from stackgen.methods import experiments, members, protocols
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
-from stackgen.trust.paths import read_json
 
 NUMBER = 7
 
@@ -24,9 +24,9 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
-    why = skip_reason(split, paths)
+    why = step_skips.reason_in(paths.workdir, NUMBER)
     if why:
-        out.result(f"step 7 skipped: it compares stackgen's own MLP members, and {why}")
+        out.result(step_skips.said(NUMBER, why))
         return {"skipped": why}
     labels = [
         experiments.BEST,
@@ -59,16 +59,3 @@ def run(cfg: Config) -> dict:
     }
     out.made(NUMBER, [write_json(paths.result("diverse.json"), result)], [paths.data])
     return result
-
-
-def skip_reason(split, paths) -> str | None:
-    """Why this step does not apply to the work dir's data and members, or None."""
-    if paths.members_manifest.is_file() and read_json(paths.members_manifest, paths).get(
-        "imported"
-    ):
-        return "the members here were trained elsewhere (--member-files)"
-    if not split.has_train:
-        return "this data has no train arrays"
-    if not split.flat:
-        return "this data is not feature columns"
-    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stackgen import plots
+from stackgen import plots, step_skips
 from stackgen.config import Config
 from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, served, training
@@ -23,9 +23,10 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
-    if split.task.name != "classification" or not split.flat or split.n_features != 2:
-        out.result("step 9 skipped: decision regions are drawn for two-feature classification only")
-        return {"figure": None}
+    why = step_skips.reason_in(paths.workdir, NUMBER)
+    if why:
+        out.result(step_skips.said(NUMBER, why))
+        return {"figure": None, "skipped": why}
     split, models = members.load_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
     _, meta_file = served.served_stack(paths, protocol)

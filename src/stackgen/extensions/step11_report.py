@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stackgen import registry
+from stackgen import registry, step_skips
 from stackgen.config import Config
 from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
@@ -96,7 +96,9 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
                 "better than predicting the mean); results/*.json also hold the RMSE.",
             )
         )
-    blocks += _replication(r, flags)
+    skipped = {n: step_skips.reason_in(paths.workdir, n) for n in (2, 7, 9)}
+    blocks += _members(paths)
+    blocks += _replication(r, flags, skipped[2])
     blocks += _protocols(r)
     blocks += _table_of(
         r.get("methods"),
@@ -109,6 +111,7 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
         "Identical and diverse members (step 7)",
         registry.step(7).script + flags,
         "scores",
+        skipped[7],
     )
     blocks += _fine_tune(r.get("fine_tune"), flags)
     blocks += _repeat(r.get("repeat_study"), flags)
@@ -130,15 +133,46 @@ def _is_blobs(r: dict) -> bool:
     return described.startswith("make_blobs")
 
 
-def _replication(r: dict, flags: str) -> list[tuple]:
+def _members(paths: Paths) -> list[tuple]:
+    """Members trained elsewhere: each one's file, hash and what was done to its output."""
+    try:
+        manifest = json.loads(paths.members_manifest.read_text(encoding="utf-8"))
+        sources = manifest.get("imported") or []
+        rows = [
+            [f"member_{i}", Path(s["source"]).name, s["sha256"][:12], s["output"]]
+            for i, s in enumerate(sources, start=1)
+        ]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return []
+    if not rows:
+        return []
+    cv = manifest.get("cv_skipped")
+    said = (
+        f"The cv protocol was skipped: {cv}."
+        if cv
+        else "Under cv, a fresh copy of each architecture was trained on the folds of the "
+        "train rows (its saved optimizer and loss, new weights)."
+    )
+    return [
+        ("h2", "Members trained elsewhere (--member-files)"),
+        (
+            "p",
+            "Stackgen cannot check that these members never saw the test rows; every test "
+            f"score below assumes they did not. {said}",
+        ),
+        ("table", ["member", "file", "sha256", "output"], rows),
+    ]
+
+
+def _replication(r: dict, flags: str, single_skipped: str | None = None) -> list[tuple]:
     single, logistic, network = r["single_mlp"], r["stack_logistic"], r["stack_integrated"]
-    if not (single and logistic and network):
+    if not ((single or single_skipped) and logistic and network):
         return [
             ("h2", "Replication"),
             ("p", f"Steps 2, 4 and 5 have not all run: run python -m stackgen run{flags}."),
         ]
     ours = {
-        "single MLP (test)": single["test_score"],
+        **({"single MLP (test)": single["test_score"]} if single else {}),
         "best member": max(logistic["member_scores"]),
         "logistic stack": logistic.get("stacked_score"),
         "integrated network": network.get("stacked_score"),
@@ -251,7 +285,11 @@ def _signed(x: float) -> str:
     return f"{x:+.3f}"
 
 
-def _table_of(result: dict | None, title: str, script: str, key: str) -> list[tuple]:
+def _table_of(
+    result: dict | None, title: str, script: str, key: str, skipped: str | None = None
+) -> list[tuple]:
+    if skipped:
+        return [("h2", title), ("p", f"Skipped: {skipped}.")]
     if not result:
         return [("h2", title), ("p", f"Not run yet: run {script}.")]
     columns = list(result[key])

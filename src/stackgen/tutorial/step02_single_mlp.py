@@ -5,7 +5,7 @@ Script: scripts/02_single_mlp.py.
 
 from __future__ import annotations
 
-from stackgen import plots
+from stackgen import plots, step_skips
 from stackgen.config import Config
 from stackgen.data.split import load_split
 from stackgen.methods import members, training
@@ -19,9 +19,9 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
-    if not split.flat or not split.has_train:
-        why = "has no train arrays" if not split.has_train else "is not feature columns"
-        out.result(f"step 2 skipped: the single MLP reads feature columns, and this data {why}")
+    why = step_skips.reason_in(paths.workdir, NUMBER)
+    if why:
+        out.result(step_skips.said(NUMBER, why))
         return {"skipped": why}
     model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
     train_out = training.predict_proba(model, split.train_X)
