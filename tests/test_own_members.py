@@ -220,10 +220,13 @@ def test_sigmoid_logit_and_softmax_outputs_become_class_probabilities(tmp_path):
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     softmax = save(sequential(3, "softmax"), tmp_path / "softmax.keras")
+    dropout = sequential(3, "softmax")  # a Dropout after the softmax: still probabilities
+    dropout.add(keras.layers.Dropout(0.5))
+    dropout = save(dropout, tmp_path / "dropout.keras")
     got = imported.import_members((sigmoid, logit), binary)
-    got += imported.import_members((logits, softmax), three)
+    got += imported.import_members((logits, softmax, dropout), three)
     kinds = [item.kind for item in got]
-    assert kinds == [imported.SIGMOID, imported.LOGIT, imported.LOGITS, imported.SOFTMAX]
+    assert kinds == [imported.SIGMOID, imported.LOGIT, imported.LOGITS] + [imported.SOFTMAX] * 2
     for item in got:
         X = binary.test_X if item.kind in (imported.SIGMOID, imported.LOGIT) else three.test_X
         raw = keras.ops.convert_to_numpy(item.original(X))
@@ -318,6 +321,8 @@ def test_cv_never_gives_a_row_a_prediction_from_a_copy_that_trained_on_it(
         assert not np.isin(held_out, rows).any()  # never trained on the rows it predicts
         assert sorted([*rows, *held_out]) == list(range(len(split.train_y)))
     assert np.isfinite(oof).all() and oof.shape == (90, 3, 3)
+    again, _ = imported.out_of_fold(items, split, cfg)  # same seed: the same predictions
+    np.testing.assert_array_equal(again, oof)
     # Fresh copies: new weights, not the file's.
     copy = keras.models.clone_model(items[0].original)
     assert not np.allclose(copy.get_weights()[0], items[0].original.get_weights()[0])
@@ -377,6 +382,20 @@ def test_test_rows_found_among_the_train_rows_are_a_leak_warning(tmp_path, capfd
     )
     assert status == 0, err
     assert "warning: 7 of the 27 test rows also appear in the train arrays" in out
+
+
+def test_string_labels_are_classes_by_name(tmp_path, capfd):
+    X, y = images(60, 2, seed=6)
+    names = np.array(["cat", "dog"])[y]
+    data = tmp_path / "pets.npz"
+    np.savez(data, train_X=X[:40], train_y=names[:40], test_X=X[40:], test_y=names[40:])
+    status, out, err = call(
+        ["run", "--upto", "1", "--data", str(data), "--workdir", str(tmp_path / "w")], capfd
+    )
+    assert status == 0, err
+    assert "task: classification (labels are names)" in out
+    counts = {n: int((names == n).sum()) for n in ("cat", "dog")}
+    assert f"classes: cat ({counts['cat']}), dog ({counts['dog']})" in out
 
 
 @pytest.mark.xdist_group("own_members")
@@ -532,6 +551,8 @@ def test_the_import_path_runs_under_other_backends(backend, several_inputs, tmp_
         str(several_inputs["data"]),
         "--upto",
         "8",
+        "--folds",
+        "2",
         *TINY,
         "--member-files",
         *files,

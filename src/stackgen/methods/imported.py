@@ -214,7 +214,7 @@ def _output_kind(model: keras.Model, split: Split, loss: str | None, where: str)
     """What the member's output is, from its last layer's activation, checked against the task
     and the number of classes."""
     units = model.output_shape[-1]
-    activation = _last_activation(model)
+    activation = _last_activation(model, where)
     n = split.n_classes
     if len(model.output_shape) != 2:
         raise StackgenError(
@@ -222,10 +222,10 @@ def _output_kind(model: keras.Model, split: Split, loss: str | None, where: str)
             "member gives one row of class probabilities (or one value) per example"
         )
     if split.task.name == "regression":
-        if units != 1 or activation not in ("linear", None):
+        if units != 1 or activation != "linear":
             raise StackgenError(
                 f"{where}: a regression run needs members with one linear output unit; this "
-                f"one has {units} ({activation or 'unknown'} activation)"
+                f"one has {units} ({activation} activation)"
             )
         return VALUE
     if units == 1:
@@ -236,9 +236,9 @@ def _output_kind(model: keras.Model, split: Split, loss: str | None, where: str)
             )
         if activation == "sigmoid":
             return SIGMOID
-        if activation in ("linear", None) and loss in BINARY:
+        if activation == "linear" and loss in BINARY:
             return LOGIT
-        if activation in ("linear", None):
+        if activation == "linear":
             raise StackgenError(
                 f"{where}: a regression member (one linear output unit, loss "
                 f"{loss or 'unknown'}) in a classification run"
@@ -252,7 +252,7 @@ def _output_kind(model: keras.Model, split: Split, loss: str | None, where: str)
         )
     if activation == "softmax":
         return SOFTMAX
-    if activation in ("linear", None):
+    if activation == "linear":
         return LOGITS
     raise StackgenError(
         f"{where}: its output layer has a {activation} activation; a member's {units} outputs "
@@ -260,21 +260,37 @@ def _output_kind(model: keras.Model, split: Split, loss: str | None, where: str)
     )
 
 
-def _last_activation(model: keras.Model) -> str | None:
+# Layers that pass their input through unchanged at inference: the activation is before them.
+PASS_THROUGH = (
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Identity",
+)
+
+
+def _last_activation(model: keras.Model, where: str) -> str:
     """The name of the activation applied last: a Dense layer's, an Activation or Softmax
-    layer's; None if the last layer is of another kind."""
+    layer's, looking through dropout and noise layers and into a nested model; one line when
+    the last layer is of another kind."""
     layer = model.outputs[0]._keras_history[0]
+    while type(layer).__name__ in PASS_THROUGH:
+        layer = layer._inbound_nodes[0].input_tensors[0]._keras_history[0]
     if isinstance(layer, keras.Model):  # a nested model's output
-        return _last_activation(layer)
+        return _last_activation(layer, where)
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    activation = getattr(layer, "activation", None)
-    name = getattr(activation, "__name__", None)
-    return (
-        "linear"
-        if name is None and activation is None and isinstance(layer, keras.layers.Dense)
-        else name
-    )
+    name = getattr(getattr(layer, "activation", None), "__name__", None)
+    if name is None:
+        raise StackgenError(
+            f"{where}: its last layer is a {type(layer).__name__}, so stackgen cannot tell "
+            "whether it outputs probabilities; end the member with a Dense, Activation or "
+            "Softmax layer"
+        )
+    return name
 
 
 def wrap(model: keras.Model, name: str, kind: str, split: Split, reads: list[str]) -> keras.Model:

@@ -33,6 +33,12 @@ def run(cfg: Config) -> dict:
         if cv_skipped:
             out.result(f"note: the cv protocol is skipped: {cv_skipped}")
         cv = "cv" in cfg.protocols and not cv_skipped
+        if cv:
+            out.result(
+                f"note: the cv protocol trains a fresh copy of each of the {len(models)} "
+                f"members on each of the {cfg.folds} folds, {cfg.epochs} epochs each (--epochs): "
+                f"{len(models) * cfg.folds} trainings"
+            )
         oof = imported.out_of_fold(sources, split, cfg) if cv else None
     else:
         if not split.flat or not split.has_train:
