@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from conftest import run_script
+from conftest import ROOT, run_script
 from test_backends import need, under
 
 from stackgen.cli.main import main
@@ -572,3 +573,33 @@ def test_member_files_are_refused_by_the_steps_that_do_not_import(tmp_path, capf
     )
     assert status == 2 and "--member-files applies to step 3" in err
     assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.xdist_group("own_members")
+def test_the_digits_demos_members_import_as_its_docs_say(tmp_path):
+    """examples/digits: its data has the two named inputs, and each of its four kinds of member
+    (untrained here) imports with the output its docs describe."""
+    sys.path.insert(0, str(ROOT / "examples" / "digits"))
+    try:
+        import members as demo
+    finally:
+        sys.path.pop(0)
+    from stackgen.config import Config
+    from stackgen.data.split import make_split
+
+    data = demo.write_data(tmp_path / "digits.npz")
+    split = make_split(Config(data_file=data, workdir=tmp_path))
+    assert split.input_names == ["features", "image"] and len(split.test_y) == 450
+    keras.utils.set_random_seed(7)
+    files = tuple(
+        save(demo.build(kind), tmp_path / f"{kind}.keras", loss=None) for kind in demo.KINDS
+    )
+    items = imported.import_members(files, split)
+    assert [item.kind for item in items] == [
+        imported.SOFTMAX,
+        imported.LOGITS,
+        imported.SOFTMAX,
+        imported.SOFTMAX,
+    ]
+    assert [item.reads for item in items][3] == ["image", "features"]
+    assert all(item.training is not None for item in items)  # cv can retrain every one
