@@ -51,7 +51,7 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     shared = {action.dest for action in parser._actions}
     known, unknown = parser.parse_known_args(argv)
     if known.member_files and step.number != 3:
-        parser.error("--member-files applies to step 3 (scripts/03_train_members.py) and to run")
+        parser.error(f"--member-files applies to step 3 ({registry.step(3).script}) and to run")
     if not unknown:  # else the step's own flags, or a mistake: its module tells which, below
         guarded(lambda: _require_inputs(step, config_from_args(known)))
     module = guarded(lambda: importlib.import_module(module_name))

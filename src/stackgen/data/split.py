@@ -172,8 +172,15 @@ def load_split(paths: Paths) -> Split:
     path = require(paths.data, paths)
     try:
         with np.load(path, allow_pickle=False) as npz:
+            if "params_json" not in npz.files:
+                raise ValueError("missing arrays params_json")
             params = json.loads(str(npz["params_json"]))
             names = params.get("input_names")
+            several = [f"{k}_{n}" for k in ARRAYS if k.endswith("_X") for n in names or []]
+            expected = [k for k in ARRAYS if not (names and k.endswith("_X"))] + several
+            missing = [k for k in expected if k not in npz.files]
+            if missing:
+                raise ValueError(f"missing arrays {', '.join(missing)}")
             arrays = {}
             for k in ARRAYS:
                 if k.endswith("_X") and names:
@@ -204,13 +211,16 @@ def _check_arrays(arrays: dict, params: dict) -> str | None:
         for a in X.values() if isinstance(X, dict) else [X]:
             if a.ndim < 2 or (a.ndim != 2 and not own_arrays) or y.ndim != 1 or len(a) != len(y):
                 return f"{part} arrays have shapes {a.shape} and {y.shape}"
-            if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
-                return f"{part}_X holds values that are not finite numbers"
+            if not np.issubdtype(a.dtype, np.number):
+                return f"{part} arrays have dtypes {a.dtype} and {y.dtype}"
+            if not np.isfinite(a).all():
+                return f"{part}_X holds NaN or infinite values"
         if len(y) == 0 and not (own_arrays and part == "train"):
             return f"{part} arrays have no rows"
         label_type = np.floating if params.get("task") == "regression" else np.integer
         if not np.issubdtype(y.dtype, label_type):
-            return f"{part}_y has dtype {y.dtype}"
+            x_types = {a.dtype for a in (X.values() if isinstance(X, dict) else [X])}
+            return f"{part} arrays have dtypes {', '.join(map(str, x_types))} and {y.dtype}"
         if params.get("task") == "regression" and not np.isfinite(y).all():
             return f"{part}_y holds NaN or infinite values"
     if inputs.shapes(arrays["train_X"]) != inputs.shapes(arrays["test_X"]):

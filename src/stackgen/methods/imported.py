@@ -119,15 +119,8 @@ def _archive_config(path: Path, where: str) -> dict:
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        legacy = (
-            " (an HDF5 .h5 file: load it and save it again as .keras)"
-            if path.suffix
-            in (
-                ".h5",
-                ".hdf5",
-            )
-            else ""
-        )
+        h5 = path.suffix in (".h5", ".hdf5")
+        legacy = " (an HDF5 file: load it and save it again as .keras)" if h5 else ""
         raise StackgenError(
             f"{where}: not a .keras archive{legacy}; save each member with model.save('name.keras')"
         ) from None
