@@ -23,6 +23,7 @@ from test_backends import need, under
 from stackgen.cli.main import main
 from stackgen.data.split import load_split
 from stackgen.methods import imported
+from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
 
 TINY = ["--epochs", "2", "--meta-epochs", "2", "--quiet"]
@@ -224,6 +225,16 @@ def test_sigmoid_logit_and_softmax_outputs_become_class_probabilities(tmp_path):
     dropout = sequential(3, "softmax")  # a Dropout after the softmax: still probabilities
     dropout.add(keras.layers.Dropout(0.5))
     dropout = save(dropout, tmp_path / "dropout.keras")
+    as_function = save(  # the loss saved as a function, not a Loss object
+        sequential(3, "softmax"),
+        tmp_path / "function_loss.keras",
+        keras.losses.sparse_categorical_crossentropy,
+    )
+    (function_loss,) = imported.import_members((as_function,), three)
+    assert function_loss.training is not None  # cv can retrain it
+    value = save(sequential(1, None), tmp_path / "value.keras", loss="mse")
+    with pytest.raises(StackgenError, match="a regression member .* in a classification run"):
+        imported.import_members((value,), binary)
     got = imported.import_members((sigmoid, logit), binary)
     got += imported.import_members((logits, softmax, dropout), three)
     kinds = [item.kind for item in got]
@@ -273,10 +284,12 @@ def test_several_inputs_wire_each_member_to_the_inputs_it_names_and_predict_serv
 ):
     s = several_inputs
     files = [str(f) for f in s["files"]]
-    argv = ["run", "--data", str(s["data"]), "--member-files", *files, *TINY]
-    status, out, err = call([*argv, "--upto", "5", "--workdir", str(s["work"])], capfd)
+    argv = ["run", "--data", str(s["data"]), "--member-files", *files, *TINY, "--folds", "2"]
+    status, out, err = call([*argv, "--upto", "8", "--workdir", str(s["work"])], capfd)
     assert status == 0, err
     paths = Paths(s["work"])
+    fine = json.loads(paths.result("fine_tune.json").read_text())  # fine-tuning ran on them
+    assert set(fine["protocols"]) == {"tutorial", "holdout", "cv"}
     network = keras.saving.load_model(paths.stacked_network_for("holdout"), safe_mode=True)
     assert sorted(t.name for t in network.inputs) == ["extra", "image"]
     split = load_split(paths)
@@ -372,6 +385,52 @@ def test_an_uncompiled_member_skips_cv_and_says_why(default_named, tmp_path, cap
 
 
 @pytest.mark.xdist_group("own_members")
+def test_cv_refuses_copies_that_could_not_learn_or_would_relearn_seen_statistics(
+    default_named, tmp_path
+):
+    from stackgen.config import Config
+    from stackgen.data.split import make_split
+
+    split = make_split(Config(data_file=default_named["data"], workdir=tmp_path))
+    keras.utils.set_random_seed(10)
+    norm = keras.layers.Normalization()
+    norm.adapt(split.train_X)
+    adapted = keras.Sequential(
+        [keras.Input((SIDE, SIDE, 1)), norm, keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    frozen = sequential(3, "softmax")
+    frozen.trainable = False
+    files = (
+        save(adapted, tmp_path / "adapted.keras", keras.losses.SparseCategoricalCrossentropy(True)),
+        save(frozen, tmp_path / "frozen.keras"),
+    )
+    items = imported.import_members(files, split)
+    assert "Normalization layer holds statistics" in imported.cv_refusal(items[:1], split)
+    assert "no trainable weights" in imported.cv_refusal(items[1:], split)
+
+
+def test_a_missing_member_file_stops_run_before_step_1_writes(default_named, tmp_path, capfd):
+    work = tmp_path / "w"
+    argv = ["run", "--data", str(default_named["data"]), "--workdir", str(work)]
+    status, _, err = call([*argv, "--member-files", str(tmp_path / "gone.keras")], capfd)
+    assert "gone.keras: no such file" in one_line_failure(status, err)
+    assert not work.exists()
+
+
+def test_a_csv_table_is_refused_for_members_trained_elsewhere(default_named, tmp_path, capfd):
+    table = tmp_path / "t.csv"
+    rows = [f"{i % 5},{i % 7},{'ab'[i % 2]}" for i in range(40)]
+    table.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    work = tmp_path / "w"
+    data = ["--data", str(table), "--target", "y", "--workdir", str(work), "--quiet"]
+    assert script("1", data, capfd)[0] == 0
+    before = snapshot(work)
+    status, _, err = script("3", [*data, "--member-files", str(default_named["files"][0])], capfd)
+    assert "standardised this table's columns" in one_line_failure(status, err)
+    assert snapshot(work) == before
+
+
+@pytest.mark.xdist_group("own_members")
 def test_test_rows_found_among_the_train_rows_are_a_leak_warning(tmp_path, capfd):
     X, y = images(60, 3, seed=5)
     test_X = np.concatenate([X[:7], X[40:]])  # 7 test rows copied from the train rows
@@ -443,11 +502,20 @@ def bad_members(tmp_path_factory, default_named) -> dict:
             keras.layers.Dense(3, activation="softmax"),
         ]
     )
+    keras_lambda = keras.Sequential(  # a Lambda that calls Keras's own function: refused too
+        [
+            keras.Input((SIDE, SIDE, 1)),
+            keras.layers.Lambda(keras.ops.abs),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     other_input = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
     return {
         "missing": (folder / "absent.keras", "no such file"),
         "not an archive": (not_keras, "not a .keras archive"),
         "Lambda": (save(lam, folder / "lambda.keras"), "Lambda layer"),
+        "Lambda of a Keras function": (save(keras_lambda, folder / "abs.keras"), "Lambda layer"),
         "shape": (
             save(other_input, folder / "flat.keras"),
             "expects input of shape [5] per row; the data gives [4, 4, 1]",
@@ -467,7 +535,16 @@ def bad_members(tmp_path_factory, default_named) -> dict:
 @pytest.mark.xdist_group("own_members")
 @pytest.mark.parametrize(
     "case",
-    ["missing", "not an archive", "Lambda", "shape", "classes", "regression", "input name"],
+    [
+        "missing",
+        "not an archive",
+        "Lambda",
+        "Lambda of a Keras function",
+        "shape",
+        "classes",
+        "regression",
+        "input name",
+    ],
 )
 def test_a_member_that_cannot_be_stacked_is_one_line_and_nothing_is_written(
     case, bad_members, default_named, tmp_path, capfd
@@ -519,6 +596,7 @@ BAD_ARRAYS = {
         "no test arrays",
     ),
     "not npz": (lambda p: p.write_text("a,b\n1,2\n"), "not a NumPy .npz archive"),
+    "an .npy renamed": (lambda p: np.save(p.open("wb"), np.zeros(3)), "not a NumPy .npz archive"),
     "one-hot labels": (
         lambda p: np.savez(p, test_X=np.zeros((2, 2)), test_y=np.eye(2)),
         "give one label per row",

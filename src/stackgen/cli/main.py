@@ -28,6 +28,7 @@ from stackgen.pipeline import warn_if_long
 from stackgen.trust import lineage, settings
 from stackgen.trust.lock import workdir_lock
 from stackgen.trust.paths import Paths, made_with, require
+from stackgen.trust.safe_load import keras_archive_config
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> object:
         "--input",
         default=None,
         metavar="FILE",
-        help="CSV file of points, one per row (default: standard input)",
+        help="CSV file of points, one per row (default: standard input); or FILE.npz with "
+        "an array X (X_<name> for each input) for members that read arrays",
     )
     predict_command.add_argument(
         "--protocol",
@@ -142,6 +144,10 @@ def main(argv: list[str] | None = None) -> object:
         raise SystemExit(1 if problems else 0)
     if args.command == "run":
         cfg = config_from_args(args)
+        # A missing member file is one line before step 1 writes anything.
+        guarded(
+            lambda: [keras_archive_config(f, f"--member-files {f.name}") for f in cfg.member_files]
+        )
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto)))
     if args.command == "predict":

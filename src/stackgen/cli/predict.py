@@ -224,7 +224,7 @@ def read_arrays(path: str, split) -> Points:
                 "and is never used here"
             ) from None
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, TypeError, zipfile.BadZipFile, EOFError) as exc:
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
     names = split.input_names
     wanted = ["X"] if names is None else [f"X_{n}" for n in names]

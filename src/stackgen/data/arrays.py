@@ -69,7 +69,8 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
         "task_reason": reason,
         "inputs": {name: list(shape) for name, shape in inputs.shapes(test_X).items()},
         "input_names": sorted(test_X) if isinstance(test_X, dict) else None,
-        "shared_rows": inputs.shared_rows(train_X, test_X),
+        # compared as the members will read them: float32
+        "shared_rows": inputs.shared_rows(inputs.as_float32(train_X), inputs.as_float32(test_X)),
     }
     if task == "classification":
         names = sorted({str(v) for v in np.concatenate([train_y, test_y]).tolist()}, key=_order)
@@ -117,7 +118,8 @@ def _read(path: Path, where: str) -> dict[str, np.ndarray]:
                     raise
     except StackgenError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        # TypeError: a single .npy array renamed .npz, which np.load returns as an ndarray
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
     unknown = [name for name in raw if _key(name) is None]
     if unknown:
@@ -159,7 +161,9 @@ def _part(raw: dict, part: str, where: str):
             raise StackgenError(f"{where}: {name} holds complex numbers")
         if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
             row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(axis=1)))
-            raise StackgenError(f"{where}: {name} holds NaN or infinite values (row {row} first)")
+            raise StackgenError(
+                f"{where}: {name} holds NaN or infinite values (row {row + 1} first)"
+            )
         if np.abs(a).max(initial=0) > np.finfo(np.float32).max:
             raise StackgenError(f"{where}: {name} holds values beyond float32's range (3.4e38)")
     if y is not None:

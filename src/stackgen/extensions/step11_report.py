@@ -147,18 +147,20 @@ def _members(paths: Paths) -> list[tuple]:
     if not rows:
         return []
     cv = manifest.get("cv_skipped")
-    said = (
-        f"The cv protocol was skipped: {cv}."
-        if cv
-        else "Under cv, a fresh copy of each architecture was trained on the folds of the "
-        "train rows (its saved optimizer and loss, new weights)."
-    )
+    said = ""
+    if cv:
+        said = f"The cv protocol was skipped: {cv}."
+    elif paths.oof.is_file():
+        said = (
+            "Under cv, a fresh copy of each architecture was trained on the folds of the "
+            "train rows (its saved optimizer and loss, new weights)."
+        )
     return [
         ("h2", "Members trained elsewhere (--member-files)"),
         (
             "p",
             "Stackgen cannot check that these members never saw the test rows; every test "
-            f"score below assumes they did not. {said}",
+            f"score below assumes they did not. {said}".strip(),
         ),
         ("table", ["member", "file", "sha256", "output"], rows),
     ]

@@ -24,8 +24,6 @@ training rows, and keeps each copy's predictions for its held-out fold only.
 from __future__ import annotations
 
 import hashlib
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from stackgen.data.split import Split
 from stackgen.methods import training
 from stackgen.methods.protocols import cv_folds
 from stackgen.trust.errors import StackgenError
+from stackgen.trust.safe_load import LAMBDA, keras_archive_config
 
 # Losses whose labels stackgen knows how to give: what a fresh copy is trained on under cv.
 SPARSE = ("sparse_categorical_crossentropy",)
@@ -50,7 +49,12 @@ VALUES = (
     "log_cosh",
     "mean_squared_logarithmic_error",
 )
-ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "kld": "kl_divergence"}
+ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "kld": "kl_divergence",
+    "huber_loss": "huber",
+}
 ASSUMPTION = (
     "note: these members were trained outside stackgen, which cannot check that they never saw "
     "the test rows; every test score below assumes they did not"
@@ -92,9 +96,7 @@ def import_members(files: tuple[Path, ...], split: Split) -> list[Imported]:
 
 def _import(path: Path, index: int, split: Split) -> Imported:
     where = f"--member-files {path.name}"
-    if not path.is_file():
-        raise StackgenError(f"{where}: no such file ({path})")
-    config = _archive_config(path, where)
+    config = keras_archive_config(path, where)  # also refuses any Lambda layer
     original = _load(path, where)
     if len(original.outputs) != 1:
         raise StackgenError(
@@ -106,24 +108,10 @@ def _import(path: Path, index: int, split: Split) -> Imported:
     loss = _loss_name(compile_config)
     kind = _output_kind(original, split, loss, where)
     wrapper = wrap(original, f"member_{index}", kind, split, reads)
-    training_config, why = _training(compile_config, loss, kind)
+    training_config, why = _training(compile_config, loss, kind, original)
     return Imported(
         wrapper, original, path.resolve(), _digest(path), kind, reads, training_config, why
     )
-
-
-def _archive_config(path: Path, where: str) -> dict:
-    """The archive's config.json, read as JSON (no code): whether it is a .keras file at all,
-    and its training configuration."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        h5 = path.suffix in (".h5", ".hdf5")
-        legacy = " (an HDF5 file: load it and save it again as .keras)" if h5 else ""
-        raise StackgenError(
-            f"{where}: not a .keras archive{legacy}; save each member with model.save('name.keras')"
-        ) from None
 
 
 def _load(path: Path, where: str) -> keras.Model:
@@ -132,10 +120,7 @@ def _load(path: Path, where: str) -> keras.Model:
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for what it refuses
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
-            raise StackgenError(
-                f"{where}: has a Lambda layer, whose Python code stackgen never runs (safe "
-                "mode); rebuild the member with built-in layers"
-            ) from None
+            raise StackgenError(LAMBDA.format(where=where)) from None
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise StackgenError(f"{where}: Keras cannot load it safely: {first[:200]}") from None
 
@@ -185,12 +170,11 @@ def _loss_name(compile_config: dict | None) -> str | None:
     if not compile_config:
         return None
     loss = compile_config.get("loss")
-    if isinstance(loss, str):
-        return ALIASES.get(loss, loss)
-    if isinstance(loss, dict):
-        name = (loss.get("config") or {}).get("name") or loss.get("class_name")
-        return ALIASES.get(str(name), str(name)) if name else None
-    return None
+    if isinstance(loss, dict):  # a Loss object {"config": {"name": ...}}, or a function's name
+        config = loss.get("config")
+        name = config.get("name") if isinstance(config, dict) else config
+        loss = name or loss.get("class_name")
+    return ALIASES.get(loss, loss) if isinstance(loss, str) else None
 
 
 SOFTMAX, SIGMOID, LOGITS, LOGIT, VALUE = "softmax", "sigmoid", "logits", "logit", "value"
@@ -315,14 +299,44 @@ def member_reads(model: keras.Model) -> list[str]:
 # --- the cv protocol: fresh copies on the folds -------------------------------------------------
 
 
-def _training(compile_config: dict | None, loss: str | None, kind: str):
+def _training(compile_config: dict | None, loss: str | None, kind: str, model: keras.Model):
     """(the optimizer and loss a fresh copy trains with, None) or (None, why it cannot)."""
     if not compile_config or not compile_config.get("loss") or not compile_config.get("optimizer"):
         return None, "it was saved without a training configuration (uncompiled)"
     known = (*SPARSE, *ONE_HOT, *BINARY) if kind != VALUE else VALUES
     if loss not in known:
         return None, f"its loss {loss or 'unknown'} is not one stackgen can give labels to"
-    return {"optimizer": compile_config["optimizer"], "loss": compile_config["loss"]}, None
+    training_config = {"optimizer": compile_config["optimizer"], "loss": compile_config["loss"]}
+    try:
+        _rebuild(training_config)
+    except Exception as exc:  # noqa: BLE001 - a custom optimizer or loss Keras does not know
+        return None, f"its optimizer or loss cannot be rebuilt ({str(exc)[:80]})"
+    if not model.trainable_weights:
+        return None, "it has no trainable weights, so a fresh copy would never learn"
+    adapted = [layer for layer in _leaves(model) if hasattr(layer, "adapt")]
+    if adapted:
+        return None, (
+            f"its {type(adapted[0]).__name__} layer holds statistics of the rows it was "
+            "adapted to, which a fresh copy cannot re-learn on a fold"
+        )
+    return training_config, None
+
+
+def _rebuild(training_config: dict):
+    """A new optimizer and the loss, from a member's saved training configuration."""
+    optimizer = keras.optimizers.deserialize(training_config["optimizer"])
+    loss = training_config["loss"]
+    loss = keras.losses.deserialize(loss) if isinstance(loss, dict) else keras.losses.get(loss)
+    return optimizer, loss
+
+
+def _leaves(model: keras.Model):
+    """Every layer of ``model`` that is not itself a model, nested models opened."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(layer)
+        else:
+            yield layer
 
 
 def cv_refusal(imported: list[Imported], split: Split) -> str | None:
@@ -364,12 +378,7 @@ def fit_copy(
     training rows ``rows`` with the file's optimizer and loss."""
     training.seed_everything(seed)
     copy = keras.models.clone_model(item.original)
-    optimizer = keras.optimizers.deserialize(item.training["optimizer"])
-    loss = (
-        keras.losses.deserialize(item.training["loss"])
-        if isinstance(item.training["loss"], dict)
-        else keras.losses.get(item.training["loss"])
-    )
+    optimizer, loss = _rebuild(item.training)
     X = inputs.take(split.train_X, rows)
     training.fit(
         copy,

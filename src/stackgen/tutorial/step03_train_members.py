@@ -24,6 +24,12 @@ def run(cfg: Config) -> dict:
     split = load_split(paths)
     sources, cv_skipped = None, None
     if cfg.member_files:
+        if split.params.get("source") == "table":
+            raise StackgenError(
+                "--member-files stacks members as you trained them, and step 1 standardised "
+                "this table's columns: give your rows as the members read them, in --data "
+                "FILE.npz (docs/own-members.md)"
+            )
         sources = imported.import_members(cfg.member_files, split)
         out.result(imported.ASSUMPTION)
         for i, item in enumerate(sources, start=1):
