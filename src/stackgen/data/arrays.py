@@ -51,7 +51,8 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
             "test_y, and may have train_X and train_y"
         )
     test_X, test_y = parts["test"]
-    train_X, train_y = parts.get("train", (_no_rows(test_X), test_y[:0]))
+    no_rows = (inputs.take(test_X, slice(0, 0)), test_y[:0])  # members trained elsewhere
+    train_X, train_y = parts.get("train", no_rows)
     if "train" in parts and inputs.shapes(train_X) != inputs.shapes(test_X):
         raise StackgenError(
             f"{where}: train inputs are {inputs.describe_shapes(train_X)} but test inputs "
@@ -194,13 +195,6 @@ def _key(name: str) -> tuple[str, str, str | None] | None:
     if match is None or (match[2] == "y" and match[3]):
         return None
     return match[1], match[2], match[3]
-
-
-def _no_rows(X):
-    """Arrays shaped like ``X`` with no rows: the training set of members trained elsewhere."""
-    if isinstance(X, dict):
-        return {name: a[:0] for name, a in X.items()}
-    return X[:0]
 
 
 def _task(y: np.ndarray, asked: str, where: str) -> tuple[str, str]:

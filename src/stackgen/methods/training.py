@@ -180,14 +180,7 @@ def predict_proba(model: keras.Model, X: inputs.Inputs) -> np.ndarray:
     # A direct call: one batch, no per-call tf.function retracing as model.predict would do;
     # many rows (images) in chunks, so that memory stays bounded.
     names = [t.name for t in model.inputs]
-    n = inputs.count(X)
-    chunks = [
-        keras.ops.convert_to_numpy(
-            model(
-                inputs.feed(inputs.take(X, slice(start, start + PREDICT_CHUNK)), names),
-                training=False,
-            )
-        )
-        for start in range(0, n, PREDICT_CHUNK)
-    ] or [keras.ops.convert_to_numpy(model(inputs.feed(X, names), training=False))]
-    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    starts = range(0, max(inputs.count(X), 1), PREDICT_CHUNK)  # one call for no rows too
+    chunks = [inputs.take(X, slice(start, start + PREDICT_CHUNK)) for start in starts]
+    outputs = [model(inputs.feed(chunk, names), training=False) for chunk in chunks]
+    return np.concatenate([keras.ops.convert_to_numpy(o) for o in outputs])
