@@ -62,6 +62,11 @@ class Config:
     target: str | None = None
     task: str = "auto"
     test_size: float = 0.25
+    # How a table is read (data/columns.py): its separator (None: sniffed), columns of integer
+    # codes to treat as categories, and columns to leave out.
+    sep: str | None = None
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
     # Members trained elsewhere (--member-files A.keras B.keras ...), imported by step 3 instead
     # of training stackgen's MLPs: methods/imported.py.
     member_files: tuple[Path, ...] = ()
@@ -169,6 +174,10 @@ class Config:
                 flags.append(("--task", self.task))
             if self.test_size != d["test_size"].default:
                 flags.append(("--test-size", repr(self.test_size)))
+            if self.sep is not None:
+                flags.append(("--sep", self.sep))
+            flags += [("--categorical", name) for name in self.categorical]
+            flags += [("--drop", name) for name in self.drop]
         if len(self.protocols) == 1:
             flags.append(("--protocol", self.protocols[0]))
         if self.folds != d["folds"].default and "cv" in self.protocols:

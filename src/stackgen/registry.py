@@ -75,7 +75,7 @@ STEPS: tuple[Step, ...] = (
         "the data set (the blobs, or your table) and its scatter plot.",
         "tutorial",
         writes=("data/split.npz",),
-        may_write=("figures/blobs.png",),
+        may_write=("figures/blobs.png", "data/preprocess.skops"),
         trains=False,
     ),
     Step(

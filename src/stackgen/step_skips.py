@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stackgen.trust.paths import split_params
+
 ELSEWHERE = "the members here were trained elsewhere (--member-files)"
 
 
@@ -44,10 +46,8 @@ def reason(number: int, params: dict, manifest: dict | None) -> str | None:
 def reason_in(workdir: Path, number: int) -> str | None:
     """``reason`` for the work dir's saved split and members; None where they cannot be read
     (then the step's own checks say what is missing)."""
-    try:
-        with np.load(workdir / "data" / "split.npz", allow_pickle=False) as npz:
-            params = json.loads(str(npz["params_json"]))
-    except Exception:  # noqa: BLE001 - missing or unreadable: said elsewhere
+    params = split_params(workdir)
+    if params is None:
         return None
     try:
         manifest = json.loads((workdir / "models" / "members.json").read_text("utf-8"))

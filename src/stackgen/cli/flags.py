@@ -131,6 +131,30 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )
     parser.add_argument(
+        "--sep",
+        choices=(",", ";", "tab", "|"),
+        default=None,
+        help="with --data FILE.csv: the separator (default: sniffed from the first rows)",
+    )
+    parser.add_argument(
+        "--categorical",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="with --data: columns of integer codes to one-hot encode as categories (text "
+        "columns are categories already)",
+    )
+    parser.add_argument(
+        "--drop",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="with --data: columns to leave out (identifiers and constant columns are left "
+        "out without it, and step 1 says so)",
+    )
+    parser.add_argument(
         "--protocol",
         choices=(*PROTOCOLS, "all"),
         default="all",
@@ -196,6 +220,19 @@ def config_from_args(args: argparse.Namespace) -> Config:
         _usage("--task and --test-size apply to your own data: add --data FILE.csv")
     if npz and args.test_size != d["test_size"].default:
         _usage("--test-size applies to a CSV table; an .npz holds its own train and test arrays")
+    table_flags = [
+        flag
+        for flag, given in (
+            ("--sep", args.sep is not None),
+            ("--categorical", args.categorical),
+            ("--drop", args.drop),
+        )
+        if given
+    ]
+    if table_flags and (args.data is None or npz):
+        _usage(
+            f"{table_flags[0]} applies to a table's columns: give --data FILE.csv --target COLUMN"
+        )
     if args.passthrough and (why := passthrough_refusal(args.meta)):
         _usage(why)
     try:
@@ -210,6 +247,9 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
         target=args.target,
         task=args.task,
         test_size=args.test_size,
+        sep=args.sep,
+        categorical=tuple(dict.fromkeys(args.categorical)),
+        drop=tuple(dict.fromkeys(args.drop)),
         member_files=tuple(f.expanduser().resolve() for f in args.member_files),
         seed=args.seed,
         epochs=args.epochs,

@@ -26,12 +26,14 @@ import math
 import sys
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from stackgen.config import Config
+from stackgen.data import columns, tables
 from stackgen.data.inputs import count, describe_shapes, shapes
-from stackgen.data.numbers import FLOAT32_MAX, parse_number, standardise
+from stackgen.data.numbers import FLOAT32_MAX, parse_number
 from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, served, training
 from stackgen.trust import lineage
@@ -133,6 +135,9 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     if input_path not in (None, "-") and str(input_path).endswith(".npz"):
         points = read_arrays(input_path, split)
         X = points.X
+    elif split.params.get("source") == "table":
+        points = read_table_rows(input_path, split, paths)
+        X = points.X
     else:
         if not split.flat:
             raise StackgenError(
@@ -142,8 +147,6 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
         text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
         points = read_points(text, split.feature_names)
         X = points.X
-        if "feature_mean" in split.params:  # your own table: standardise as step 1 did
-            X = standardise(X, split.params["feature_mean"], split.params["feature_std"])
         _refuse_points(
             points.lines,
             np.abs(X).max(axis=1) > FLOAT32_MAX,
@@ -169,7 +172,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     if points.unused:  # said once every check has passed: a failure stays one line
         target = split.params.get("target")
         shown = [f"{c} (the target)" if c == target else c for c in points.unused]
-        what = "arrays" if isinstance(points.lines[0], str) else "columns"
+        what = "arrays" if str(input_path).endswith(".npz") else "columns"
         _note(f"{what} not used (not features of the model): {', '.join(shown)}")
     if split.task.name == "regression":
         print("point,model,prediction")
@@ -206,6 +209,41 @@ def _refuse_points(lines: list, bad: np.ndarray, why: str) -> None:
         raise StackgenError(
             f"{where if isinstance(where, str) else f'line {where}'}: the point {why}"
         )
+
+
+def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
+    """Raw rows of your table (CSV or Parquet, a file or standard input) encoded by the
+    transformer step 1 fit: columns matched by name in any order (a header is needed unless the
+    rows give exactly the model's columns in the table's order), blanks and unseen categories
+    read as step 1 read them."""
+    transformer = columns.load(paths.preprocessor, paths)
+    lineage.verify(paths, paths.preprocessor)
+    p = split.params
+    used = [c["name"] for c in p["columns"] if c["kind"] != columns.DROPPED]
+    known = {c["name"] for c in p["columns"]} | {p["target"]}
+    if input_path not in (None, "-") and Path(input_path).suffix.lower() in tables.PARQUET:
+        table = tables.read_table(Path(input_path), where="--input")
+    else:
+        if input_path in (None, "-"):
+            text, where = _read_stdin(), "the input"
+        else:
+            raw = _read_bytes(input_path)
+            text, where = tables.decode(raw, f"--input {input_path}")[0], f"--input {input_path}"
+        if not text.strip():
+            raise StackgenError(
+                f"no points to predict: give CSV rows with a header naming {', '.join(used)}"
+            )
+        sep = tables.sniff_separator(text)
+        first = next(tables.records(text, sep))[1]
+        first = [cell.strip() for cell in first]
+        headerless = len(first) == len(used) and not known & set(first)
+        table = tables.read_text(text, sep, where, names=used if headerless else None)
+    X, lines, unused = columns.encode_rows(table, p, transformer, "the input")
+    _refuse_points(lines, _not_finite(X) | (np.abs(X).max(axis=1) > FLOAT32_MAX), TOO_FAR)
+    return Points(X.astype(np.float32), lines, unused)
+
+
+TOO_FAR = "has a value too large for the networks' float32 once standardised"
 
 
 def read_arrays(path: str, split) -> Points:
@@ -281,6 +319,13 @@ def _read_stdin() -> str:
     except UnicodeDecodeError as exc:
         where = f"{exc.reason} at byte {exc.start}"
         raise StackgenError(f"the input is not UTF-8 text ({where})") from None
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise StackgenError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _read_file(path: str) -> str:

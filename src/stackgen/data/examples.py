@@ -33,3 +33,50 @@ def write_table(name: str, folder: Path) -> tuple[Path, str]:
         writer.writerow([*bunch.feature_names, target])
         writer.writerows([*x, y] for x, y in zip(bunch.data.tolist(), labels, strict=True))
     return path, target
+
+
+# Real tables with categorical columns and missing values, shipped inside packages (the
+# ``examples`` extra), copied as the files a user would bring: name -> (package, target, what).
+PACKAGE_TABLES = {
+    "penguins_raw": (
+        "palmerpenguins",
+        "Sex",
+        "the Palmer Station penguins as recorded (palmerpenguins' data/penguins-raw.csv): "
+        "344 birds, 17 columns, blanks written NA",
+    ),
+    "cars": (
+        "vega_datasets",
+        "Origin",
+        "the 406 cars of vega_datasets' _data/cars.json, written as CSV",
+    ),
+}
+
+
+def write_package_table(name: str, folder: Path) -> tuple[Path, str]:
+    """Write ``folder/<name>.csv`` from the package that ships it; return its path and target.
+    A missing package is one ``StackgenError`` line naming the install command."""
+    import importlib
+    import json
+
+    from stackgen.trust.errors import StackgenError
+
+    package, target, _ = PACKAGE_TABLES[name]
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise StackgenError(
+            f"the {name} table ships in {package}: pip install 'stackgen[examples]'"
+        ) from None
+    home = Path(module.__file__).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    if name == "penguins_raw":
+        path.write_bytes((home / "data" / "penguins-raw.csv").read_bytes())
+        return path, target
+    records = json.loads((home / "_data" / "cars.json").read_text("utf-8"))
+    header = list(records[0])
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(["" if r[h] is None else r[h] for h in header] for r in records)
+    return path, target

@@ -9,7 +9,7 @@ kept as standardised float32 values. The task is recorded in the split's paramet
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.config import Config
 from stackgen.data import arrays as npz_arrays
-from stackgen.data import blobs, inputs, tables
+from stackgen.data import blobs, columns, inputs, tables
 from stackgen.data.task import Task, task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
@@ -36,6 +36,9 @@ class Split:
     test_X: inputs.Inputs
     test_y: np.ndarray
     params: dict
+    # A table's fitted column transformer (data/columns.py), when step 1 has just made it; a
+    # split loaded from disk leaves it in data/preprocess.skops.
+    preprocessor: object = field(default=None, compare=False, repr=False)
 
     @property
     def task(self) -> Task:
@@ -66,7 +69,13 @@ class Split:
 
     def labels(self) -> dict:
         """What every results file says of its data: which data, the task, the metric."""
-        return {"data": self.describe(), "task": self.task.name, "metric": self.task.metric}
+        labels = {"data": self.describe(), "task": self.task.name, "metric": self.task.metric}
+        if "columns" in self.params:  # a table: each column's kind and what was done to it
+            labels["columns"] = [
+                {"name": c.name, "kind": c.kind, "treatment": c.treatment()}
+                for c in (columns.Column(**c) for c in self.params["columns"])
+            ]
+        return labels
 
     def describe(self) -> str:
         """Which data this is, for printouts, results and the report."""
@@ -135,13 +144,18 @@ def make_split(cfg: Config) -> Split:
     if cfg.data_file is not None and Path(cfg.data_file).suffix == ".npz":
         arrays, params = npz_arrays.load_arrays(Path(cfg.data_file), cfg.task)
     elif cfg.data_file is not None:
-        arrays, params = tables.load_table(
+        arrays, params, preprocessor = tables.load_table(
             Path(cfg.data_file),
             cfg.target,
             cfg.task,
             cfg.test_size,
             cfg.data_random_state,
+            columns.Options(cfg.sep, cfg.categorical, cfg.drop),
         )
+        problem = _check_arrays(arrays, params)
+        if problem:  # never save a split that every later step would refuse
+            raise StackgenError(f"step 1 cannot use this data: {problem}; nothing was written")
+        return Split(**arrays, params=params, preprocessor=preprocessor)
     else:
         arrays, params = blobs.make_blobs_split(cfg), cfg.data_params()
     problem = _check_arrays(arrays, params)

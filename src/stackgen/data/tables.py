@@ -1,36 +1,88 @@
-"""Your own data: a CSV table with a target column, made into a train/test split like the blobs.
+"""Your own data: a table with a target column, made into a train/test split like the blobs.
 
-``python -m stackgen run --data FILE.csv --target COLUMN`` reads the table with the standard
-library's csv module (a header row, then one row per example), and then:
+``python -m stackgen run --data FILE.csv --target COLUMN`` reads the table with pandas (CSV, or
+Parquet where pyarrow is installed), and then:
 
+* drops the rows whose target is missing, and says how many;
 * decides the task: a non-numeric target is classification; a numeric one is classification when
   it holds whole numbers with at most ``MAX_AUTO_CLASSES`` distinct values, else regression
   (``--task`` overrides, and the choice is printed either way);
 * splits the rows into train and test, stratified by class for classification, seeded by the
   data seed (so ``--seed`` changes the networks, never the split);
-* standardises every feature with the mean and standard deviation of the training rows only (and
-  a regression target the same way), and keeps those statistics so ``predict`` can apply them;
+* turns the feature columns into the networks' inputs with a transformer fit on the training
+  rows only (``data/columns.py``): numbers imputed and standardised, categories one-hot encoded,
+  identifiers and constants dropped. ``predict`` applies the same fitted transformer;
 * maps class labels to 0..C-1 in sorted order and keeps their names for every printout.
 
-Every problem a user can cause is one ``StackgenError`` line naming the column or class at fault.
-No TensorFlow here: step 1 stays quick.
+Reading (``read_table``): the encoding is UTF-8 (a byte-order mark is skipped; UTF-16 with its
+mark is read too), else Windows-1252, and step 1 says so; the separator is ``,``, ``;``, tab or
+``|``, whichever gives every one of the first rows the same number of fields (``--sep`` to
+choose); quoted fields may hold separators and newlines. A cell is missing when it is blank or
+one of ``MISSING``'s spellings, whatever their case. In a file not separated by commas, a number
+may use a decimal comma (``3,5``). Every problem a user can cause is one ``StackgenError`` line
+naming the column, row or class at fault. No TensorFlow here: step 1 stays quick.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from stackgen.data.numbers import FLOAT32_MAX, canonical, finite_number, mean_std, standardise
+from stackgen.data import columns as cols
+from stackgen.data.numbers import canonical, finite_number
 from stackgen.trust.errors import StackgenError
 
 TASKS = ("auto", "classification", "regression")
 MAX_AUTO_CLASSES = 20
-MISSING = {"", "na", "nan", "null", "none", "?"}
+# Cells that mean "no value", compared stripped and lower-cased: pandas' default spellings, and
+# the "?" of the UCI repository's tables.
+MISSING = frozenset(
+    {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#n/a n/a", "#na", "?"}
+    | {"-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan"}
+)
+# --sep's names for the separators a table may use; without it, one of them is sniffed.
+SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+SNIFF_ROWS = 50
+PARQUET = (".parquet", ".pq")
+PARQUET_INSTALL = "pip install 'stackgen[parquet]' (pyarrow)"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read: its column names and each column's cells (stripped text, None where
+    missing), with how the file was read."""
+
+    header: list[str]
+    cells: dict[str, list[str | None]]
+    sep: str
+    encoding: str
+    row_numbers: list[int]  # each row's number in the file, the header being row 1
+
+    @property
+    def rows(self) -> int:
+        return len(next(iter(self.cells.values()))) if self.cells else 0
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Numbers may be written 3,5: a table not separated by commas."""
+        return self.sep not in (",", "parquet")
+
+    def take(self, keep: np.ndarray) -> RawTable:
+        return RawTable(
+            self.header,
+            {name: [cells[i] for i in keep] for name, cells in self.cells.items()},
+            self.sep,
+            self.encoding,
+            [self.row_numbers[i] for i in keep],
+        )
 
 
 def file_digest(path: Path) -> str:
@@ -38,26 +90,174 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV file, with clear errors for unreadable, empty or ragged files."""
+def read_table(path: Path, sep: str | None = None, where: str = "--data") -> RawTable:
+    """The table in ``path`` (CSV, or Parquet by its suffix); one clear error for a file that
+    is missing, unreadable, empty, ragged or has a column name twice."""
+    where = f"{where} {path}"
+    if path.suffix.lower() in PARQUET:
+        return _read_parquet(path, where)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = [row for row in csv.reader(fh) if any(cell.strip() for cell in row)]
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise StackgenError(f"--data {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StackgenError(f"--data {path}: cannot read it as CSV ({exc})") from None
-    if not rows:
-        raise StackgenError(f"--data {path}: the file is empty")
-    header = [cell.strip() for cell in rows[0]]
-    if len(rows) == 1:
-        raise StackgenError(f"--data {path}: a header row and no data rows")
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise StackgenError(
-                f"--data {path}: row {number} has {len(row)} fields, the header {len(header)}"
-            )
-    return header, [[cell.strip() for cell in row] for row in rows[1:]]
+        raise StackgenError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise StackgenError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+    text, encoding = decode(raw, where)
+    return read_text(text, sep, where, encoding)
+
+
+def decode(raw: bytes, where: str) -> tuple[str, str]:
+    """(text, encoding name) of a file's bytes: UTF-8 or UTF-16 with a byte-order mark, UTF-8,
+    else Windows-1252 (what spreadsheet programs on Windows write)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise StackgenError(f"{where}: not readable as UTF-16 text ({exc.reason})") from None
+    if b"\x00" in raw:
+        raise StackgenError(f"{where}: not a text table (it holds NUL bytes); give a CSV file")
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as exc:
+        raise StackgenError(
+            f"{where}: neither UTF-8 nor Windows-1252 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def sniff_separator(text: str) -> str:
+    """The separator that splits the first rows into the same number of fields, most fields
+    first; a comma when none does (one column, or a ragged file: the width check says which)."""
+    best, widest = ",", 1
+    for sep in (",", ";", "\t", "|"):
+        try:
+            first = list(itertools.islice(records(text, sep), SNIFF_ROWS))
+        except csv.Error:
+            continue
+        widths = {len(row) for _, row in first}
+        if len(widths) == 1 and (width := widths.pop()) > widest:
+            best, widest = sep, width
+    return best
+
+
+def records(text: str, sep: str):
+    """(number, fields) of each row that pandas reads too (a blank or whitespace-only line is
+    skipped by both); rows are numbered from 1, the header included."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    number = 0
+    for row in rows:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        number += 1
+        yield number, row
+
+
+def read_text(
+    text: str,
+    sep: str | None,
+    where: str,
+    encoding: str = "UTF-8",
+    names: list[str] | None = None,
+) -> RawTable:
+    """A CSV table's text read with pandas, every cell as text; ``sep`` None: sniffed. The
+    first row is the header, unless ``names`` gives the columns of a table without one."""
+    import pandas as pd
+
+    sep = SEPARATORS[sep] if sep is not None else sniff_separator(text)
+    try:
+        rows = records(text, sep)
+        if names is None:
+            first = next(rows, None)
+            if first is None:
+                raise StackgenError(f"{where}: the file is empty")
+            header = [cell.strip() for cell in first[1]]
+        else:
+            header = list(names)
+        # pandas fills a short row with blanks and stops at a long one: say which row, here.
+        for number, row in rows:
+            if len(row) != len(header):
+                raise StackgenError(
+                    f"{where}: row {number} has {len(row)} fields, the header {len(header)}"
+                    + _other_separator(header, sep)
+                )
+    except csv.Error as exc:
+        raise StackgenError(f"{where}: cannot read it as CSV ({exc})") from None
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise StackgenError(f"{where}: column names used twice: {', '.join(map(repr, twice))}")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            header=None if names is not None else "infer",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise StackgenError(f"{where}: cannot read it as CSV ({exc})") from None
+    if len(frame) == 0:
+        raise StackgenError(f"{where}: a header row and no data rows")
+    cells = {name: [_cell(v) for v in frame.iloc[:, j].tolist()] for j, name in enumerate(header)}
+    first_row = 1 if names is not None else 2
+    return RawTable(header, cells, sep, encoding, list(range(first_row, first_row + len(frame))))
+
+
+def _cell(value: str) -> str | None:
+    text = value.strip()
+    return None if text.lower() in MISSING else text
+
+
+def _other_separator(header: list[str], sep: str) -> str:
+    if len(header) == 1 and any(other in header[0] for other in ";\t|" if other != sep):
+        return " (the header is one field: give --sep)"
+    return ""
+
+
+def _read_parquet(path: Path, where: str) -> RawTable:
+    try:
+        import pyarrow  # noqa: F401 - pandas' Parquet reader
+    except ImportError:
+        raise StackgenError(f"{where}: reading Parquet needs pyarrow: {PARQUET_INSTALL}") from None
+    import pandas as pd
+
+    if not path.is_file():
+        raise StackgenError(f"{where}: no such file")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
+        raise StackgenError(f"{where}: cannot read it as Parquet ({exc})") from None
+    header = [str(name) for name in frame.columns]
+    if len(set(header)) != len(header):
+        twice = sorted({h for h in header if header.count(h) > 1})
+        raise StackgenError(f"{where}: column names used twice: {', '.join(map(repr, twice))}")
+    if len(frame) == 0:
+        raise StackgenError(f"{where}: no data rows")
+    cells = {
+        name: [_parquet_cell(v) for v in frame.iloc[:, j].astype(object).tolist()]
+        for j, name in enumerate(header)
+    }
+    return RawTable(header, cells, "parquet", "Parquet", list(range(1, len(frame) + 1)))
+
+
+def _parquet_cell(value) -> str | None:
+    """A Parquet value as the text a CSV file would hold: numbers exactly (``repr``), True and
+    False as words, missing as None."""
+    import pandas as pd
+
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    return _cell(str(value))
 
 
 def choose_task(values: list[str], asked: str, target: str) -> tuple[str, str]:
@@ -94,43 +294,30 @@ def _class_names(values: list[str]) -> list[str]:
 
 
 def load_table(
-    path: Path, target: str, task: str, test_size: float, seed: int
-) -> tuple[dict, dict]:
-    """(arrays, params) for a CSV table: the split, standardised, and what describes it."""
-    header, rows = read_csv(path)
-    if target not in header:
-        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+    path: Path,
+    target: str,
+    task: str,
+    test_size: float,
+    seed: int,
+    options: cols.Options | None = None,
+) -> tuple[dict, dict, object]:
+    """(arrays, params, fitted transformer) for a table: the split, encoded, and what
+    describes it."""
+    options = options or cols.Options()
+    table = read_table(path, options.sep)
+    if target not in table.header:
+        shown = ", ".join(table.header[:12]) + (", ..." if len(table.header) > 12 else "")
         raise StackgenError(f"--target {target!r} is not a column of {path.name} ({shown})")
-    if len(set(header)) != len(header):
-        twice = sorted({h for h in header if header.count(h) > 1})
-        raise StackgenError(f"{path.name}: column names used twice: {', '.join(twice)}")
-    t = header.index(target)
-    features = [h for i, h in enumerate(header) if i != t]
+    features = [h for h in table.header if h != target]
     if not features:
         raise StackgenError(f"{path.name}: no feature columns besides the target {target!r}")
-    raw_target = [row[t] for row in rows]
-    missing_target = sum(v.lower() in MISSING for v in raw_target)
-    if missing_target:
-        raise StackgenError(
-            f"target column {target!r} has {missing_target} empty or missing values; "
-            "drop those rows first"
-        )
-    X = np.empty((len(rows), len(features)), dtype=np.float64)
-    not_numeric = []
-    for j, i in enumerate(i for i in range(len(header)) if i != t):
-        column = [finite_number(row[i]) for row in rows]
-        bad = [row[i] for row, v in zip(rows, column, strict=True) if v is None]
-        if bad:
-            not_numeric.append((header[i], bad[0]))
-            continue
-        X[:, j] = column
-    if not_numeric:
-        shown = ", ".join(f"{name!r} (e.g. {value!r})" for name, value in not_numeric[:5])
-        more = f" and {len(not_numeric) - 5} more" if len(not_numeric) > 5 else ""
-        raise StackgenError(
-            f"feature columns must be numbers with no missing values; not so: {shown}{more}; "
-            "encode or drop them first"
-        )
+    options.check(table.header, target)
+    present = np.array([v is not None for v in table.cells[target]])
+    if not present.any():
+        raise StackgenError(f"target column {target!r} has no values")
+    dropped_rows = int((~present).sum())
+    table = table.take(np.flatnonzero(present))
+    raw_target = table.cells[target]
     chosen, why = choose_task(raw_target, task, target)
     params = {
         "source": "table",
@@ -140,10 +327,13 @@ def load_table(
         "target": target,
         "task": chosen,
         "task_reason": why,
-        "feature_names": features,
-        "rows": len(rows),
+        "rows": table.rows,
+        "rows_without_target": dropped_rows,
         "test_size": test_size,
         "random_state": seed,
+        "separator": table.sep,
+        "encoding": table.encoding,
+        **options.as_params(),
     }
     if chosen == "classification":
         names = _class_names(raw_target)
@@ -158,34 +348,30 @@ def load_table(
     else:
         y = np.array([float(v) for v in raw_target], dtype=np.float64)
         stratify = None
-    rows_idx = np.arange(len(rows))
     try:
         train, test = train_test_split(
-            rows_idx, test_size=test_size, stratify=stratify, random_state=seed
+            np.arange(table.rows), test_size=test_size, stratify=stratify, random_state=seed
         )
     except ValueError as exc:
         raise StackgenError(
             f"cannot split {path.name} with --test-size {test_size}: {exc}"
         ) from None
     train, test = np.sort(train), np.sort(test)
-    mean, std = mean_std(X[train])
-    X = standardise(X, mean, std)
-    too_big = [features[j] for j in np.flatnonzero(np.abs(X).max(axis=0) > FLOAT32_MAX)]
-    if too_big:
-        raise StackgenError(
-            f"{path.name}: column {too_big[0]!r} holds values so far from the training rows' "
-            "that they do not fit the networks' float32 even after standardising; rescale it"
-        )
-    params["feature_mean"], params["feature_std"] = mean.tolist(), std.tolist()
+    encoded = cols.encode_table(table, features, train, options, path.name)
+    params["columns"] = [c.as_dict() for c in encoded.columns]
+    params["feature_names"] = encoded.feature_names
+    params["warnings"] = encoded.warnings
     if chosen == "regression":
+        from stackgen.data.numbers import mean_std, standardise
+
         y_mean, y_std = mean_std(y[train])
-        y = standardise(y, y_mean, y_std)
+        y = standardise(y, y_mean, y_std).astype(np.float32)
         params["target_mean"], params["target_std"] = float(y_mean), float(y_std)
-        y = y.astype(np.float32)
+    X = encoded.X
     arrays = {
-        "train_X": X[train].astype(np.float32),
+        "train_X": X[train],
         "train_y": y[train],
-        "test_X": X[test].astype(np.float32),
+        "test_X": X[test],
         "test_y": y[test],
     }
-    return arrays, params
+    return arrays, params, encoded.transformer

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from stackgen import registry, step_skips
 from stackgen.config import Config
+from stackgen.data.columns import Column
 from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
 from stackgen.trust import lineage
 from stackgen.trust.atomic import write_text
-from stackgen.trust.paths import Paths, with_recorded_data
+from stackgen.trust.paths import Paths, split_params, with_recorded_data
 
 NUMBER = 11
 
@@ -97,6 +98,7 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
             )
         )
     skipped = {n: step_skips.reason_in(paths.workdir, n) for n in (2, 7, 9)}
+    blocks += _columns(paths)
     blocks += _members(paths)
     blocks += _replication(r, flags, skipped[2])
     blocks += _protocols(r)
@@ -131,6 +133,27 @@ def _metric(r: dict) -> str:
 def _is_blobs(r: dict) -> bool:
     described = next((r[n]["data"] for n in r if r[n] and "data" in r[n]), "make_blobs")
     return described.startswith("make_blobs")
+
+
+def _columns(paths: Paths) -> list[tuple]:
+    """Your table's columns: each one's kind and what was done to it at step 1."""
+    params = split_params(paths.workdir) or {}
+    if "columns" not in params:
+        return []
+    try:
+        found = [Column(**c) for c in params["columns"]]
+    except TypeError:
+        return []
+    rows = [[c.name, c.kind, c.treatment()] for c in found]
+    said = (
+        f"Read as {params.get('encoding')} text separated by {params.get('separator')!r}. "
+        "Every median, level and scale was fit on the training rows only, by the transformer "
+        "saved as data/preprocess.skops, which predict applies to raw rows."
+    )
+    dropped = params.get("rows_without_target")
+    if dropped:
+        said += f" {dropped} rows whose target was missing were left out."
+    return [("h2", "Columns"), ("p", said), ("table", ["column", "kind", "what was done"], rows)]
 
 
 def _members(paths: Paths) -> list[tuple]:

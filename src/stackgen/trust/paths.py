@@ -45,6 +45,11 @@ class Paths:
         return self.workdir / "data" / "split.npz"
 
     @property
+    def preprocessor(self) -> Path:
+        # A table's column transformer, fit by step 1 on the training rows (data/columns.py).
+        return self.workdir / "data" / "preprocess.skops"
+
+    @property
     def models_dir(self) -> Path:
         return self.workdir / "models"
 
@@ -145,17 +150,29 @@ def with_recorded_data(cfg: Config) -> Config:
             target=None if recorded.get("target") is None else str(recorded["target"]),
             task=str(recorded.get("task", "auto")),
             test_size=float(recorded.get("test_size", cfg.test_size)),
+            sep=recorded.get("sep"),
+            categorical=tuple(recorded.get("categorical") or ()),
+            drop=tuple(recorded.get("drop") or ()),
         )
     except (KeyError, TypeError, ValueError):
         return cfg
 
 
-def _split_settings(workdir: Path) -> dict | None:
-    """The data settings recorded in the split's parameters, or None."""
+def split_params(workdir: Path) -> dict | None:
+    """The parameters saved in the work dir's split, or None where it is missing or
+    unreadable (the steps that load it say so)."""
     try:
         with np.load(workdir / "data" / "split.npz", allow_pickle=False) as npz:
             params = json.loads(str(npz["params_json"]))
-    except Exception:  # noqa: BLE001 - missing or unreadable: ask lineage
+    except Exception:  # noqa: BLE001 - missing or unreadable
+        return None
+    return params if isinstance(params, dict) else None
+
+
+def _split_settings(workdir: Path) -> dict | None:
+    """The data settings recorded in the split's parameters, or None."""
+    params = split_params(workdir)
+    if params is None:  # ask lineage
         return None
     if params.get("source") == "arrays":
         asked = str(params.get("task_reason", "")).startswith("--task")
@@ -172,6 +189,9 @@ def _split_settings(workdir: Path) -> dict | None:
         "target": params.get("target"),
         "task": params.get("task") if asked else "auto",
         "test_size": params.get("test_size"),
+        "sep": params.get("sep"),
+        "categorical": params.get("categorical"),
+        "drop": params.get("drop"),
     }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from stackgen import plots
 from stackgen.config import Config
+from stackgen.data import columns
 from stackgen.data.split import make_split, save_split
 from stackgen.step_io import Printer
 from stackgen.trust import settings
@@ -34,11 +35,25 @@ def run(cfg: Config) -> dict:
                 "classes: "
                 + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
             )
+    outputs = []
     if split.params.get("source") == "table":
+        p = split.params
+        if p["rows_without_target"]:
+            out.result(
+                f"dropped {p['rows_without_target']} rows whose target {p['target']!r} is missing"
+            )
+        if p["encoding"] not in ("UTF-8", "Parquet"):
+            out.result(f"note: read as {p['encoding']} text (not UTF-8)")
+        out.result(columns.summary([columns.Column(**c) for c in p["columns"]]))
+        for line in p["warnings"]:
+            out.result(line)
         out.info(
-            f"features standardised with the mean and standard deviation of the "
-            f"{len(split.train_y)} training rows; {len(split.test_y)} rows held out for testing"
+            f"columns encoded into {split.n_features} inputs by a transformer fit on the "
+            f"{len(split.train_y)} training rows only; {len(split.test_y)} rows held out for "
+            "testing"
         )
+        outputs.append(columns.save(split.preprocessor, paths.preprocessor))
+    outputs.insert(0, save_split(split, paths.data))
     if split.params.get("source") == "arrays":
         out.info("inputs passed to the members as they are; the split is the file's own")
         if not split.has_train:
@@ -53,7 +68,6 @@ def run(cfg: Config) -> dict:
                 "train arrays: scores on them are inflated for any member trained on the train "
                 "arrays (a leak); remove them from one of the two"
             )
-    outputs = [save_split(split, paths.data)]
     figure = plots.plot_data(split, paths.figure("blobs.png"))
     outputs += [figure] if figure else []
     out.made(NUMBER, outputs, [])

@@ -1,0 +1,404 @@
+"""Your table's columns: which are numbers, which are categories, which are dropped and why, and
+the scikit-learn transformer that turns them into the networks' inputs.
+
+Kinds (``encode_table``), decided at step 1 and printed one line per kind:
+
+* **numeric**: every value given is a decimal number. Missing values are imputed with the
+  training rows' median, and a 0/1 column says which were missing (``SimpleImputer`` with
+  ``add_indicator``); then every column is standardised (``StandardScaler``, after a
+  ``MaxAbsScaler`` so that values near 1e300 or 1e-300 neither overflow nor vanish).
+* **categorical**: text (strings, yes/no, true/false), or integer codes named by
+  ``--categorical``. One-hot encoded (``OneHotEncoder``); a missing value is a level of its own,
+  levels seen in fewer than ``RARE`` training rows are grouped into one, and a level never seen
+  in training is read as that rare group (or as no level, when there is none).
+* **dropped**, with the reason: ``--drop``; no value in the training rows; one value only
+  (constant); every value distinct in a text column (an identifier); whole numbers that count
+  the rows (a row number).
+
+Whether a column is numeric is a property of the file (all of its cells); everything else, from
+which columns are constant to every median, level and scale, comes from the training rows only.
+The fitted transformer is saved with skops beside the split (``save``), and ``predict`` applies
+it to raw rows with columns matched by name (``encode_rows``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stackgen.data.numbers import FLOAT32_MAX, canonical, parse_number
+from stackgen.trust.errors import StackgenError
+
+NUMERIC, CATEGORICAL, DROPPED = "numeric", "categorical", "dropped"
+# A level seen in fewer training rows than this is grouped with the other rare ones.
+RARE = 5
+# "3,5": a number with a decimal comma, read as such in a table not separated by commas.
+DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+([eE][+-]?\d+)?")
+# Types a saved transformer may hold; skops refuses any other instead of running it.
+TRUSTED_TYPES = [
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.preprocessing._data.MaxAbsScaler",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.utils._bunch.Bunch",
+    "builtins.slice",
+    "numpy.dtype",
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the user asked the table to be read: ``--sep``, ``--categorical``, ``--drop``."""
+
+    sep: str | None = None
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+    def check(self, header: list[str], target: str) -> None:
+        for flag, names in (("--categorical", self.categorical), ("--drop", self.drop)):
+            for name in names:
+                if name == target:
+                    raise StackgenError(f"{flag} {name!r} is the target column")
+                if name not in header:
+                    shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+                    raise StackgenError(f"{flag} {name!r} is not a column of the table ({shown})")
+        both = sorted(set(self.categorical) & set(self.drop))
+        if both:
+            raise StackgenError(f"column {both[0]!r} is given to both --categorical and --drop")
+
+    def as_params(self) -> dict:
+        return {"sep": self.sep, "categorical": list(self.categorical), "drop": list(self.drop)}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One feature column: its kind, why, and what the training rows hold."""
+
+    name: str
+    kind: str  # NUMERIC, CATEGORICAL or DROPPED
+    reason: str  # numeric: "numbers"; categorical: "text" or "--categorical"; dropped: why
+    missing: int = 0  # training rows without a value
+    levels: int = 0  # categorical: distinct values in the training rows
+    rare: int = 0  # categorical: of them, seen in fewer than RARE training rows (grouped)
+
+    def treatment(self) -> str:
+        """What is done to the column, as the report and step 1 say it."""
+        if self.kind == DROPPED:
+            return f"dropped ({self.reason})"
+        if self.kind == NUMERIC:
+            imputed = f"{self.missing} missing: median + indicator, " if self.missing else ""
+            return f"{imputed}standardised"
+        rare = f", {self.rare} rare grouped" if self.rare else ""
+        missing = f" + missing ({self.missing})" if self.missing else ""
+        codes = " (integer codes)" if self.reason == "--categorical" else ""
+        return f"one-hot{codes}: {self.levels} levels{rare}{missing}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    columns: list[Column]
+    transformer: object  # the fitted ColumnTransformer
+    X: np.ndarray  # every row, float32
+    feature_names: list[str]
+    warnings: list[str]
+
+
+def summary(columns: list[Column]) -> str:
+    """``features: 4 numeric (2 with missing values: median + indicator), 2 categorical (island:
+    3 levels; sex: 2 levels + missing), dropped: rowid (identifier)``"""
+    numeric = [c for c in columns if c.kind == NUMERIC]
+    categorical = [c for c in columns if c.kind == CATEGORICAL]
+    dropped = [c for c in columns if c.kind == DROPPED]
+    parts = []
+    if numeric:
+        imputed = sum(c.missing > 0 for c in numeric)
+        extra = f" ({imputed} with missing values: median + indicator)" if imputed else ""
+        parts.append(f"{len(numeric)} numeric{extra}")
+    if categorical:
+        shown = "; ".join(
+            f"{c.name}: {c.levels} levels"
+            + (f", {c.rare} rare grouped" if c.rare else "")
+            + (" + missing" if c.missing else "")
+            for c in categorical[:6]
+        )
+        more = f"; {len(categorical) - 6} more" if len(categorical) > 6 else ""
+        parts.append(f"{len(categorical)} categorical ({shown}{more})")
+    if dropped:
+        shown = ", ".join(f"{c.name} ({c.reason})" for c in dropped[:8])
+        more = f", {len(dropped) - 8} more" if len(dropped) > 8 else ""
+        parts.append(f"dropped: {shown}{more}")
+    return "features: " + ", ".join(parts)
+
+
+def number(cell: str, decimal_comma: bool) -> float | None:
+    """A cell's number (possibly infinite), reading ``3,5`` as 3.5 where ``decimal_comma``."""
+    value = parse_number(cell)
+    if value is None and decimal_comma and DECIMAL_COMMA.fullmatch(cell):
+        value = parse_number(cell.replace(",", "."))
+    return value
+
+
+def _numbers(cells, decimal_comma: bool) -> tuple[np.ndarray, list[int]]:
+    """(values, NaN where missing or not a number; the positions of cells not numbers)."""
+    values = np.full(len(cells), np.nan)
+    bad = []
+    for i, cell in enumerate(cells):
+        if cell is None:
+            continue
+        value = number(cell, decimal_comma)
+        if value is None:
+            bad.append(i)
+        else:
+            values[i] = value
+    return values, bad
+
+
+def encode_table(table, features: list[str], train: np.ndarray, options: Options, name: str):
+    """Decide every feature column's kind, fit the transformer on the ``train`` rows, and
+    encode every row: an ``Encoded``."""
+    columns, values, warnings = [], {}, []
+    for feature in features:
+        cells = table.cells[feature]
+        if feature in options.drop:
+            columns.append(Column(feature, DROPPED, "--drop"))
+            continue
+        if feature in options.categorical:
+            column = np.array([None if c is None else canonical(c) for c in cells], dtype=object)
+            columns.append(_categorical(feature, column[train], "--categorical"))
+            values[feature] = column
+            continue
+        numbers, bad = _numbers(cells, table.decimal_comma)
+        given = sum(c is not None for c in cells)
+        if not bad:
+            infinite = np.flatnonzero(np.isinf(numbers))
+            if infinite.size:
+                row = table.row_numbers[int(infinite[0])]
+                raise StackgenError(
+                    f"{name}: row {row}: {cells[int(infinite[0])]!r} in column {feature!r} is "
+                    "beyond the largest number a float can hold"
+                )
+            columns.append(_numeric(feature, numbers, train, table.row_numbers))
+            values[feature] = numbers
+            continue
+        if len(bad) <= 0.1 * given:
+            shown = cells[bad[0]]
+            warnings.append(
+                f"warning: column {feature!r} is numbers but for {len(bad)} cell"
+                f"{'s' if len(bad) > 1 else ''} such as {shown!r} (row "
+                f"{table.row_numbers[bad[0]]}): read as text, not numbers; blank those cells (or "
+                "write NA) to keep it numeric"
+            )
+        column = np.array(cells, dtype=object)
+        columns.append(_categorical(feature, column[train], "text"))
+        values[feature] = column
+    used = [c for c in columns if c.kind != DROPPED]
+    if not used:
+        raise StackgenError(
+            f"{name}: no feature column is left to learn from ({summary(columns)[10:]})"
+        )
+    transformer = _transformer(used)
+    frame = _frame(used, values)
+    with np.errstate(over="ignore", invalid="ignore"):  # scikit-learn's finiteness check
+        transformer.fit(frame.iloc[train])  # sums values near 1e308 to inf: harmless
+    X = _encode(transformer, frame)
+    names = _feature_names(transformer, used)
+    too_big = np.flatnonzero(np.abs(X).max(axis=0) > FLOAT32_MAX)
+    if too_big.size:
+        raise StackgenError(
+            f"{name}: column {names[int(too_big[0])]!r} holds values so far from the training "
+            "rows' that they do not fit the networks' float32 even after standardising; "
+            "rescale it"
+        )
+    return Encoded(columns, transformer, X.astype(np.float32), names, warnings)
+
+
+def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, row_numbers) -> Column:
+    seen = numbers[train]
+    observed = seen[~np.isnan(seen)]
+    missing = int(np.isnan(seen).sum())
+    if observed.size == 0:
+        return Column(feature, DROPPED, "no value in the training rows")
+    if np.unique(observed).size == 1 and not missing:
+        return Column(feature, DROPPED, "constant")
+    counts = np.asarray(row_numbers)[train]
+    if (
+        not missing
+        and observed.size >= 3
+        and np.all(observed == np.round(observed))
+        and np.unique(observed - counts).size == 1
+    ):
+        return Column(feature, DROPPED, "row number")
+    return Column(feature, NUMERIC, "numbers", missing=missing)
+
+
+def _categorical(feature: str, seen: np.ndarray, reason: str) -> Column:
+    observed = [v for v in seen if v is not None]
+    missing = len(seen) - len(observed)
+    if not observed:
+        return Column(feature, DROPPED, "no value in the training rows")
+    levels, counts = np.unique(np.array(observed, dtype=str), return_counts=True)
+    if len(levels) == 1 and not missing:
+        return Column(feature, DROPPED, "constant")
+    if reason == "text" and len(levels) == len(observed) and len(levels) >= 2:
+        return Column(feature, DROPPED, "identifier: every value distinct")
+    rare = int((counts < RARE).sum())
+    return Column(feature, CATEGORICAL, reason, missing, len(levels), rare)
+
+
+def _transformer(used: list[Column]):
+    """The unfitted ColumnTransformer for the used columns."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
+
+    numeric = [c.name for c in used if c.kind == NUMERIC]
+    categorical = [c.name for c in used if c.kind == CATEGORICAL]
+    parts = []
+    if numeric:
+        steps = [
+            ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+            ("bound", MaxAbsScaler()),
+            ("standardise", StandardScaler()),
+        ]
+        parts.append(("numeric", Pipeline(steps), numeric))
+    if categorical:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=RARE,
+            sparse_output=False,
+            dtype=np.float64,
+        )
+        parts.append(("categorical", encoder, categorical))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def _frame(used: list[Column], values: dict):
+    """The rows as the transformer reads them: numbers as float64 (NaN: missing), categories
+    as text (NaN: missing)."""
+    import pandas as pd
+
+    data = {}
+    for column in used:
+        if column.kind == NUMERIC:
+            data[column.name] = np.asarray(values[column.name], dtype=np.float64)
+        else:
+            data[column.name] = np.array(
+                [np.nan if v is None else str(v) for v in values[column.name]], dtype=object
+            )
+    return pd.DataFrame(data)
+
+
+def _encode(transformer, frame) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = np.asarray(transformer.transform(frame), dtype=np.float64)
+    return np.where(np.isnan(X), np.inf, X)  # a NaN left over can only be an overflow
+
+
+def _feature_names(transformer, used: list[Column]) -> list[str]:
+    """The encoded columns' names: ``bill_length``, ``bill_length missing``, ``island=Biscoe``,
+    ``island=(rare)``, ``sex=(missing)``."""
+    names = [c.name for c in used]
+    out = []
+    for full in transformer.get_feature_names_out():
+        part, _, name = str(full).partition("__")
+        if part == "numeric":
+            if name.startswith("missingindicator_"):
+                name = f"{name[len('missingindicator_') :]} missing"
+            out.append(name)
+            continue
+        column = max((n for n in names if name.startswith(f"{n}_")), key=len, default="")
+        level = name[len(column) + 1 :]
+        level = {"infrequent_sklearn": "(rare)", "nan": "(missing)"}.get(level, level)
+        out.append(f"{column}={level}")
+    return out
+
+
+def encode_rows(table, params: dict, transformer, where: str):
+    """(X, row labels, columns not used) for raw rows given to ``predict``: the table's own
+    columns, matched by name in any order, in the table's own units; a blank cell and a level
+    never seen in training are read as step 1 read them."""
+    columns = [Column(**c) for c in params["columns"]]
+    used = [c for c in columns if c.kind != DROPPED]
+    missing = [c.name for c in used if c.name not in table.header]
+    if missing:
+        raise StackgenError(
+            f"{where}: the header ({', '.join(table.header)[:80]}) does not name the model's "
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; it reads "
+            f"{', '.join(c.name for c in used)}: name the columns so, in any order"
+        )
+    values = {}
+    for column in used:
+        cells = table.cells[column.name]
+        if column.kind == CATEGORICAL:
+            text = column.reason == "--categorical"
+            values[column.name] = [
+                None if c is None else (canonical(c) if text else c) for c in cells
+            ]
+            continue
+        numbers, bad = _numbers(cells, table.decimal_comma)
+        infinite = np.flatnonzero(np.isinf(numbers))
+        if bad or infinite.size:
+            first = min([*bad, *infinite.tolist()])
+            why = (
+                "is not a number"
+                if first in bad
+                else "is beyond the largest number a float can hold"
+            )
+            raise StackgenError(
+                f"row {table.row_numbers[first]}: {cells[first]!r} {why} (column "
+                f"{column.name!r}); write numbers in decimal, such as -1.5 or 2e3, or leave the "
+                "cell blank"
+            )
+        values[column.name] = numbers
+    X = _encode(transformer, _frame(used, values))
+    by_kind = {c.name: c for c in columns}
+    unused = [
+        f"{h} (dropped at step 1: {by_kind[h].reason})" if h in by_kind else h
+        for h in table.header
+        if h not in {c.name for c in used}
+    ]
+    return X, [f"row {n}" for n in table.row_numbers], unused
+
+
+def save(transformer, path: Path) -> Path:
+    import skops.io as sio
+
+    from stackgen.trust.atomic import write_atomic
+
+    return write_atomic(path, lambda tmp: sio.dump(transformer, tmp))
+
+
+def load(path: Path, paths):
+    """The transformer step 1 fit, loaded without running code from the file."""
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+
+    from stackgen.trust.paths import corrupt, remake_hint, require
+
+    require(path, paths)
+    try:
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+    except Exception as exc:  # noqa: BLE001 - not a skops archive
+        raise corrupt(path, paths, exc) from None
+    if untrusted:
+        raise StackgenError(
+            f"{paths.rel(path)} holds types this project does not trust "
+            f"({', '.join(untrusted[:3])}); refusing to load it: {remake_hint(path, paths)}"
+        )
+    try:
+        transformer = sio.load(path, trusted=TRUSTED_TYPES)
+    except Exception as exc:  # noqa: BLE001
+        raise corrupt(path, paths, exc) from None
+    if not isinstance(transformer, ColumnTransformer):
+        raise corrupt(path, paths, f"holds a {type(transformer).__name__}, not a transformer")
+    return transformer
