@@ -285,7 +285,7 @@ def test_predict_with_any_input_works_or_fails_in_one_line(text, served, capfd):
         ("b,q\n2,1\n", "error: line 1: the header (b, q) does not name the model's feature a;"),
         ("x,z\n2,1\n", "error: line 1: the header (x, z) does not name the model's features a, b"),
         ("abc,1\n5,6\n", "error: line 1: 'abc' is not a number (feature 'a')"),
-        ("5;6\n5,6\n", "error: line 1: '5;6' is one field: predict reads comma-separated"),
+        ("5;6\n5,6\n", "error: row 2 has 2 fields, the header 1 (line 2) (the header is one"),
         ("1e39,1\n", "error: line 1: the point has a value too large for the networks' float32"),
         ("2,1\n1e400,1\n", "error: line 2: '1e400' is beyond the largest number a float"),
         ("1" * 200_000 + ",1\n", "error: line 1: not readable as CSV (field larger than"),

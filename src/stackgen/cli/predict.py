@@ -223,27 +223,35 @@ def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
     known = {c["name"] for c in p["columns"]} | {p["target"]}
     if input_path not in (None, "-") and Path(input_path).suffix.lower() in tables.PARQUET:
         table = tables.read_table(Path(input_path), where="--input")
+        header_at = f"--input {input_path}"
     else:
         if input_path in (None, "-"):
-            text, where = _read_stdin(), "the input"
+            text = _read_stdin()
         else:
-            raw = _read_bytes(input_path)
-            text, where = tables.decode(raw, f"--input {input_path}")[0], f"--input {input_path}"
-        if not text.strip():
+            text = tables.decode(_read_bytes(input_path), f"--input {input_path}")[0]
+        sep = tables.sniff_separator(text, prefer=p.get("separator", ","))
+        try:
+            line, first = next(tables.records(text, sep), (1, []))
+        except tables.Unreadable as exc:
+            raise StackgenError(str(exc)) from None
+        if not any(cell.strip() for cell in first):
             raise StackgenError(
                 f"no points to predict: give CSV rows with a header naming {', '.join(used)}"
             )
-        sep = tables.sniff_separator(text)
-        first = next(tables.records(text, sep))[1]
         first = [cell.strip() for cell in first]
-        headerless = len(first) == len(used) and not known & set(first)
-        table = tables.read_text(text, sep, where, names=used if headerless else None)
-    X, lines, unused = columns.encode_rows(table, p, transformer, "the input")
+        # Without a header, the first row gives the model's columns in order. A row that names
+        # a column, or has no number in it where the model reads numbers, is the header.
+        numbers = any(columns.number(cell, sep == ";") is not None for cell in first)
+        all_text = all(c["kind"] != columns.NUMERIC for c in p["columns"])
+        headerless = len(first) == len(used) and not known & set(first) and (numbers or all_text)
+        table = tables.read_text(text, sep, names=used if headerless else None)
+        header_at = f"line {line}"
+    X, lines, unused = columns.encode_rows(table, p, transformer, header_at)
     _refuse_points(lines, _not_finite(X) | (np.abs(X).max(axis=1) > FLOAT32_MAX), TOO_FAR)
     return Points(X.astype(np.float32), lines, unused)
 
 
-TOO_FAR = "has a value too large for the networks' float32 once standardised"
+TOO_FAR = "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)"
 
 
 def read_arrays(path: str, split) -> Points:

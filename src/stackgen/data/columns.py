@@ -12,8 +12,11 @@ Kinds (``encode_table``), decided at step 1 and printed one line per kind:
   levels seen in fewer than ``RARE`` training rows are grouped into one, and a level never seen
   in training is read as that rare group (or as no level, when there is none).
 * **dropped**, with the reason: ``--drop``; no value in the training rows; one value only
-  (constant); every value distinct in a text column (an identifier); whole numbers that count
-  the rows (a row number).
+  (constant); every value distinct in a text column (an identifier); the numbers 1..n (or
+  0..n-1) down the file's rows (a row number).
+
+A column of numbers with a few cells that are not (at most one in ten, such as ``unknown``) stays
+numeric with those cells missing, and step 1 warns, naming one; more make it a text column.
 
 Whether a column is numeric is a property of the file (all of its cells); everything else, from
 which columns are constant to every median, level and scale, comes from the training rows only.
@@ -162,9 +165,11 @@ def _numbers(cells, decimal_comma: bool) -> tuple[np.ndarray, list[int]]:
     return values, bad
 
 
-def encode_table(table, features: list[str], train: np.ndarray, options: Options, name: str):
+def encode_table(
+    table, features: list[str], train: np.ndarray, options: Options, name: str, places
+) -> Encoded:
     """Decide every feature column's kind, fit the transformer on the ``train`` rows, and
-    encode every row: an ``Encoded``."""
+    encode every row: an ``Encoded``. ``places``: each row's place among the file's rows."""
     columns, values, warnings = [], {}, []
     for feature in features:
         cells = table.cells[feature]
@@ -178,25 +183,24 @@ def encode_table(table, features: list[str], train: np.ndarray, options: Options
             continue
         numbers, bad = _numbers(cells, table.decimal_comma)
         given = sum(c is not None for c in cells)
-        if not bad:
+        if len(bad) <= 0.1 * given:  # numbers, but for a few typos: those cells are missing
             infinite = np.flatnonzero(np.isinf(numbers))
             if infinite.size:
-                row = table.row_numbers[int(infinite[0])]
+                first = int(infinite[0])
                 raise StackgenError(
-                    f"{name}: row {row}: {cells[int(infinite[0])]!r} in column {feature!r} is "
+                    f"{name}: {table.where[first]}: {cells[first]!r} in column {feature!r} is "
                     "beyond the largest number a float can hold"
                 )
-            columns.append(_numeric(feature, numbers, train, table.row_numbers))
+            if bad:
+                warnings.append(
+                    f"warning: column {feature!r} is numbers but for {len(bad)} cell"
+                    f"{'s' if len(bad) > 1 else ''} such as {cells[bad[0]]!r} "
+                    f"({table.where[bad[0]]}), read as missing; correct them, or give "
+                    f"--categorical {feature} to read the column as categories"
+                )
+            columns.append(_numeric(feature, numbers, train, places))
             values[feature] = numbers
             continue
-        if len(bad) <= 0.1 * given:
-            shown = cells[bad[0]]
-            warnings.append(
-                f"warning: column {feature!r} is numbers but for {len(bad)} cell"
-                f"{'s' if len(bad) > 1 else ''} such as {shown!r} (row "
-                f"{table.row_numbers[bad[0]]}): read as text, not numbers; blank those cells (or "
-                "write NA) to keep it numeric"
-            )
         column = np.array(cells, dtype=object)
         columns.append(_categorical(feature, column[train], "text"))
         values[feature] = column
@@ -221,7 +225,7 @@ def encode_table(table, features: list[str], train: np.ndarray, options: Options
     return Encoded(columns, transformer, X.astype(np.float32), names, warnings)
 
 
-def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, row_numbers) -> Column:
+def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, places) -> Column:
     seen = numbers[train]
     observed = seen[~np.isnan(seen)]
     missing = int(np.isnan(seen).sum())
@@ -229,13 +233,12 @@ def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, row_numbers) 
         return Column(feature, DROPPED, "no value in the training rows")
     if np.unique(observed).size == 1 and not missing:
         return Column(feature, DROPPED, "constant")
-    counts = np.asarray(row_numbers)[train]
+    places = np.asarray(places)[train]
     if (
         not missing
         and observed.size >= 3
-        and np.all(observed == np.round(observed))
-        and np.unique(observed - counts).size == 1
-    ):
+        and (np.array_equal(observed, places) or np.array_equal(observed, places + 1))
+    ):  # 0..n-1 or 1..n down the file's rows
         return Column(feature, DROPPED, "row number")
     return Column(feature, NUMERIC, "numbers", missing=missing)
 
@@ -323,18 +326,21 @@ def _feature_names(transformer, used: list[Column]) -> list[str]:
     return out
 
 
-def encode_rows(table, params: dict, transformer, where: str):
-    """(X, row labels, columns not used) for raw rows given to ``predict``: the table's own
-    columns, matched by name in any order, in the table's own units; a blank cell and a level
-    never seen in training are read as step 1 read them."""
+def encode_rows(table, params: dict, transformer, header_at: str):
+    """(X, where each row is, columns not used) for raw rows given to ``predict``: the table's
+    own columns, matched by name in any order, in the table's own units; a blank cell and a
+    level never seen in training are read as step 1 read them. ``header_at``: where the header
+    is ("line 1"), for errors."""
     columns = [Column(**c) for c in params["columns"]]
     used = [c for c in columns if c.kind != DROPPED]
     missing = [c.name for c in used if c.name not in table.header]
     if missing:
+        s = "s" if len(missing) > 1 else ""
         raise StackgenError(
-            f"{where}: the header ({', '.join(table.header)[:80]}) does not name the model's "
-            f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; it reads "
-            f"{', '.join(c.name for c in used)}: name the columns so, in any order"
+            f"{header_at}: the header ({', '.join(table.header)[:80]}) does not name the model's "
+            f"feature{s} {', '.join(missing)}; its features are {', '.join(c.name for c in used)}"
+            ": name the columns so, in any order, or give rows of the features in that order "
+            "without a header"
         )
     values = {}
     for column in used:
@@ -346,18 +352,17 @@ def encode_rows(table, params: dict, transformer, where: str):
             ]
             continue
         numbers, bad = _numbers(cells, table.decimal_comma)
-        infinite = np.flatnonzero(np.isinf(numbers))
-        if bad or infinite.size:
-            first = min([*bad, *infinite.tolist()])
+        infinite = np.flatnonzero(np.isinf(numbers)).tolist()
+        if bad or infinite:
+            first = min(bad + infinite)
             why = (
                 "is not a number"
                 if first in bad
                 else "is beyond the largest number a float can hold"
             )
             raise StackgenError(
-                f"row {table.row_numbers[first]}: {cells[first]!r} {why} (column "
-                f"{column.name!r}); write numbers in decimal, such as -1.5 or 2e3, or leave the "
-                "cell blank"
+                f"{table.where[first]}: {cells[first]!r} {why} (feature {column.name!r}); write "
+                "numbers in decimal, such as -1.5 or 2e3, or leave the cell blank"
             )
         values[column.name] = numbers
     X = _encode(transformer, _frame(used, values))
@@ -367,7 +372,7 @@ def encode_rows(table, params: dict, transformer, where: str):
         for h in table.header
         if h not in {c.name for c in used}
     ]
-    return X, [f"row {n}" for n in table.row_numbers], unused
+    return X, table.where, unused
 
 
 def save(transformer, path: Path) -> Path:

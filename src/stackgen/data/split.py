@@ -71,7 +71,7 @@ class Split:
         """What every results file says of its data: which data, the task, the metric."""
         labels = {"data": self.describe(), "task": self.task.name, "metric": self.task.metric}
         if "columns" in self.params:  # a table: each column's kind and what was done to it
-            labels["columns"] = [
+            labels["table_columns"] = [
                 {"name": c.name, "kind": c.kind, "treatment": c.treatment()}
                 for c in (columns.Column(**c) for c in self.params["columns"])
             ]

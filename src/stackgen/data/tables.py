@@ -64,7 +64,7 @@ class RawTable:
     cells: dict[str, list[str | None]]
     sep: str
     encoding: str
-    row_numbers: list[int]  # each row's number in the file, the header being row 1
+    where: list[str]  # where each row is in the file: "line 5" (CSV), "row 5" (Parquet)
 
     @property
     def rows(self) -> int:
@@ -72,8 +72,9 @@ class RawTable:
 
     @property
     def decimal_comma(self) -> bool:
-        """Numbers may be written 3,5: a table not separated by commas."""
-        return self.sep not in (",", "parquet")
+        """Numbers may be written 3,5: a table separated by semicolons, as spreadsheets write
+        CSV where the comma is the decimal mark."""
+        return self.sep == ";"
 
     def take(self, keep: np.ndarray) -> RawTable:
         return RawTable(
@@ -81,7 +82,7 @@ class RawTable:
             {name: [cells[i] for i in keep] for name, cells in self.cells.items()},
             self.sep,
             self.encoding,
-            [self.row_numbers[i] for i in keep],
+            [self.where[i] for i in keep],
         )
 
 
@@ -128,66 +129,91 @@ def decode(raw: bytes, where: str) -> tuple[str, str]:
         ) from None
 
 
-def sniff_separator(text: str) -> str:
+def sniff_separator(text: str, prefer: str = ",") -> str:
     """The separator that splits the first rows into the same number of fields, most fields
-    first; a comma when none does (one column, or a ragged file: the width check says which)."""
-    best, widest = ",", 1
-    for sep in (",", ";", "\t", "|"):
+    first, ``prefer`` on a tie; ``prefer`` when none does (one column, or a ragged file: the
+    width check says which)."""
+    prefer = prefer if prefer in SEPARATORS.values() else ","
+    best, widest = prefer, 1
+    for sep in dict.fromkeys((prefer, ",", ";", "\t", "|")):
         try:
             first = list(itertools.islice(records(text, sep), SNIFF_ROWS))
-        except csv.Error:
+        except Unreadable:
             continue
-        widths = {len(row) for _, row in first}
+        widths = {len(row) for _, row in first if not _blank(row)}
         if len(widths) == 1 and (width := widths.pop()) > widest:
             best, widest = sep, width
     return best
 
 
+class Unreadable(Exception):
+    """A row the csv module cannot read, with the line it is on."""
+
+    def __init__(self, line: int, why: str):
+        super().__init__(f"line {line}: not readable as CSV ({why})")
+
+
 def records(text: str, sep: str):
-    """(number, fields) of each row that pandas reads too (a blank or whitespace-only line is
-    skipped by both); rows are numbered from 1, the header included."""
-    rows = csv.reader(io.StringIO(text), delimiter=sep)
-    number = 0
-    for row in rows:
+    """(line, fields) of each row pandas reads too (both skip a blank or whitespace-only line):
+    the line of the file it starts on, and its fields. ``Unreadable`` for a row that is not
+    CSV."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise Unreadable(max(reader.line_num, line), str(exc)) from None
+        start, line = line, reader.line_num + 1
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        number += 1
-        yield number, row
+        yield start, row
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
 
 
 def read_text(
     text: str,
     sep: str | None,
-    where: str,
+    where: str = "",
     encoding: str = "UTF-8",
     names: list[str] | None = None,
 ) -> RawTable:
     """A CSV table's text read with pandas, every cell as text; ``sep`` None: sniffed. The
-    first row is the header, unless ``names`` gives the columns of a table without one."""
+    first row is the header, unless ``names`` gives the columns of a table without one. Rows
+    whose every cell is blank are skipped. ``where`` starts every error ("--data FILE")."""
     import pandas as pd
 
+    at = f"{where}: " if where else ""
     sep = SEPARATORS[sep] if sep is not None else sniff_separator(text)
+    lines, keep = [], []
     try:
         rows = records(text, sep)
         if names is None:
             first = next(rows, None)
             if first is None:
-                raise StackgenError(f"{where}: the file is empty")
+                raise StackgenError(f"{at}the file is empty")
             header = [cell.strip() for cell in first[1]]
         else:
             header = list(names)
         # pandas fills a short row with blanks and stops at a long one: say which row, here.
-        for number, row in rows:
-            if len(row) != len(header):
+        for number, (line, row) in enumerate(rows, start=2 if names is None else 1):
+            lines.append(line)
+            keep.append(not _blank(row))
+            if keep[-1] and len(row) != len(header):
                 raise StackgenError(
-                    f"{where}: row {number} has {len(row)} fields, the header {len(header)}"
-                    + _other_separator(header, sep)
+                    f"{at}row {number} has {len(row)} fields, the header {len(header)} (line "
+                    f"{line})" + _other_separator(header, sep)
                 )
-    except csv.Error as exc:
-        raise StackgenError(f"{where}: cannot read it as CSV ({exc})") from None
+    except Unreadable as exc:
+        raise StackgenError(f"{at}{exc}") from None
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
-        raise StackgenError(f"{where}: column names used twice: {', '.join(map(repr, twice))}")
+        raise StackgenError(f"{at}column names used twice: {', '.join(map(repr, twice))}")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -199,12 +225,16 @@ def read_text(
             header=None if names is not None else "infer",
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise StackgenError(f"{where}: cannot read it as CSV ({exc})") from None
-    if len(frame) == 0:
-        raise StackgenError(f"{where}: a header row and no data rows")
-    cells = {name: [_cell(v) for v in frame.iloc[:, j].tolist()] for j, name in enumerate(header)}
-    first_row = 1 if names is not None else 2
-    return RawTable(header, cells, sep, encoding, list(range(first_row, first_row + len(frame))))
+        raise StackgenError(f"{at}cannot read it as CSV ({exc})") from None
+    if len(frame) != len(lines):  # the two readers disagree: trust neither
+        raise StackgenError(f"{at}cannot read it as CSV (rows could not be told apart)")
+    rows_kept = [i for i, kept in enumerate(keep) if kept]
+    if not rows_kept:
+        raise StackgenError(f"{at}a header row and no data rows")
+    cells = {
+        name: [_cell(v) for v in frame.iloc[rows_kept, j].tolist()] for j, name in enumerate(header)
+    }
+    return RawTable(header, cells, sep, encoding, [f"line {lines[i]}" for i in rows_kept])
 
 
 def _cell(value: str) -> str | None:
@@ -214,7 +244,7 @@ def _cell(value: str) -> str | None:
 
 def _other_separator(header: list[str], sep: str) -> str:
     if len(header) == 1 and any(other in header[0] for other in ";\t|" if other != sep):
-        return " (the header is one field: give --sep)"
+        return " (the header is one field: is the file separated by ';', tab or '|'?)"
     return ""
 
 
@@ -241,7 +271,9 @@ def _read_parquet(path: Path, where: str) -> RawTable:
         name: [_parquet_cell(v) for v in frame.iloc[:, j].astype(object).tolist()]
         for j, name in enumerate(header)
     }
-    return RawTable(header, cells, "parquet", "Parquet", list(range(1, len(frame) + 1)))
+    return RawTable(
+        header, cells, "parquet", "Parquet", [f"row {i + 1}" for i in range(len(frame))]
+    )
 
 
 def _parquet_cell(value) -> str | None:
@@ -316,8 +348,12 @@ def load_table(
     if not present.any():
         raise StackgenError(f"target column {target!r} has no values")
     dropped_rows = int((~present).sum())
-    table = table.take(np.flatnonzero(present))
-    raw_target = table.cells[target]
+    kept = np.flatnonzero(present)  # each row's place in the file, for spotting row numbers
+    table = table.take(kept)
+    raw_target = [
+        v.replace(",", ".") if table.decimal_comma and cols.DECIMAL_COMMA.fullmatch(v) else v
+        for v in table.cells[target]
+    ]
     chosen, why = choose_task(raw_target, task, target)
     params = {
         "source": "table",
@@ -345,9 +381,19 @@ def load_table(
         y = np.array([index[canonical(v)] for v in raw_target], dtype=np.int64)
         params["class_names"] = names
         stratify = y
+        counts = np.bincount(y, minlength=len(names))
+        if counts.min() < 2:
+            rare = names[int(np.argmin(counts))]
+            raise StackgenError(
+                f"class {rare!r} of target {target!r} has 1 row: the stratified split needs at "
+                "least 2 of every class (one to train on, one to test on); drop that row or "
+                "gather more"
+            )
     else:
         y = np.array([float(v) for v in raw_target], dtype=np.float64)
         stratify = None
+        if np.unique(y).size < 2:
+            raise StackgenError(f"target {target!r} holds a single value: nothing to predict")
     try:
         train, test = train_test_split(
             np.arange(table.rows), test_size=test_size, stratify=stratify, random_state=seed
@@ -357,7 +403,7 @@ def load_table(
             f"cannot split {path.name} with --test-size {test_size}: {exc}"
         ) from None
     train, test = np.sort(train), np.sort(test)
-    encoded = cols.encode_table(table, features, train, options, path.name)
+    encoded = cols.encode_table(table, features, train, options, path.name, kept)
     params["columns"] = [c.as_dict() for c in encoded.columns]
     params["feature_names"] = encoded.feature_names
     params["warnings"] = encoded.warnings
