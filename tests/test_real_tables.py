@@ -366,6 +366,35 @@ def test_the_transformer_is_saved_with_lineage_and_refused_when_changed(mixed_ru
     assert type(loaded).__name__ == "ColumnTransformer"
 
 
+@pytest.mark.xdist_group("mixed_run")
+def test_a_changed_or_missing_transformer_is_refused_and_doctor_says_so(
+    mixed_run, tmp_path, capsys, monkeypatch
+):
+    import dataclasses
+    import shutil
+
+    from stackgen.cli.doctor import doctor
+
+    cfg, header, rows = mixed_run
+    work = tmp_path / "copy"
+    shutil.copytree(cfg.workdir, work)
+    copy = dataclasses.replace(cfg, workdir=work)
+    paths = Paths(work)
+    fitted = columns.load(paths.preprocessor, paths)
+    fitted.transformers_[0][1].named_steps["standardise"].mean_ += 1.0  # another fit
+    columns.save(fitted, paths.preprocessor)
+    with pytest.raises(StackgenError, match="preprocess.skops"):
+        predict_lines(copy, csv_text(header, rows[:2]), capsys, monkeypatch)
+    paths.preprocessor.unlink()
+    with pytest.raises(StackgenError, match=re.escape("data/preprocess.skops is missing: run")):
+        predict_lines(copy, csv_text(header, rows[:2]), capsys, monkeypatch)
+    capsys.readouterr()
+    assert doctor(work) != 0
+    assert "FIX data/preprocess.skops is missing: run scripts/01_make_data.py" in (
+        capsys.readouterr().out
+    )
+
+
 # --- whole runs on real tables ----------------------------------------------------------------
 
 REAL = {

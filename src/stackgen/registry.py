@@ -19,6 +19,8 @@ from types import ModuleType
 
 MEMBERS = ("data/split.npz", "models/members.json", "models/member_*.keras")
 OUT_OF_FOLD = "models/oof_predictions.npz"
+# Step 1 writes it for a table only: the column transformer predict applies to raw rows.
+PREPROCESSOR = "data/preprocess.skops"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ STEPS: tuple[Step, ...] = (
         "the data set (the blobs, or your table) and its scatter plot.",
         "tutorial",
         writes=("data/split.npz",),
-        may_write=("figures/blobs.png", "data/preprocess.skops"),
+        may_write=("figures/blobs.png", PREPROCESSOR),
         trains=False,
     ),
     Step(
@@ -181,6 +183,12 @@ STEPS: tuple[Step, ...] = (
 
 BY_NUMBER = {step.number: step for step in STEPS}
 BY_MODULE = {step.module_name: step for step in STEPS}
+
+
+def required(step: Step, data_params: dict) -> tuple[str, ...]:
+    """What ``step`` must have written for the work dir's data (its split's parameters)."""
+    table = step.number == 1 and data_params.get("source") == "table"
+    return (*step.writes, PREPROCESSOR) if table else step.writes
 
 
 def step(number: int) -> Step:

@@ -18,7 +18,7 @@ from stackgen.config import Config
 from stackgen.methods import served
 from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, made_with
+from stackgen.trust.paths import Paths, made_with, split_params
 
 PACKAGES = (
     "tensorflow",
@@ -89,12 +89,13 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
     except StackgenError as exc:
         checks.append((False, str(exc)))
         store = None
+    data_params = split_params(paths.workdir) or {}
     for step in registry.STEPS:
         skipped = step_skips.reason_in(paths.workdir, step.number)
         if skipped:
             checks.append((None, f"step {step.number} does not apply here: {skipped}"))
             continue
-        for pattern in step.writes:
+        for pattern in registry.required(step, data_params):
             if not (paths / pattern).is_file():
                 needed = step.package == "tutorial"
                 verb = "is missing" if needed else "not made yet"
