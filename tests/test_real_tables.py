@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 from conftest import TINY, run_script, tiny_config
 
+from stackgen.cli.predict import load_preprocessor
 from stackgen.data import columns, tables
 from stackgen.data.columns import CATEGORICAL, DROPPED, NUMERIC, Options
 from stackgen.data.examples import write_package_table
+from stackgen.trust import skops_files
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths
 
@@ -362,7 +364,7 @@ def test_the_transformer_is_saved_with_lineage_and_refused_when_changed(mixed_ru
     paths = Paths(cfg.workdir)
     store = json.loads(paths.lineage.read_text())
     assert "data/preprocess.skops" in store
-    loaded = columns.load(paths.preprocessor, paths)
+    loaded = load_preprocessor(paths)
     assert type(loaded).__name__ == "ColumnTransformer"
 
 
@@ -380,9 +382,9 @@ def test_a_changed_or_missing_transformer_is_refused_and_doctor_says_so(
     shutil.copytree(cfg.workdir, work)
     copy = dataclasses.replace(cfg, workdir=work)
     paths = Paths(work)
-    fitted = columns.load(paths.preprocessor, paths)
+    fitted = load_preprocessor(paths)
     fitted.transformers_[0][1].named_steps["standardise"].mean_ += 1.0  # another fit
-    columns.save(fitted, paths.preprocessor)
+    skops_files.save(fitted, paths.preprocessor)
     with pytest.raises(StackgenError, match="preprocess.skops"):
         predict_lines(copy, csv_text(header, rows[:2]), capsys, monkeypatch)
     paths.preprocessor.unlink()

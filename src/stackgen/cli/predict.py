@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 
 from stackgen.config import Config
 from stackgen.data import columns, tables
@@ -36,9 +37,9 @@ from stackgen.data.inputs import count, describe_shapes, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number
 from stackgen.data.split import load_split
 from stackgen.methods import members, metalearner_files, metalearners, served, training
-from stackgen.trust import lineage
+from stackgen.trust import lineage, skops_files
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.trust.paths import Paths, corrupt
 from stackgen.trust.safe_load import load_keras_model
 
 
@@ -216,7 +217,7 @@ def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
     transformer step 1 fit: columns matched by name in any order (a header is needed unless the
     rows give exactly the model's columns in the table's order), blanks and unseen categories
     read as step 1 read them."""
-    transformer = columns.load(paths.preprocessor, paths)
+    transformer = load_preprocessor(paths)
     lineage.verify(paths, paths.preprocessor)
     p = split.params
     used = [c["name"] for c in p["columns"] if c["kind"] != columns.DROPPED]
@@ -249,6 +250,15 @@ def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
     X, lines, unused = columns.encode_rows(table, p, transformer, header_at)
     _refuse_points(lines, _not_finite(X) | (np.abs(X).max(axis=1) > FLOAT32_MAX), TOO_FAR)
     return Points(X.astype(np.float32), lines, unused)
+
+
+def load_preprocessor(paths: Paths) -> ColumnTransformer:
+    """The column transformer step 1 fit, loaded without running code from the file."""
+    transformer = skops_files.load(paths.preprocessor, paths, columns.TRUSTED_TYPES)
+    if not isinstance(transformer, ColumnTransformer):
+        what = type(transformer).__name__
+        raise corrupt(paths.preprocessor, paths, f"holds a {what}, not a transformer")
+    return transformer
 
 
 TOO_FAR = "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)"

@@ -20,17 +20,22 @@ numeric with those cells missing, and step 1 warns, naming one; more make it a t
 
 Whether a column is numeric is a property of the file (all of its cells); everything else, from
 which columns are constant to every median, level and scale, comes from the training rows only.
-The fitted transformer is saved with skops beside the split (``save``), and ``predict`` applies
-it to raw rows with columns matched by name (``encode_rows``).
+The fitted transformer is saved with skops beside the split (``trust/skops_files.py``, with
+``TRUSTED_TYPES``), and ``predict`` applies it to raw rows with columns matched by name
+(``encode_rows``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from stackgen.data.numbers import FLOAT32_MAX, canonical, parse_number
 from stackgen.trust.errors import StackgenError
@@ -259,11 +264,6 @@ def _categorical(feature: str, seen: np.ndarray, reason: str) -> Column:
 
 def _transformer(used: list[Column]):
     """The unfitted ColumnTransformer for the used columns."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
-
     numeric = [c.name for c in used if c.kind == NUMERIC]
     categorical = [c.name for c in used if c.kind == CATEGORICAL]
     parts = []
@@ -288,8 +288,6 @@ def _transformer(used: list[Column]):
 def _frame(used: list[Column], values: dict):
     """The rows as the transformer reads them: numbers as float64 (NaN: missing), categories
     as text (NaN: missing)."""
-    import pandas as pd
-
     data = {}
     for column in used:
         if column.kind == NUMERIC:
@@ -373,37 +371,3 @@ def encode_rows(table, params: dict, transformer, header_at: str):
         if h not in {c.name for c in used}
     ]
     return X, table.where, unused
-
-
-def save(transformer, path: Path) -> Path:
-    import skops.io as sio
-
-    from stackgen.trust.atomic import write_atomic
-
-    return write_atomic(path, lambda tmp: sio.dump(transformer, tmp))
-
-
-def load(path: Path, paths):
-    """The transformer step 1 fit, loaded without running code from the file."""
-    import skops.io as sio
-    from sklearn.compose import ColumnTransformer
-
-    from stackgen.trust.paths import corrupt, remake_hint, require
-
-    require(path, paths)
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
-    except Exception as exc:  # noqa: BLE001 - not a skops archive
-        raise corrupt(path, paths, exc) from None
-    if untrusted:
-        raise StackgenError(
-            f"{paths.rel(path)} holds types this project does not trust "
-            f"({', '.join(untrusted[:3])}); refusing to load it: {remake_hint(path, paths)}"
-        )
-    try:
-        transformer = sio.load(path, trusted=TRUSTED_TYPES)
-    except Exception as exc:  # noqa: BLE001
-        raise corrupt(path, paths, exc) from None
-    if not isinstance(transformer, ColumnTransformer):
-        raise corrupt(path, paths, f"holds a {type(transformer).__name__}, not a transformer")
-    return transformer

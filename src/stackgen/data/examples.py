@@ -1,19 +1,25 @@
 """Tables the project did not make, for trying ``--data``: scikit-learn's bundled breast-cancer
-(binary, string labels), wine (three classes) and diabetes (regression) data sets, written as the
-CSV files a user would bring (a header row, the target as the last column)."""
+(binary, string labels), wine (three classes), diabetes (regression) and digits (8x8 images as 64
+pixel columns, ten classes) data sets, written as the CSV files a user would bring (a header row,
+the target as the last column)."""
 
 from __future__ import annotations
 
 import csv
+import importlib
+import json
 from pathlib import Path
 
 from sklearn import datasets
+
+from stackgen.trust.errors import StackgenError
 
 # name -> (scikit-learn loader, target column, task)
 TABLES = {
     "breast_cancer": ("load_breast_cancer", "diagnosis", "classification"),
     "wine": ("load_wine", "cultivar", "classification"),
     "diabetes": ("load_diabetes", "progression", "regression"),
+    "digits": ("load_digits", "digit", "classification"),
 }
 
 
@@ -55,11 +61,6 @@ PACKAGE_TABLES = {
 def write_package_table(name: str, folder: Path) -> tuple[Path, str]:
     """Write ``folder/<name>.csv`` from the package that ships it; return its path and target.
     A missing package is one ``StackgenError`` line naming the install command."""
-    import importlib
-    import json
-
-    from stackgen.trust.errors import StackgenError
-
     package, target, _ = PACKAGE_TABLES[name]
     try:
         module = importlib.import_module(package)

@@ -28,16 +28,18 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import importlib.util
 import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from stackgen.data import columns as cols
-from stackgen.data.numbers import canonical, finite_number
+from stackgen.data.numbers import canonical, finite_number, mean_std, standardise
 from stackgen.trust.errors import StackgenError
 
 TASKS = ("auto", "classification", "regression")
@@ -186,8 +188,6 @@ def read_text(
     """A CSV table's text read with pandas, every cell as text; ``sep`` None: sniffed. The
     first row is the header, unless ``names`` gives the columns of a table without one. Rows
     whose every cell is blank are skipped. ``where`` starts every error ("--data FILE")."""
-    import pandas as pd
-
     at = f"{where}: " if where else ""
     sep = SEPARATORS[sep] if sep is not None else sniff_separator(text)
     lines, keep = [], []
@@ -249,12 +249,8 @@ def _other_separator(header: list[str], sep: str) -> str:
 
 
 def _read_parquet(path: Path, where: str) -> RawTable:
-    try:
-        import pyarrow  # noqa: F401 - pandas' Parquet reader
-    except ImportError:
-        raise StackgenError(f"{where}: reading Parquet needs pyarrow: {PARQUET_INSTALL}") from None
-    import pandas as pd
-
+    if importlib.util.find_spec("pyarrow") is None:  # pandas' Parquet reader, an extra
+        raise StackgenError(f"{where}: reading Parquet needs pyarrow: {PARQUET_INSTALL}")
     if not path.is_file():
         raise StackgenError(f"{where}: no such file")
     try:
@@ -279,8 +275,6 @@ def _read_parquet(path: Path, where: str) -> RawTable:
 def _parquet_cell(value) -> str | None:
     """A Parquet value as the text a CSV file would hold: numbers exactly (``repr``), True and
     False as words, missing as None."""
-    import pandas as pd
-
     if value is None or (np.ndim(value) == 0 and pd.isna(value)):
         return None
     if isinstance(value, bool | np.bool_):
@@ -408,8 +402,6 @@ def load_table(
     params["feature_names"] = encoded.feature_names
     params["warnings"] = encoded.warnings
     if chosen == "regression":
-        from stackgen.data.numbers import mean_std, standardise
-
         y_mean, y_std = mean_std(y[train])
         y = standardise(y, y_mean, y_std).astype(np.float32)
         params["target_mean"], params["target_std"] = float(y_mean), float(y_std)

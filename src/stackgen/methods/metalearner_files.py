@@ -3,15 +3,14 @@
 Scikit-learn meta-learners go to ``.skops`` files (skops refuses any type not listed in
 ``TRUSTED_TYPES`` instead of running it); the project's own weighting combiners (mlr, nnls,
 greedy) go to ``.json`` files of numbers. ``load_served`` gives ``predict`` and step 9 exactly the
-meta-learner step 4 saved last, the one whose score it printed. skops is imported here only: it
-takes seconds to import, and the command line must not pay for it.
+meta-learner step 4 saved last, the one whose score it printed. skops is imported through this
+module only (``trust/skops_files.py``): it takes seconds to import, and the command line must not
+pay for it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import skops.io as sio
 
 from stackgen.methods.metalearners import (
     SPECS,
@@ -21,8 +20,8 @@ from stackgen.methods.metalearners import (
     NonNegativeWeights,
     SklearnMeta,
 )
-from stackgen.trust import lineage
-from stackgen.trust.atomic import write_atomic, write_json
+from stackgen.trust import lineage, skops_files
+from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.paths import Paths, corrupt, read_json, remake_hint, require
 
@@ -54,7 +53,7 @@ def save_meta(meta: Combiner, path: Path, n_inputs: int) -> Path:
     settings = {"kind": meta.kind, "passthrough": meta.passthrough, "n_inputs": n_inputs}
     if isinstance(meta, SklearnMeta):
         bundle = {**settings, "estimator": meta.estimator}
-        return write_atomic(path, lambda tmp: sio.dump(bundle, tmp))
+        return skops_files.save(bundle, path)
     return write_json(path, {**settings, "state": meta.state()})
 
 
@@ -93,19 +92,7 @@ def _expected_estimators() -> dict[str, set[type]]:
 
 
 def _read_skops(path: Path, paths: Paths) -> dict:
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
-    except Exception as exc:  # not a skops archive: a pickle, a truncated file, ...
-        raise corrupt(path, paths, exc) from None
-    if untrusted:
-        raise StackgenError(
-            f"{paths.rel(path)} holds types this project does not trust "
-            f"({', '.join(untrusted[:3])}); refusing to load it: {remake_hint(path, paths)}"
-        )
-    try:
-        bundle = sio.load(path, trusted=TRUSTED_TYPES)
-    except Exception as exc:
-        raise corrupt(path, paths, exc) from None
+    bundle = skops_files.load(path, paths, TRUSTED_TYPES)
     if not isinstance(bundle, dict) or not hasattr(bundle.get("estimator"), "fit"):
         raise StackgenError(
             f"{paths.rel(path)} holds a {type(bundle).__name__}, not a meta-learner saved by "

@@ -1,8 +1,9 @@
 """Reading back what the steps saved without running code from the files.
 
 Keras models load with ``safe_mode`` (a Lambda layer or other deserialisation that would run code
-is refused); meta-learners load through skops with an explicit list of trusted types, or from
-JSON numbers (``methods/metalearner_files.py``); the split is a NumPy archive read with
+is refused); meta-learners and a table's column transformer load through skops with an explicit
+list of trusted types (``trust/skops_files.py``), or from JSON numbers
+(``methods/metalearner_files.py``); the split is a NumPy archive read with
 ``allow_pickle=False``. Keras is imported here only when a model is loaded.
 """
 

@@ -12,7 +12,7 @@ from stackgen.config import Config
 from stackgen.data import columns
 from stackgen.data.split import make_split, save_split
 from stackgen.step_io import Printer
-from stackgen.trust import settings
+from stackgen.trust import settings, skops_files
 
 NUMBER = 1
 
@@ -52,7 +52,7 @@ def run(cfg: Config) -> dict:
             f"{len(split.train_y)} training rows only; {len(split.test_y)} rows held out for "
             "testing"
         )
-        outputs.append(columns.save(split.preprocessor, paths.preprocessor))
+        outputs.append(skops_files.save(split.preprocessor, paths.preprocessor))
     outputs.insert(0, save_split(split, paths.data))
     if split.params.get("source") == "arrays":
         out.info("inputs passed to the members as they are; the split is the file's own")
