@@ -24,12 +24,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 # JAX and PyTorch (CPU builds, pinned in constraints.txt), for the tests that run every step
-# under each Keras backend; pyarrow (Parquet) and the packages that ship the real tables the
-# tests run on. `make run` needs none of them.
+# under each Keras backend; pyarrow (Parquet), the packages that ship the real tables the tests
+# run on, and Dask's distributed (the repeat study on a cluster). `make run` needs none of them.
 backends: $(BACKENDS_STAMP)
 
 $(BACKENDS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,jax,torch,parquet,examples]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,jax,torch,parquet,examples,cluster]"
 	@touch $(BACKENDS_STAMP)
 
 # Graphviz draws figures/stacked_model.png. Installed with apt when we are root; otherwise

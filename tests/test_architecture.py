@@ -15,8 +15,9 @@ from conftest import ROOT
 from stackgen import registry
 
 PACKAGE = ROOT / "src" / "stackgen"
-# The only modules a function may import by itself: each costs seconds to load.
-HEAVY = ("keras", "tensorflow", "jax", "torch", "matplotlib")
+# The only modules a function may import by itself: each costs seconds to load (distributed,
+# an optional extra, too: a missing one must be one line, not a failed import of the module).
+HEAVY = ("keras", "tensorflow", "jax", "torch", "matplotlib", "distributed")
 
 
 def _module_name(path: Path) -> str:

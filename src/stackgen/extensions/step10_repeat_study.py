@@ -4,9 +4,9 @@ Script: scripts/10_repeat_study.py (not part of ``python -m stackgen run``: it t
 
 Each seed trains ``max_members`` members (and their out-of-fold predictions) from scratch; the
 method table uses the first ``--members`` of them, the accuracy-against-members curve uses 1..max.
-Seeds run in parallel processes through joblib, so a cluster user can switch joblib's backend
-(Dask, Ray) with ``joblib.parallel_config`` and change nothing here. Every finished seed is saved
-at once under results/repeat/<settings>/seed_NNNN.json; a re-run with the same settings skips it.
+Seeds run in parallel local processes, or on a Dask cluster with ``--scheduler`` (``cluster.py``).
+Every finished seed is saved at once under results/repeat/<settings>/seed_NNNN.json; a re-run
+with the same settings skips it, wherever the seeds ran.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import os
 import time
 
 import numpy as np
-from joblib import Parallel, delayed
 
-from stackgen import plots
+from stackgen import cluster, plots
 from stackgen.cli.flags import positive_int
 from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.split import make_split
@@ -123,6 +122,13 @@ def add_flags(parser) -> None:
         help="members per seed for the accuracy-against-members curve (default: %(default)s)",
     )
     parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the seeds on the Dask cluster at ADDRESS (tcp://host:8786), or on a local "
+        "cluster of --jobs process workers with 'local' (needs pip install 'stackgen[cluster]')",
+    )
+    parser.add_argument(
         "--vary-data",
         action="store_true",
         help="draw a new data set for each seed too (default: the tutorial's)",
@@ -130,7 +136,12 @@ def add_flags(parser) -> None:
 
 
 def run(
-    cfg: Config, seeds: int = 30, jobs: int = 1, max_members: int = 10, vary_data: bool = False
+    cfg: Config,
+    seeds: int = 30,
+    jobs: int = 1,
+    max_members: int = 10,
+    vary_data: bool = False,
+    scheduler: str | None = None,
 ) -> dict:
     if cfg.data_file is not None:
         raise StackgenError(
@@ -143,11 +154,11 @@ def run(
     todo = [s for s in wanted if _done(folder / f"seed_{s:04d}.json") is None]
     out.info(
         f"repeat study: {seeds} seeds, {len(wanted) - len(todo)} already done in "
-        f"{paths.rel(folder)}, {len(todo)} to run on {jobs} processes"
+        f"{paths.rel(folder)}, {len(todo)} to run on {cluster.describe(jobs, scheduler)}"
     )
     began = time.perf_counter()
-    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_seed)(cfg, s, max_members, vary_data) for s in todo
+    results = cluster.run_all(
+        run_seed, [(cfg, s, max_members, vary_data) for s in todo], jobs, scheduler
     )
     for done, result in enumerate(results, start=1):
         seed_file = write_json(folder / f"seed_{result['seed']:04d}.json", result)
