@@ -20,10 +20,12 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
 from __future__ import annotations
 
 import math
+import random
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.random import seed_generator as keras_seeds
 
 from stackgen.data import inputs
 from stackgen.data.task import Task
@@ -48,6 +50,11 @@ def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and the backend, and make the backend's kernels deterministic."""
     global _determinism_on
     keras.utils.set_random_seed(seed)
+    # Keras draws every seed it is not given (each initialiser's, its global SeedGenerator's)
+    # from Python's global ``random``, which other threads may draw from in between: a Dask
+    # worker's own threads do, and the weights would change. Keras gets a generator of its own,
+    # seeded alike: the same draws, taken by no one else.
+    keras_seeds.python_random = random.Random(seed)
     if _determinism_on:
         return
     # Same seed, same machine -> same weights to the last bit, even with threaded kernels.
