@@ -5,7 +5,11 @@ Runs, each in fresh processes and a temporary work dir:
   2. python -m stackgen run --upto 5 --protocol tutorial: the five steps in one process, doing the
      baseline's work (and again with all three protocols, which does more);
   3. the five numbered scripts, one process each, as a user runs them (tutorial protocol);
-  4. benchmarks/accuracy_check.py: mean member test accuracy over seeds, plain fit vs stackgen.
+  4. benchmarks/accuracy_check.py: mean member test accuracy over seeds, plain fit vs stackgen;
+  5. the cv protocol's stacking (five members and their 5-fold out-of-fold predictions, then a
+     logistic meta-learner: steps 3 and 4 with --protocol cv) against scikit-learn's own
+     StackingClassifier doing the same work on the same rows (examples/sklearn_stacking.py), on
+     the blobs and on scikit-learn's digits (written as a CSV table by the benchmark).
 Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
 description to results/benchmark.json.
 
@@ -35,7 +39,9 @@ TUTORIAL = [s for s in registry.STEPS if s.package == "tutorial"]
 SCRIPTS = [Path(s.script).name for s in TUTORIAL]
 # The baseline's own names for the same five stages (benchmarks/tutorial_baseline.py).
 STAGES = ["1 data", "2 single MLP", "3 members", "4 logistic stack", "5 integrated stack"]
-GOALS = {"one process": 10.0, "separate processes": 5.0}
+GOALS = {"one process": 10.0, "separate processes": 5.0, "scikit-learn stack": 3.0}
+# The scikit-learn peer's data: the tutorial's blobs, and the digits as a table.
+PEER_DATA = ("blobs", "digits")
 
 
 def run_child(command: list[str]) -> dict:
@@ -158,6 +164,70 @@ def run_accuracy(tmp: Path, smoke: bool, seeds: int) -> dict:
     return {"rows": rows, **summary}
 
 
+def run_peer(tmp: Path, smoke: bool) -> dict:
+    """Per data set: stackgen's cv stacking (steps 3 and 4's seconds from results/run.json)
+    and scikit-learn's StackingClassifier fit on the split step 1 made, with their accuracies
+    on the same test rows."""
+    from stackgen.data.examples import write_table
+
+    rows = {}
+    for name in PEER_DATA:
+        workdir, data = tmp / f"peer-{name}", []
+        if name != "blobs":
+            path, target = write_table(name, tmp / "tables")
+            data = ["--data", str(path), "--target", target]
+        run = [sys.executable, "-m", "stackgen", "run", "--quiet", "--upto", "4"]
+        ours = run_child(
+            [*run, "--protocol", "cv", "--workdir", str(workdir), *data, *settings(smoke)]
+        )
+        steps = {
+            s["number"]: s for s in json.loads((workdir / "results/run.json").read_text())["steps"]
+        }
+        stack = json.loads((workdir / "results/stack_logistic.json").read_text())["protocols"]["cv"]
+        numbers = tmp / f"peer-{name}.json"
+        epochs = ["--epochs", "3"] if smoke else []
+        theirs = run_child(
+            [
+                sys.executable,
+                str(ROOT / "examples/sklearn_stacking.py"),
+                "--workdir",
+                str(workdir),
+                "--json",
+                str(numbers),
+                *epochs,
+            ]
+        )
+        peer = json.loads(numbers.read_text())
+        rows[name] = {
+            "stackgen_seconds": steps[3]["seconds"] + steps[4]["seconds"],
+            "stackgen_peak_rss_mib": ours["peak_rss_mib"],
+            "stackgen_accuracy": stack["stacked_score"],
+            "stackgen_members": stack["member_scores"],
+            "sklearn_seconds": peer["fit_seconds"],
+            "sklearn_peak_rss_mib": theirs["peak_rss_mib"],
+            "sklearn_accuracy": peer["stacked"],
+            "sklearn_members": peer["members"],
+        }
+    return rows
+
+
+def peer_table(peer: dict) -> list[str]:
+    """The cv stacking side by side with scikit-learn's, one row per data set."""
+    lines = [
+        "| cv stacking (5 members, 5 folds, logistic) | scikit-learn s | stackgen s | ratio "
+        "| scikit-learn accuracy | stackgen accuracy | members' spread (sd) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in peer.items():
+        spread = stdev([*r["stackgen_members"], *r["sklearn_members"]])
+        lines.append(
+            f"| {name} | {r['sklearn_seconds']:.1f} | {r['stackgen_seconds']:.1f} | "
+            f"{r['sklearn_seconds'] / r['stackgen_seconds']:.1f}x | {r['sklearn_accuracy']:.3f} | "
+            f"{r['stackgen_accuracy']:.3f} | {spread:.3f} |"
+        )
+    return lines
+
+
 def machine() -> dict:
     import importlib.metadata as md
 
@@ -255,6 +325,8 @@ def main(argv: list[str] | None = None) -> dict:
         scripts = run_scripts(tmp, args.smoke)
         print(f"  stackgen, five scripts: {scripts['wall']:.1f} s", flush=True)
         acc = run_accuracy(tmp, args.smoke, seeds)
+        peer = run_peer(tmp, args.smoke)
+        print("  scikit-learn's StackingClassifier against the cv protocol: done", flush=True)
     info = machine()
     lines = [
         f"machine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, backend "
@@ -275,6 +347,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"{acc['plain']['mean']:.4f} ± {acc['plain']['std']:.4f}, stackgen "
         f"{acc['fast']['mean']:.4f} ± {acc['fast']['std']:.4f} (mean ± sd); difference "
         f"{acc['difference_points']:+.2f} points (goal within ±1)",
+        "",
+        *peer_table(peer),
+        "",
+        f"goal: stackgen at least {GOALS['scikit-learn stack']:.0f}x faster than scikit-learn's "
+        "stack on both, with accuracies within the spread of single members' accuracies",
     ]
     print("\n" + "\n".join(lines))
     report = {
@@ -285,6 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
         "scripts": scripts,
         "stackgen_all_protocols": honest,
         "accuracy": acc,
+        "sklearn_peer": peer,
         "table": lines,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """scikit-learn's own StackingClassifier on the split and preprocessing step 1 made, for comparing
 with stackgen's stacks on the same rows.
 
-    .venv/bin/python examples/sklearn_stacking.py --workdir runs/penguins_raw [--seed 1]
+    .venv/bin/python examples/sklearn_stacking.py --workdir runs/penguins_raw [--seed 1] [--json F]
 
 Reads the work dir's ``data/split.npz`` (rows already encoded by the transformer step 1 fit on the
 training rows) and ``models/members.json`` (the members' hidden widths), then fits five
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=500)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
     paths = Paths(args.workdir.resolve())
     split = load_split(paths)
@@ -62,10 +63,14 @@ def main() -> None:
     seconds = time.perf_counter() - start
     X, y = split.test_X, split.test_y
     scores = [float(np.mean(m.predict(X) == y)) for m in stack.estimators_]
+    stacked = float(np.mean(stack.predict(X) == y))
     print(f"data: {split.describe()}")
     print("member accuracy: " + " / ".join(f"{s:.3f}" for s in scores))
-    print(f"StackingClassifier (cv={args.folds}, logistic): {np.mean(stack.predict(X) == y):.3f}")
+    print(f"StackingClassifier (cv={args.folds}, logistic): {stacked:.3f}")
     print(f"fit in {seconds:.1f} s")
+    if args.json:
+        numbers = {"members": scores, "stacked": stacked, "fit_seconds": seconds}
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -37,3 +37,10 @@ def test_benchmark_smoke_mode_prints_the_full_table(tmp_path):
     assert "Stacked Test Accuracy:" in report["baseline"]["stdout"]
     assert report["stackgen"]["stdout"].count("Stacked Test Accuracy:") == 2
     assert "holdout" in report["stackgen_all_protocols"]["stdout"]
+    # scikit-learn's StackingClassifier beside the cv protocol, on the blobs and the digits.
+    assert sorted(report["sklearn_peer"]) == ["blobs", "digits"]
+    for name in ("blobs", "digits"):
+        assert f"| {name} | " in done.stdout
+        peer = report["sklearn_peer"][name]
+        assert len(peer["sklearn_members"]) == 5 and len(peer["stackgen_members"]) == 5
+        assert 0 <= peer["sklearn_accuracy"] <= 1 and peer["stackgen_seconds"] > 0
