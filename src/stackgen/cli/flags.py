@@ -134,7 +134,9 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
         "--sep",
         choices=(",", ";", "tab", "|"),
         default=None,
-        help="with --data FILE.csv: the separator (default: sniffed from the first rows)",
+        metavar="SEP",
+        help="with --data FILE.csv: the separator, one of , ; tab | (default: sniffed from "
+        "the first rows)",
     )
     parser.add_argument(
         "--categorical",
