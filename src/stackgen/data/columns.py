@@ -1,7 +1,7 @@
 """Your table's columns: which are numbers, which are categories, which are dropped and why, and
 the scikit-learn transformer that turns them into the networks' inputs.
 
-Kinds (``encode_table``), decided at step 1 and printed one line per kind:
+Kinds (``encode_table``), decided at step 1 and printed on one line (``summary``):
 
 * **numeric**: every value given is a decimal number. Missing values are imputed with the
   training rows' median, and a 0/1 column says which were missing (``SimpleImputer`` with
@@ -43,7 +43,7 @@ from stackgen.trust.errors import StackgenError
 NUMERIC, CATEGORICAL, DROPPED = "numeric", "categorical", "dropped"
 # A level seen in fewer training rows than this is grouped with the other rare ones.
 RARE = 5
-# "3,5": a number with a decimal comma, read as such in a table not separated by commas.
+# "3,5": a number with a decimal comma, read as such in a table separated by semicolons.
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+([eE][+-]?\d+)?")
 # Types a saved transformer may hold; skops refuses any other instead of running it.
 TRUSTED_TYPES = [
@@ -118,6 +118,11 @@ class Encoded:
     X: np.ndarray  # every row, float32
     feature_names: list[str]
     warnings: list[str]
+
+
+def from_params(params: dict) -> list[Column]:
+    """The columns a table's split records (``params["columns"]``)."""
+    return [Column(**c) for c in params["columns"]]
 
 
 def summary(columns: list[Column]) -> str:
@@ -329,7 +334,7 @@ def encode_rows(table, params: dict, transformer, header_at: str):
     own columns, matched by name in any order, in the table's own units; a blank cell and a
     level never seen in training are read as step 1 read them. ``header_at``: where the header
     is ("line 1"), for errors."""
-    columns = [Column(**c) for c in params["columns"]]
+    columns = from_params(params)
     used = [c for c in columns if c.kind != DROPPED]
     missing = [c.name for c in used if c.name not in table.header]
     if missing:

@@ -73,7 +73,7 @@ class Split:
         if "columns" in self.params:  # a table: each column's kind and what was done to it
             labels["table_columns"] = [
                 {"name": c.name, "kind": c.kind, "treatment": c.treatment()}
-                for c in (columns.Column(**c) for c in self.params["columns"])
+                for c in columns.from_params(self.params)
             ]
         return labels
 
@@ -141,6 +141,7 @@ class Split:
 
 def make_split(cfg: Config) -> Split:
     """The user's table (``cfg.data_file``), or the tutorial's blobs."""
+    preprocessor = None  # a table's fitted column transformer
     if cfg.data_file is not None and Path(cfg.data_file).suffix == ".npz":
         arrays, params = npz_arrays.load_arrays(Path(cfg.data_file), cfg.task)
     elif cfg.data_file is not None:
@@ -152,16 +153,12 @@ def make_split(cfg: Config) -> Split:
             cfg.data_random_state,
             columns.Options(cfg.sep, cfg.categorical, cfg.drop),
         )
-        problem = _check_arrays(arrays, params)
-        if problem:  # never save a split that every later step would refuse
-            raise StackgenError(f"step 1 cannot use this data: {problem}; nothing was written")
-        return Split(**arrays, params=params, preprocessor=preprocessor)
     else:
         arrays, params = blobs.make_blobs_split(cfg), cfg.data_params()
     problem = _check_arrays(arrays, params)
     if problem:  # never save a split that every later step would refuse
         raise StackgenError(f"step 1 cannot use this data: {problem}; nothing was written")
-    return Split(**arrays, params=params)
+    return Split(**arrays, params=params, preprocessor=preprocessor)
 
 
 def save_split(split: Split, path: Path) -> Path:

@@ -18,7 +18,7 @@ Reading (``read_table``): the encoding is UTF-8 (a byte-order mark is skipped; U
 mark is read too), else Windows-1252, and step 1 says so; the separator is ``,``, ``;``, tab or
 ``|``, whichever gives every one of the first rows the same number of fields (``--sep`` to
 choose); quoted fields may hold separators and newlines. A cell is missing when it is blank or
-one of ``MISSING``'s spellings, whatever their case. In a file not separated by commas, a number
+one of ``MISSING``'s spellings, whatever their case. In a file separated by semicolons, a number
 may use a decimal comma (``3,5``). Every problem a user can cause is one ``StackgenError`` line
 naming the column, row or class at fault. No TensorFlow here: step 1 stays quick.
 """
@@ -211,9 +211,7 @@ def read_text(
                 )
     except Unreadable as exc:
         raise StackgenError(f"{at}{exc}") from None
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        raise StackgenError(f"{at}column names used twice: {', '.join(map(repr, twice))}")
+    _refuse_names_twice(header, at)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -237,6 +235,12 @@ def read_text(
     return RawTable(header, cells, sep, encoding, [f"line {lines[i]}" for i in rows_kept])
 
 
+def _refuse_names_twice(header: list[str], at: str) -> None:
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise StackgenError(f"{at}column names used twice: {', '.join(map(repr, twice))}")
+
+
 def _cell(value: str) -> str | None:
     text = value.strip()
     return None if text.lower() in MISSING else text
@@ -258,9 +262,7 @@ def _read_parquet(path: Path, where: str) -> RawTable:
     except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
         raise StackgenError(f"{where}: cannot read it as Parquet ({exc})") from None
     header = [str(name) for name in frame.columns]
-    if len(set(header)) != len(header):
-        twice = sorted({h for h in header if header.count(h) > 1})
-        raise StackgenError(f"{where}: column names used twice: {', '.join(map(repr, twice))}")
+    _refuse_names_twice(header, f"{where}: ")
     if len(frame) == 0:
         raise StackgenError(f"{where}: no data rows")
     cells = {

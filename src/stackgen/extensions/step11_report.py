@@ -17,7 +17,7 @@ from pathlib import Path
 
 from stackgen import registry, step_skips
 from stackgen.config import Config
-from stackgen.data.columns import Column
+from stackgen.data.columns import from_params
 from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
 from stackgen.trust import lineage
@@ -141,7 +141,7 @@ def _columns(paths: Paths) -> list[tuple]:
     if "columns" not in params:
         return []
     try:
-        found = [Column(**c) for c in params["columns"]]
+        found = from_params(params)
     except TypeError:
         return []
     rows = [[c.name, c.kind, c.treatment()] for c in found]

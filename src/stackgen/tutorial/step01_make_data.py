@@ -44,7 +44,7 @@ def run(cfg: Config) -> dict:
             )
         if p["encoding"] not in ("UTF-8", "Parquet"):
             out.result(f"note: read as {p['encoding']} text (not UTF-8)")
-        out.result(columns.summary([columns.Column(**c) for c in p["columns"]]))
+        out.result(columns.summary(columns.from_params(p)))
         for line in p["warnings"]:
             out.result(line)
         out.info(
@@ -52,6 +52,8 @@ def run(cfg: Config) -> dict:
             f"{len(split.train_y)} training rows only; {len(split.test_y)} rows held out for "
             "testing"
         )
+        # The transformer before the split: cut short between the two, a new transformer beside
+        # the old split is refused by lineage, never served with it.
         outputs.append(skops_files.save(split.preprocessor, paths.preprocessor))
     outputs.insert(0, save_split(split, paths.data))
     if split.params.get("source") == "arrays":
