@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from stackgen.data.task import Task
-from stackgen.methods import training
+from stackgen.methods import compiled_loop, training
 
 
 class StackedDense(keras.layers.Layer):
@@ -36,6 +36,10 @@ class StackedDense(keras.layers.Layer):
         self.kernel.assign(kernels)
         self.bias.assign(biases)
         self.activation = keras.activations.get(activation)
+
+    def get_config(self) -> dict:
+        # What the layer is, for compiled_loop's shape key; the kernels are its weights.
+        return {"name": self.name, "activation": self.activation.__name__}
 
     def call(self, x):
         return self.activation(keras.ops.einsum("bmi,mio->bmo", x, self.kernel) + self.bias)
@@ -120,32 +124,44 @@ def fit_stacked(
     All datasets must have the same number of rows.
     """
     layers = [dense_layers(m) for m in models]
-    stacked = [
-        StackedDense(
-            np.stack([ls[k].kernel.numpy() for ls in layers]),
-            np.stack([ls[k].bias.numpy() for ls in layers]),
-            layers[0][k].activation.__name__,
-            name=f"stacked_{k}",
-        )
-        for k in range(len(layers[0]))
-    ]
-    n_rows = len(datasets[0][0])
-    x = inputs = keras.Input(shape=(len(models), datasets[0][0].shape[1]))
-    for layer in stacked:
-        x = layer(x)
-    trainer = keras.Model(inputs, x, name="side_by_side")
+    kernels = [np.stack([ls[k].kernel.numpy() for ls in layers]) for k in range(len(layers[0]))]
+    biases = [np.stack([ls[k].bias.numpy() for ls in layers]) for k in range(len(layers[0]))]
+    activations = [layer.activation.__name__ for layer in layers[0]]
+    n_rows, n_features = datasets[0][0].shape
+
+    def side_by_side(kernels=kernels, biases=biases) -> keras.Model:
+        x = inputs = keras.Input(shape=(len(models), n_features))
+        for k, activation in enumerate(activations):
+            x = StackedDense(kernels[k], biases[k], activation, name=f"stacked_{k}")(x)
+        return keras.Model(inputs, x, name="side_by_side")
+
+    trainer = side_by_side()
     trainer.compile(
         loss=_SUMMED_LOSSES[task.loss],
         optimizer=keras.optimizers.Adam(),
         steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )
     orders = np.stack([training.epoch_orders(n_rows, epochs, s) for s in seeds], axis=-1)
-    trainer.fit(_stream(datasets, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+    if compiled_loop.available():
+        # Member m's row r is row m * n_rows + r of the members' rows laid end to end.
+        index = (orders + n_rows * np.arange(len(models))).reshape(-1, len(models))
+        compiled_loop.train(
+            trainer,
+            np.concatenate([X for X, _ in datasets]),
+            np.concatenate([Y for _, Y in datasets]),
+            index,
+            n_rows,
+            batch_size,
+            twin=lambda: side_by_side([np.zeros_like(k) for k in kernels], biases),
+        )
+    else:
+        trainer.fit(_stream(datasets, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+    stacked = [layer for layer in trainer.layers if isinstance(layer, StackedDense)]
     for k, layer in enumerate(stacked):
-        kernels, biases = layer.kernel.numpy(), layer.bias.numpy()
+        trained_kernels, trained_biases = layer.kernel.numpy(), layer.bias.numpy()
         for m, ls in enumerate(layers):
-            ls[k].kernel.assign(kernels[m])
-            ls[k].bias.assign(biases[m])
+            ls[k].kernel.assign(trained_kernels[m])
+            ls[k].bias.assign(trained_biases[m])
 
 
 def _stream(datasets, orders: np.ndarray, batch_size: int) -> tf.data.Dataset:

@@ -13,6 +13,9 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
   compiled training function (TensorFlow and JAX; PyTorch takes one step per call).
 * All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
   the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
+* Under TensorFlow, a fit without learning curves skips ``model.fit`` altogether: every step of
+  Keras's own train step runs in one compiled call, traced once per shape
+  (``compiled_loop.train``), with the same weights as a result.
 * Members train side by side in one compiled loop (``side_by_side.fit_side_by_side``), each on
   its own shuffles; the result is the same as training them one after another.
 """
@@ -29,6 +32,7 @@ from keras.src.random import seed_generator as keras_seeds
 
 from stackgen.data import inputs
 from stackgen.data.task import Task
+from stackgen.methods import compiled_loop
 
 # Steps per call into the compiled training function on the one-stream path. Measured on 2 cores
 # for a 500-epoch member: 4 -> 0.95 s, 100 -> 0.51 s, 2000 -> 0.49 s.
@@ -168,11 +172,16 @@ def fit(
     """
     fed = inputs.feed(X, [t.name for t in model.inputs])
     fed = tuple(fed) if isinstance(fed, list) else fed
-    stream = batch_stream(fed, Y, epoch_orders(inputs.count(X), epochs, seed), batch_size)
+    orders = epoch_orders(inputs.count(X), epochs, seed)
     if validation is None:
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
-        model.fit(stream, epochs=1, shuffle=False, verbose=0)
+        if compiled_loop.available():
+            twin = compiled_loop.dense_chain_twin(model)
+            compiled_loop.train(model, fed, Y, orders.ravel(), orders.shape[1], batch_size, twin)
+        else:
+            model.fit(batch_stream(fed, Y, orders, batch_size), epochs=1, shuffle=False, verbose=0)
         return {}
+    stream = batch_stream(fed, Y, orders, batch_size)
     steps_per_epoch = math.ceil(len(X) / batch_size)
     curves = EpochCurves(*validation, steps_per_epoch, task)
     # One execution = one epoch.

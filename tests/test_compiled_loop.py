@@ -1,0 +1,170 @@
+"""The compiled loop (methods/compiled_loop.py) trains exactly as model.fit does, bit for bit.
+
+Every comparison starts two copies of one model from the same weights, trains one through
+``training.fit`` (or the side-by-side trainer) and the other with Keras's own ``model.fit`` on
+the same batches, and requires equal weights and optimizer state: ``np.array_equal``, not a
+tolerance.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from stackgen.data.task import CLASSIFICATION, REGRESSION
+from stackgen.methods import compiled_loop, members, side_by_side, training
+
+pytestmark = pytest.mark.skipif(
+    not compiled_loop.available(), reason="the compiled loop is TensorFlow's"
+)
+
+ROWS = 50
+
+
+def _data(rows: int = ROWS, features: int = 2, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, features)).astype(np.float32)
+    return X, CLASSIFICATION.targets(rng.integers(0, 3, rows), 3)
+
+
+def _twin_of(model: keras.Model) -> keras.Model:
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def _model_fit(model, X, Y, epochs: int, seed: int, task=CLASSIFICATION, optimizer=None):
+    """Keras's own path: compile and model.fit on the same batches training.fit visits."""
+    training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer=optimizer)
+    orders = training.epoch_orders(len(Y), epochs, seed)
+    stream = training.batch_stream(X, Y, orders, 32)
+    model.fit(stream, epochs=1, shuffle=False, verbose=0)
+
+
+def _assert_same(a: keras.Model, b: keras.Model) -> None:
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        assert np.array_equal(wa, wb)
+    states = zip(a.optimizer.variables, b.optimizer.variables, strict=True)
+    for va, vb in states:
+        assert np.array_equal(va.numpy(), vb.numpy()), va.path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_loops():
+    compiled_loop.forget()
+    yield
+    compiled_loop.forget()
+
+
+def test_members_of_one_shape_share_one_loop_and_end_as_model_fit_leaves_them():
+    X, Y = _data()
+    for seed in (3, 4):
+        training.seed_everything(seed)
+        model = members.build_mlp(f"member_{seed}", 2, 3, 7)
+        plain = _twin_of(model)
+        training.fit(model, X, Y, task=CLASSIFICATION, epochs=4, batch_size=32, seed=seed)
+        _model_fit(plain, X, Y, 4, seed)
+        _assert_same(model, plain)
+        assert int(model.optimizer.iterations.numpy()) == 4 * 2
+    assert len(compiled_loop._templates) == 1  # the second member reused the first's loop
+    assert len(compiled_loop._fits) == 2
+
+
+def test_a_regression_member_and_another_optimizer_end_as_model_fit_leaves_them():
+    X, _ = _data()
+    y = (X[:, :1] * 2.0 - X[:, 1:]).astype(np.float32)
+    training.seed_everything(8)
+    model = members.build_mlp("member_1", 2, 1, (6, 4), activation="linear")
+    plain = _twin_of(model)
+    fit = dict(task=REGRESSION, epochs=3, batch_size=32, seed=8)
+    training.fit(model, X, y, optimizer=keras.optimizers.Adam(1e-4), **fit)
+    _model_fit(plain, X, y, 3, 8, REGRESSION, optimizer=keras.optimizers.Adam(1e-4))
+    _assert_same(model, plain)
+
+
+def test_a_network_that_is_not_a_chain_of_dense_layers_trains_as_model_fit_does():
+    """Two named inputs, dropout and batch normalisation (state updated while training):
+    traced for the model itself, with no template."""
+    left = keras.Input(shape=(2,), name="left")
+    right = keras.Input(shape=(3,), name="right")
+    x = keras.layers.Concatenate()([left, right])
+    x = keras.layers.Dense(6, activation="relu")(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.3, seed=7)(x)
+    training.seed_everything(2)
+    model = keras.Model([left, right], keras.layers.Dense(3, activation="softmax")(x))
+    assert compiled_loop.dense_chain_twin(model) is None
+    plain = _twin_of(model)
+    X, Y = _data()
+    both = {"left": X, "right": _data(features=3, seed=1)[0]}
+    training.fit(model, both, Y, task=CLASSIFICATION, epochs=3, batch_size=32, seed=2)
+    _model_fit(plain, (both["left"], both["right"]), Y, 3, 2)
+    _assert_same(model, plain)
+    assert not compiled_loop._templates and not compiled_loop._fits
+
+
+def test_members_side_by_side_end_as_the_side_by_side_trainer_under_model_fit(monkeypatch):
+    datasets = [_data(seed=s) for s in (1, 2, 3)]
+    compiled, plain = [], []
+    for seed in (11, 12, 13):
+        training.seed_everything(seed)
+        compiled.append(members.build_mlp(f"member_{seed}", 2, 3, 5))
+        plain.append(_twin_of(compiled[-1]))
+    fit = dict(task=CLASSIFICATION, epochs=3, batch_size=32, seeds=[11, 12, 13])
+    side_by_side.fit_stacked(compiled, datasets, **fit)
+    monkeypatch.setattr(compiled_loop, "available", lambda: False)  # the tf.data + fit path
+    side_by_side.fit_stacked(plain, datasets, **fit)
+    for a, b in zip(compiled, plain, strict=True):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            assert np.array_equal(wa, wb)
+    assert not np.array_equal(compiled[0].get_weights()[0], compiled[1].get_weights()[0])
+
+
+def test_a_fit_asked_for_again_returns_the_weights_training_would_give():
+    X, Y = _data()
+
+    def fit(seed: int, rows=X) -> list[np.ndarray]:
+        training.seed_everything(1)  # the same starting weights every time
+        model = members.build_mlp("member_1", 2, 3, 5)
+        training.fit(model, rows, Y, task=CLASSIFICATION, epochs=3, batch_size=32, seed=seed)
+        return model.get_weights()
+
+    first = fit(seed=5)
+    assert len(compiled_loop._fits) == 1
+    again = fit(seed=5)
+    assert len(compiled_loop._fits) == 1  # remembered, not trained again
+    compiled_loop.forget()
+    trained = fit(seed=5)
+    for a, b, c in zip(first, again, trained, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    # Another order of the rows, or other rows, is another fit.
+    other_order = fit(seed=6)
+    other_rows = fit(seed=5, rows=X + np.float32(0.5))
+    assert len(compiled_loop._fits) == 3
+    assert not np.array_equal(other_order[0], first[0])
+    assert not np.array_equal(other_rows[0], first[0])
+
+
+def test_only_a_plain_chain_of_dense_layers_gets_a_twin():
+    training.seed_everything(1)
+    mlp = members.build_mlp("member_1", 4, 3, (6, 5))
+    twin = compiled_loop.dense_chain_twin(mlp)()
+    assert [w.shape for w in twin.weights] == [w.shape for w in mlp.weights]
+    assert [lay.get_config()["activation"] for lay in twin.layers[1:]] == [
+        "relu",
+        "relu",
+        "softmax",
+    ]
+
+    inputs = keras.Input(shape=(4,))
+    shared = keras.layers.Dense(4, activation="relu")
+    used_twice = keras.Model(inputs, shared(shared(inputs)))
+    assert compiled_loop.dense_chain_twin(used_twice) is None
+
+    normalised = keras.Sequential(
+        [keras.Input(shape=(4,)), keras.layers.Dense(3), keras.layers.LayerNormalization()]
+    )
+    assert compiled_loop.dense_chain_twin(normalised) is None
+    sequential = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
+    assert compiled_loop.dense_chain_twin(sequential) is not None
