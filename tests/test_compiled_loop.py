@@ -168,3 +168,23 @@ def test_only_a_plain_chain_of_dense_layers_gets_a_twin():
     assert compiled_loop.dense_chain_twin(normalised) is None
     sequential = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
     assert compiled_loop.dense_chain_twin(sequential) is not None
+
+
+def test_integrated_networks_fine_tuned_whole_share_one_loop_and_end_as_model_fit_leaves_them():
+    """Step 8's networks: members and a head behind one input, every layer trainable."""
+    from stackgen.methods import integrated
+
+    X, Y = _data()
+    for seed in (1, 2):
+        training.seed_everything(seed)
+        parts = [members.build_mlp(members.member_name(i), 2, 3, 4) for i in (1, 2)]
+        head = integrated.build_head(6, 3, 5, CLASSIFICATION)
+        network = integrated.assemble(parts, head, CLASSIFICATION)
+        for part in parts:
+            part.trainable = True
+        plain = _twin_of(network)
+        fine = dict(epochs=3, seed=seed, task=CLASSIFICATION)
+        training.fit(network, X, Y, batch_size=32, optimizer=keras.optimizers.Adam(1e-4), **fine)
+        _model_fit(plain, X, Y, optimizer=keras.optimizers.Adam(1e-4), **fine)
+        _assert_same(network, plain)
+    assert len(compiled_loop._templates) == 1

@@ -58,51 +58,66 @@ def train(
     n_rows: int,
     batch_size: int,
     twin: Callable[[], keras.Model] | None = None,
-) -> None:
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, list[float]]:
     """Train compiled ``model`` in place, from a fresh optimizer state.
 
     ``features`` (an array, or a tuple of arrays for several inputs) and ``targets`` hold rows
     that ``index`` points into: epoch e visits ``index[e * n_rows:(e + 1) * n_rows]`` in order,
     in batches of ``batch_size``, the last one short. ``twin`` builds an untrained model of the
     same shape, when one can; then the traced loop is shared and the fit remembered.
+
+    With ``validation`` (rows and targets), returns what Keras's ``History`` records with
+    ``validation_data``: each epoch's mean training loss (and accuracy, for classes) over its
+    batches, and the loss (and accuracy) on the validation rows after it; else an empty dict.
     """
     features = tf.nest.map_structure(lambda a: np.ascontiguousarray(a, np.float32), features)
     targets = np.ascontiguousarray(targets, np.float32)
     index = np.ascontiguousarray(index, np.int32)
-    steps = len(index) // n_rows * -(-n_rows // batch_size)
-    if twin is None:
-        _Loop(model, features, targets, index, batch_size).run(
-            features, targets, index, n_rows, steps
-        )
-        return
-    shape = _shape_key(model, features, targets, index, batch_size)
-    digest = _digest(shape, model, features, targets, index, n_rows)
-    if digest in _fits:
-        _fits.move_to_end(digest)
-        weights, state = _fits[digest]
-    else:
-        loop = _templates.get(shape)
-        if loop is None:
-            template = twin()
-            template.compile(
-                loss=model.loss,
-                optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
-            )
-            loop = _Loop(template, features, targets, index, batch_size)
-            _remember(_templates, shape, loop)
+    validation = validation and tuple(np.ascontiguousarray(a, np.float32) for a in validation)
+    per_epoch = -(-n_rows // batch_size)
+    steps = len(index) // n_rows * per_epoch
+    made = (features, targets, index, batch_size, validation)
+    shape = twin and _shape_key(model, *made)
+    digest = shape and _digest(shape, model, features, targets, index, n_rows, validation)
+    if digest not in _fits:
+        loop = shape and (_templates.get(shape) or _template(model, twin, *made))
+        if not loop:  # traced for this model alone
+            own = _Loop(model, *made)
+            recorded = own.run(features, targets, index, n_rows, steps, *validation or ())
+            history = own.history(recorded, per_epoch)
+            return {key: [float(v) for v in values] for key, values in history.items()}
+        _templates[shape] = loop
         _templates.move_to_end(shape)
+        _forget_oldest(_templates, TEMPLATES_KEPT)
         template = loop.model
         template.set_weights(model.get_weights())
         for variable, value in zip(template.optimizer.variables, loop.fresh, strict=True):
             variable.assign(value)
-        loop.run(features, targets, index, n_rows, steps)
-        weights = template.get_weights()
+        recorded = loop.run(features, targets, index, n_rows, steps, *validation or ())
         state = [v.numpy() for v in template.optimizer.variables]
-        _remember(_fits, digest, (weights, state))
+        _fits[digest] = (template.get_weights(), state, loop.history(recorded, per_epoch))
+        _forget_oldest(_fits, FITS_KEPT)
+    _fits.move_to_end(digest)
+    weights, state, history = _fits[digest]
     model.set_weights(weights)
     model.optimizer.build(model.trainable_variables)
     for variable, value in zip(model.optimizer.variables, state, strict=True):
         variable.assign(value)
+    return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def _template(model, twin, features, targets, index, batch_size: int, validation) -> _Loop | None:
+    """A loop on a new untrained twin of ``model``, compiled alike; None if the twin does not
+    have ``model``'s weights after all."""
+    template = twin()
+    if _weights(template) != _weights(model):
+        return None
+    template.compile(
+        loss=model.loss,
+        optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
+    )
+    return _Loop(template, features, targets, index, batch_size, validation)
 
 
 def forget() -> None:
@@ -114,13 +129,16 @@ def forget() -> None:
 class _Loop:
     """One traced loop over every step of a fit, bound to one compiled model."""
 
-    def __init__(self, model: keras.Model, features, targets, index, batch_size: int):
+    def __init__(self, model: keras.Model, features, targets, index, batch_size: int, validation):
         self.model = model
         rows = index[:batch_size]
         first = (tf.nest.map_structure(lambda a: a[rows], features), targets[rows])
         model._symbolic_build(data_batch=first)  # what fit builds before it traces
         model.optimizer.build(model.trainable_variables)
         self.fresh = [v.numpy() for v in model.optimizer.variables]
+        self.batch_size = batch_size
+        self.validated = validation is not None
+        self.classes = model.loss != "mean_squared_error"
         rows = lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.float32)  # noqa: E731
         self.run = tf.function(
             self._steps,
@@ -130,40 +148,86 @@ class _Loop:
                 tf.TensorSpec((None, *index.shape[1:]), tf.int32),
                 tf.TensorSpec((), tf.int32),
                 tf.TensorSpec((), tf.int32),
+                *[rows(a) for a in validation or ()],
             ],
         )
-        self.batch_size = batch_size
 
-    def _step(self, x, y) -> None:
+    def _step(self, x, y):
         # Keras's TensorFlow train_step (keras/src/backend/tensorflow/trainer.py), less the
-        # metrics, which no weight depends on.
+        # metrics, which no weight depends on. Returns the loss and outputs the metrics read.
         model = self.model
         with tf.GradientTape() as tape:
             y_pred = model(x, training=True)
             loss = model._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=None, training=True)
-            loss = model.optimizer.scale_loss(loss)
+            scaled = model.optimizer.scale_loss(loss)
         weights = model.trainable_weights
-        model.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
+        model.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights, strict=True))
+        return loss, y_pred
 
-    def _steps(self, features, targets, index, n_rows, steps) -> None:
+    def _steps(self, features, targets, index, n_rows, steps, *validation):
         size = self.batch_size
         per_epoch = (n_rows + size - 1) // size
+        batches = tf.TensorArray(tf.float32, size=steps if validation else 0)
+        epochs = tf.TensorArray(tf.float32, size=steps // per_epoch if validation else 0)
         for step in tf.range(steps):
             epoch, batch = step // per_epoch, step % per_epoch
             start = epoch * n_rows + batch * size
             rows = index[start : epoch * n_rows + tf.minimum(batch * size + size, n_rows)]
-            self._step(
+            y = tf.gather(targets, rows)
+            loss, y_pred = self._step(
                 tf.nest.map_structure(lambda a: tf.gather(a, rows), features),  # noqa: B023
-                tf.gather(targets, rows),
+                y,
             )
+            if validation:
+                batches = batches.write(step, tf.stack([loss, *self._scores(y, y_pred, "sum")]))
+                if batch == per_epoch - 1:
+                    X, Y = validation
+                    scores = self._scores(Y, self.model(X, training=False), "mean")
+                    epochs = epochs.write(epoch, tf.stack(scores))
+        if validation:
+            return batches.stack(), epochs.stack()
+        return ()
+
+    def _scores(self, y, y_pred, reduce: str) -> list:
+        """[hits, rows] of a batch ("sum"), or [loss, accuracy] on the validation rows
+        ("mean"), as EpochCurves computes them; no accuracy for a regression."""
+        rows = tf.cast(tf.shape(y)[0], tf.float32)
+        if not self.classes:
+            loss = tf.reduce_mean(keras.losses.mean_squared_error(y, y_pred))
+            return [rows] if reduce == "sum" else [loss]
+        hits = tf.cast(tf.equal(tf.argmax(y, axis=1), tf.argmax(y_pred, axis=1)), tf.float32)
+        if reduce == "sum":
+            return [tf.reduce_sum(hits), rows]
+        loss = tf.reduce_mean(keras.losses.categorical_crossentropy(y, y_pred))
+        return [loss, tf.reduce_mean(hits)]
+
+    def history(self, recorded, per_epoch: int) -> dict[str, np.ndarray]:
+        """Per-epoch numbers from what the loop recorded: the training means accumulated batch
+        by batch in float32, as Keras's metrics do (``total += value``, ``count += rows``)."""
+        if not self.validated:
+            return {}
+        batches, epochs = (np.asarray(r) for r in recorded)
+        history: dict[str, list[float]] = {"loss": [], "val_loss": list(epochs[:, 0])}
+        if self.classes:
+            history.update(accuracy=[], val_accuracy=list(epochs[:, 1]))
+        for epoch in batches.reshape(-1, per_epoch, batches.shape[1]):
+            total, hits, count = np.float32(0), np.float32(0), np.float32(0)
+            for loss, *scores in epoch:
+                rows = scores[-1]
+                total, count = total + np.float32(loss * rows), count + rows
+                hits = hits + scores[0] if self.classes else hits
+            history["loss"].append(total / count)
+            if self.classes:
+                history["accuracy"].append(hits / count)
+        return {key: np.array(values, np.float32) for key, values in history.items()}
 
 
-def _shape_key(model: keras.Model, features, targets, index, batch_size: int) -> str:
+def _shape_key(model: keras.Model, features, targets, index, batch_size: int, validation) -> str:
     """Everything a traced loop depends on besides the values: layers, their weights' shapes,
     the loss, the optimizer's settings, the rows' shapes past the first and the batch size."""
 
     def layer(lay):
-        config = {k: v for k, v in lay.get_config().items() if k != "name"}
+        config = _unnamed(lay.get_config())
         activation = getattr(lay, "activation", None)
         return [
             type(lay).__name__,
@@ -175,52 +239,110 @@ def _shape_key(model: keras.Model, features, targets, index, batch_size: int) ->
     loss = model.loss
     described = {
         "layers": [layer(lay) for lay in model.layers],
+        # A chain's layers say how they connect; any other network's whole configuration does.
+        "wiring": None if _chain(model) else _uncompiled(_unnamed(model.get_config())),
+        "weights": _weights(model),
         "loss": loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}",
-        "optimizer": {k: v for k, v in model.optimizer.get_config().items() if k != "name"},
+        "optimizer": _unnamed(model.optimizer.get_config()),
         "rows": [list(a.shape[1:]) for a in tf.nest.flatten(features)] + [list(targets.shape[1:])],
         "index": list(index.shape[1:]),
         "batch_size": batch_size,
+        "validation": validation and [list(a.shape[1:]) for a in validation],
     }
     return json.dumps(described, sort_keys=True, default=str)
 
 
-def _digest(shape: str, model: keras.Model, features, targets, index, n_rows: int) -> str:
+def _digest(shape: str, model, features, targets, index, n_rows: int, validation) -> str:
     digest = hashlib.sha256(shape.encode())
     for array in [*model.get_weights(), *tf.nest.flatten(features), targets, index]:
         digest.update(str((array.dtype, array.shape)).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for array in validation or ():
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(str(n_rows).encode())
     return digest.hexdigest()
 
 
-def _remember(kept: collections.OrderedDict, key: str, value) -> None:
-    kept[key] = value
-    limit = TEMPLATES_KEPT if kept is _templates else FITS_KEPT
+def _forget_oldest(kept: collections.OrderedDict, limit: int) -> None:
     while len(kept) > limit:
         kept.popitem(last=False)
 
 
-def dense_chain_twin(model: keras.Model) -> Callable[[], keras.Model] | None:
-    """A builder of an untrained model of ``model``'s shape, if ``model`` is a chain of Dense
-    layers from one input (what ``build_mlp`` and ``build_head`` make), else None."""
+def _weights(model: keras.Model) -> list:
+    return [(tuple(w.shape), w.trainable) for w in model.weights]
+
+
+def _unnamed(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "name"}
+
+
+def _uncompiled(config):
+    """``config`` without the models' compile settings nested in it (members saved compiled
+    carry their old optimizer, named ``adam_39``): the loop trains with the outer model's."""
+    if isinstance(config, dict):
+        return {k: _uncompiled(v) for k, v in config.items() if k != "compile_config"}
+    if isinstance(config, list):
+        return [_uncompiled(v) for v in config]
+    return config
+
+
+def _chain(model: keras.Model) -> list | None:
+    """``model``'s layers past its input if each reads the one before it, once, from one
+    input to one output (then the layers say how they connect); else None."""
     layers = [lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)]
     if len(model.inputs) != 1 or len(model.outputs) != 1 or not layers:
         return None
     feeds = [model.inputs[0]] + [lay.output for lay in layers]
     for lay, feed in zip(layers, feeds, strict=False):
-        if type(lay) is not keras.layers.Dense or len(lay._inbound_nodes) != 1:
+        if len(lay._inbound_nodes) != 1 or lay.input is not feed:
             return None
-        if lay.input is not feed:  # each Dense reads the one before it, once
-            return None
-    if feeds[-1] is not model.outputs[0]:
+    return layers if feeds[-1] is model.outputs[0] else None
+
+
+def twin(model: keras.Model) -> Callable[[], keras.Model] | None:
+    """A builder of an untrained model of ``model``'s shape, where one can be made safely:
+    ``dense_chain_twin``, or ``network_twin``; else None (the model's own loop is traced)."""
+    return dense_chain_twin(model) or network_twin(model)
+
+
+def dense_chain_twin(model: keras.Model) -> Callable[[], keras.Model] | None:
+    """A builder of an untrained model of ``model``'s shape, if ``model`` is a chain of Dense
+    layers from one input (what ``build_mlp`` and ``build_head`` make), else None."""
+    layers = _chain(model)
+    if not layers or not all(type(lay) is keras.layers.Dense for lay in layers):
         return None
 
     def build() -> keras.Model:
         x = inputs = keras.Input(shape=model.inputs[0].shape[1:])
         for lay in layers:
-            x = keras.layers.Dense.from_config(
-                {k: v for k, v in lay.get_config().items() if k != "name"}
-            )(x)
+            x = keras.layers.Dense.from_config(_unnamed(lay.get_config()))(x)
         return keras.Model(inputs, x)
+
+    return build
+
+
+# Layers whose configuration says all they compute: a network of these (and of models of these)
+# is rebuilt exactly by keras.models.clone_model.
+PLAIN_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Concatenate)
+
+
+def network_twin(model: keras.Model) -> Callable[[], keras.Model] | None:
+    """A builder of an untrained copy of a network made of Dense and Concatenate layers and of
+    models of them (the integrated network, fine-tuned whole in step 8), else None."""
+
+    def plain(network: keras.Model) -> bool:
+        return all(
+            isinstance(lay, PLAIN_LAYERS) or (isinstance(lay, keras.Model) and plain(lay))
+            for lay in network.layers
+        )
+
+    if not plain(model):
+        return None
+
+    def build() -> keras.Model:
+        copy = keras.models.clone_model(model)
+        for original, cloned in zip(model._flatten_layers(), copy._flatten_layers(), strict=True):
+            cloned.trainable = original.trainable
+        return copy
 
     return build

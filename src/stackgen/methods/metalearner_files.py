@@ -3,9 +3,8 @@
 Scikit-learn meta-learners go to ``.skops`` files (skops refuses any type not listed in
 ``TRUSTED_TYPES`` instead of running it); the project's own weighting combiners (mlr, nnls,
 greedy) go to ``.json`` files of numbers. ``load_served`` gives ``predict`` and step 9 exactly the
-meta-learner step 4 saved last, the one whose score it printed. skops is imported through this
-module only (``trust/skops_files.py``): it takes seconds to import, and the command line must not
-pay for it.
+meta-learner step 4 saved last, the one whose score it printed. skops takes seconds to import:
+``trust/skops_files.py`` imports it only when a file is written or read.
 """
 
 from __future__ import annotations

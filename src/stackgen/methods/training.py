@@ -13,9 +13,10 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
   compiled training function (TensorFlow and JAX; PyTorch takes one step per call).
 * All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
   the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
-* Under TensorFlow, a fit without learning curves skips ``model.fit`` altogether: every step of
-  Keras's own train step runs in one compiled call, traced once per shape
-  (``compiled_loop.train``), with the same weights as a result.
+* Under TensorFlow, a fit skips ``model.fit`` altogether: every step of Keras's own train step
+  runs in one compiled call, traced once per shape, and the learning curves are recorded inside
+  it (``compiled_loop.train``), with the same weights as a result. JAX and PyTorch take the
+  ``model.fit`` path described above.
 * Members train side by side in one compiled loop (``side_by_side.fit_side_by_side``), each on
   its own shuffles; the result is the same as training them one after another.
 """
@@ -173,13 +174,21 @@ def fit(
     fed = inputs.feed(X, [t.name for t in model.inputs])
     fed = tuple(fed) if isinstance(fed, list) else fed
     orders = epoch_orders(inputs.count(X), epochs, seed)
+    if compiled_loop.available():
+        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
+        return compiled_loop.train(
+            model,
+            fed,
+            Y,
+            orders.ravel(),
+            orders.shape[1],
+            batch_size,
+            compiled_loop.twin(model),
+            validation,
+        )
     if validation is None:
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
-        if compiled_loop.available():
-            twin = compiled_loop.dense_chain_twin(model)
-            compiled_loop.train(model, fed, Y, orders.ravel(), orders.shape[1], batch_size, twin)
-        else:
-            model.fit(batch_stream(fed, Y, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+        model.fit(batch_stream(fed, Y, orders, batch_size), epochs=1, shuffle=False, verbose=0)
         return {}
     stream = batch_stream(fed, Y, orders, batch_size)
     steps_per_epoch = math.ceil(len(X) / batch_size)

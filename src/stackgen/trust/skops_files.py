@@ -1,13 +1,12 @@
 """scikit-learn objects on disk through skops: written atomically, and read back only when every
 type they hold is trusted, by skops itself or by the caller's explicit list, so that nothing in a
-file runs code on load. skops takes seconds to import: only the steps that save or load such a
-file import this module (steps 1 and 4, ``predict``, and what serves them)."""
+file runs code on load. skops takes seconds to import (2-6 s: it imports every scikit-learn
+module, and through scikit-learn's array-API shims PyTorch when it is installed), so it is imported
+only when a file is written or read: never for the blobs' step 1, once for step 4's meta-learner."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import skops.io as sio
 
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
@@ -15,12 +14,16 @@ from stackgen.trust.paths import Paths, corrupt, remake_hint, require
 
 
 def save(obj, path: Path) -> Path:
+    import skops.io as sio
+
     return write_atomic(path, lambda tmp: sio.dump(obj, tmp))
 
 
 def load(path: Path, paths: Paths, trusted: list[str]):
     """What a skops file holds, refused in one line if it holds any type not in ``trusted``
     (beyond those skops trusts itself), instead of running it."""
+    import skops.io as sio
+
     require(path, paths)
     try:
         untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in trusted]
