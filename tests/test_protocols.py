@@ -78,26 +78,33 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
     split, workdir, monkeypatch
 ):
     cfg = tiny_config(workdir, members=2, epochs=1, folds=4)
-    trained_on, predicted = {}, {}
+    fits, predictions = [], []  # (trained weights, rows trained on); (those rows, rows predicted)
     real_fit, real_predict = members.fit_side_by_side, training.predict_proba
 
     def recording_fit(models, datasets, **kwargs):
-        for model, (X, _) in zip(models, datasets, strict=True):
-            trained_on[model.name] = _rows_as_set(X)
-        return real_fit(models, datasets, **kwargs)
+        trained = real_fit(models, datasets, **kwargs)
+        fits.extend((w, _rows_as_set(X)) for w, (X, _) in zip(trained, datasets, strict=True))
+        return trained
 
     def recording_predict(model, X):
-        predicted.setdefault(model.name, set()).update(_rows_as_set(X))
+        # Which fit's weights the predicting model holds: exactly one.
+        held = model.get_weights()
+        [rows] = [
+            rows
+            for weights, rows in fits
+            if all(np.array_equal(a, b) for a, b in zip(weights, held, strict=True))
+        ]
+        predictions.append((rows, _rows_as_set(X)))
         return real_predict(model, X)
 
     monkeypatch.setattr(members, "fit_side_by_side", recording_fit)
     monkeypatch.setattr(training, "predict_proba", recording_predict)
     oof, fold_of = members.out_of_fold(split, cfg)
-    assert len(trained_on) == 4 * 2
+    assert len(fits) == len(predictions) == 4 * 2
     every_row = _rows_as_set(split.train_X)
-    for name, rows in predicted.items():
-        assert not rows & trained_on[name], name  # never predicts a row it trained on
-        assert rows | trained_on[name] == every_row  # and trained on all the others
+    for trained_on, rows in predictions:
+        assert not rows & trained_on  # never predicts a row it trained on
+        assert rows | trained_on == every_row  # and trained on all the others
     assert np.isfinite(oof).all() and oof.shape == (100, 2, 3)
     np.testing.assert_allclose(oof.sum(axis=2), 1.0, rtol=1e-5)
 

@@ -93,15 +93,18 @@ def out_of_fold(split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """
     fold_of = cv_folds(split.train_y, cfg.folds, cfg.seed, split.task)
     Y = split.targets(split.train_y)
+    # A member's copies start from its own seed's weights in every fold: one model per member,
+    # listed once per fold.
+    starts = [_seeded_member(member_name(i), i, split, cfg) for i in range(1, cfg.members + 1)]
     models, datasets, seeds, held_out = [], [], [], []
     for fold in range(cfg.folds):
         fit_rows = np.flatnonzero(fold_of != fold)
         for i in range(1, cfg.members + 1):
-            models.append(_seeded_member(f"fold_{fold + 1}_member_{i}", i, split, cfg))
+            models.append(starts[i - 1])
             datasets.append((split.train_X[fit_rows], Y[fit_rows]))
             seeds.append(cfg.member_seed(i))
             held_out.append((np.flatnonzero(fold_of == fold), i - 1))
-    fit_side_by_side(
+    trained = fit_side_by_side(
         models,
         datasets,
         task=split.task,
@@ -110,7 +113,8 @@ def out_of_fold(split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
         seeds=seeds,
     )
     oof = np.full((len(split.train_y), cfg.members, split.n_classes), np.nan, dtype=np.float32)
-    for model, (rows, member) in zip(models, held_out, strict=True):
+    for model, weights, (rows, member) in zip(models, trained, held_out, strict=True):
+        model.set_weights(weights)
         oof[rows, member] = training.predict_proba(model, split.train_X[rows])
     return oof, fold_of
 

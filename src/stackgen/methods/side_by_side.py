@@ -79,16 +79,23 @@ def fit_side_by_side(
     epochs: int,
     batch_size: int,
     seeds: list[int],
-) -> None:
-    """Train each model on its own (X, one-hot Y) and seed, in as few compiled loops as possible.
+) -> list[list[np.ndarray]]:
+    """Train each model on its own (X, one-hot Y) and seed, in as few compiled loops as possible;
+    returns each one's trained weights.
 
     Models that share an architecture and a row count train together; any other model (diverse
-    members, folds of unequal size) trains in a group of its own.
+    members, folds of unequal size) trains in a group of its own. One model may be listed more
+    than once, to be trained from its weights on several datasets (one member's folds): it ends
+    with the weights of its last listing, and the returned list has every listing's.
     """
+    starts = [model.get_weights() for model in models]
     groups: dict[tuple, list[int]] = {}
     for i, (model, (X, _)) in enumerate(zip(models, datasets, strict=True)):
         groups.setdefault((signature(model), len(X)), []).append(i)
+    trained: list[list[np.ndarray]] = [[] for _ in models]
     for members in groups.values():
+        for i in members:
+            models[i].set_weights(starts[i])
         if len(members) == 1:
             (i,) = members
             training.fit(
@@ -99,15 +106,19 @@ def fit_side_by_side(
                 batch_size=batch_size,
                 seed=seeds[i],
             )
-        else:
-            fit_stacked(
-                [models[i] for i in members],
-                [datasets[i] for i in members],
-                task=task,
-                epochs=epochs,
-                batch_size=batch_size,
-                seeds=[seeds[i] for i in members],
-            )
+            trained[i] = models[i].get_weights()
+            continue
+        weights = fit_stacked(
+            [models[i] for i in members],
+            [datasets[i] for i in members],
+            task=task,
+            epochs=epochs,
+            batch_size=batch_size,
+            seeds=[seeds[i] for i in members],
+        )
+        for i, own in zip(members, weights, strict=True):
+            trained[i] = own
+    return trained
 
 
 def fit_stacked(
@@ -118,8 +129,9 @@ def fit_stacked(
     epochs: int,
     batch_size: int,
     seeds: list[int],
-) -> None:
-    """Train same-signature ``models`` in place, model i on ``datasets[i]`` shuffled from seed i.
+) -> list[list[np.ndarray]]:
+    """Train same-signature ``models`` in place, model i on ``datasets[i]`` shuffled from seed i;
+    returns each one's trained weights (a model listed twice ends with its last listing's).
 
     All datasets must have the same number of rows.
     """
@@ -157,11 +169,11 @@ def fit_stacked(
     else:
         trainer.fit(_stream(datasets, orders, batch_size), epochs=1, shuffle=False, verbose=0)
     stacked = [layer for layer in trainer.layers if isinstance(layer, StackedDense)]
-    for k, layer in enumerate(stacked):
-        trained_kernels, trained_biases = layer.kernel.numpy(), layer.bias.numpy()
-        for m, ls in enumerate(layers):
-            ls[k].kernel.assign(trained_kernels[m])
-            ls[k].bias.assign(trained_biases[m])
+    trained = [(layer.kernel.numpy(), layer.bias.numpy()) for layer in stacked]
+    weights = [[w[m] for pair in trained for w in pair] for m in range(len(models))]
+    for model, own in zip(models, weights, strict=True):
+        model.set_weights(own)
+    return weights
 
 
 def _stream(datasets, orders: np.ndarray, batch_size: int) -> tf.data.Dataset:
