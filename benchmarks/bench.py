@@ -9,9 +9,12 @@ Runs, each in fresh processes and a temporary work dir:
   5. the cv protocol's stacking (five members and their 5-fold out-of-fold predictions, then a
      logistic meta-learner: steps 3 and 4 with --protocol cv) against scikit-learn's own
      StackingClassifier doing the same work on the same rows (examples/sklearn_stacking.py), on
-     the blobs and on scikit-learn's digits (written as a CSV table by the benchmark).
+     the blobs and on scikit-learn's digits (written as a CSV table by the benchmark);
+  6. the default run (what `make run` runs: steps 1-9 and the report) and the 30-seed repeat
+     study (scripts/10_repeat_study.py, one process per core);
+  7. how the cost grows with rows, members and folds (benchmarks/scaling.py), with a plot.
 Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
-description to results/benchmark.json.
+description to results/benchmark.json (and the plot to results/scaling.png).
 
     python benchmarks/bench.py            # tutorial settings: see docs/speed.md for the time
     python benchmarks/bench.py --smoke    # a few epochs: checks the benchmark still runs
@@ -31,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean, stdev
 
+import scaling
+
 from stackgen import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +44,9 @@ TUTORIAL = [s for s in registry.STEPS if s.package == "tutorial"]
 SCRIPTS = [Path(s.script).name for s in TUTORIAL]
 # The baseline's own names for the same five stages (benchmarks/tutorial_baseline.py).
 STAGES = ["1 data", "2 single MLP", "3 members", "4 logistic stack", "5 integrated stack"]
-GOALS = {"one process": 10.0, "separate processes": 5.0, "scikit-learn stack": 3.0}
+GOALS = {"one process": 20.0, "separate processes": 5.0, "scikit-learn stack": 3.0}
+# Seconds and MiB on 2 cores: the default run, its peak memory, the 30-seed repeat study.
+LIMITS = {"default run s": 25.0, "default run MiB": 1024.0, "repeat study s": 75.0}
 # The scikit-learn peer's data: the tutorial's blobs, and the digits as a table.
 PEER_DATA = ("blobs", "digits")
 
@@ -211,6 +218,90 @@ def run_peer(tmp: Path, smoke: bool) -> dict:
     return rows
 
 
+def run_default(tmp: Path, smoke: bool) -> dict:
+    """What `make run` runs: steps 1-9 and the report, default settings, in a fresh work dir."""
+    workdir = tmp / "default-run"
+    proc = run_child(
+        [sys.executable, "-m", "stackgen", "run", "--quiet", "--workdir", str(workdir)]
+        + settings(smoke)
+    )
+    steps = json.loads((workdir / "results/run.json").read_text())["steps"]
+    return {
+        "wall": proc["seconds"],
+        "peak_rss_mib": proc["peak_rss_mib"],
+        "step_seconds": {str(s["number"]): s["seconds"] for s in steps},
+    }
+
+
+def run_repeat(tmp: Path, smoke: bool) -> dict:
+    """The repeat study at its defaults (30 seeds, one process per core)."""
+    small = ["--seeds", "2", "--max-members", "3", *settings(smoke)] if smoke else []
+    proc = run_child(
+        [
+            sys.executable,
+            str(ROOT / "scripts/10_repeat_study.py"),
+            "--quiet",
+            "--workdir",
+            str(tmp / "repeat"),
+            *small,
+        ]
+    )
+    study = json.loads((tmp / "repeat/results/repeat_study.json").read_text())
+    return {
+        "wall": proc["seconds"],
+        "peak_rss_mib": proc["peak_rss_mib"],
+        "seeds": len(study["seeds"]),
+        "jobs": study["jobs"],
+    }
+
+
+def goal_lines(base: dict, ours: dict, default: dict, repeat: dict, peer: dict) -> list[str]:
+    """Each goal, what was measured, and whether it is met."""
+
+    def line(what: str, measured: str, goal: str, met: bool) -> str:
+        return f"| {what} | {measured} | {goal} | {'met' if met else 'not met'} |"
+
+    speed_up = base["wall"] / ours["wall"]
+    ratios = {name: r["sklearn_seconds"] / r["stackgen_seconds"] for name, r in peer.items()}
+    return [
+        "| goal | measured | target | |",
+        "|---|---:|---:|---|",
+        line(
+            "tutorial's five steps, one process, against its code",
+            f"{speed_up:.1f}x",
+            f"{GOALS['one process']:.0f}x",
+            speed_up >= GOALS["one process"],
+        ),
+        *(
+            line(
+                f"cv stacking against scikit-learn's, {name}",
+                f"{ratio:.1f}x",
+                f"{GOALS['scikit-learn stack']:.0f}x",
+                ratio >= GOALS["scikit-learn stack"],
+            )
+            for name, ratio in ratios.items()
+        ),
+        line(
+            "default run (make run: steps 1-9 and the report)",
+            f"{default['wall']:.1f} s",
+            f"{LIMITS['default run s']:.0f} s",
+            default["wall"] <= LIMITS["default run s"],
+        ),
+        line(
+            "default run's peak memory",
+            f"{default['peak_rss_mib']:.0f} MiB",
+            f"{LIMITS['default run MiB']:.0f} MiB",
+            default["peak_rss_mib"] < LIMITS["default run MiB"],
+        ),
+        line(
+            f"repeat study, {repeat['seeds']} seeds on {repeat['jobs']} processes",
+            f"{repeat['wall']:.1f} s",
+            f"{LIMITS['repeat study s']:.0f} s",
+            repeat["wall"] <= LIMITS["repeat study s"],
+        ),
+    ]
+
+
 def peer_table(peer: dict) -> list[str]:
     """The cv stacking side by side with scikit-learn's, one row per data set."""
     lines = [
@@ -240,6 +331,12 @@ def machine() -> dict:
         platform.processor(),
     )
     versions = {name: md.version(name) for name in ("tensorflow", "keras", "scikit-learn", "numpy")}
+    # skops, which saves step 4's meta-learner, imports PyTorch when it is installed (the test
+    # extras install it): seconds and about 200 MiB more for the default run.
+    try:
+        versions["torch"] = md.version("torch")
+    except md.PackageNotFoundError:
+        versions["torch"] = None
     return {
         "cores": os.cpu_count(),
         "cpu": cpu,
@@ -327,11 +424,17 @@ def main(argv: list[str] | None = None) -> dict:
         acc = run_accuracy(tmp, args.smoke, seeds)
         peer = run_peer(tmp, args.smoke)
         print("  scikit-learn's StackingClassifier against the cv protocol: done", flush=True)
+        default = run_default(tmp, args.smoke)
+        print(f"  stackgen, default run (steps 1-9 and the report): {default['wall']:.1f} s")
+        repeat = run_repeat(tmp, args.smoke)
+        print(f"  repeat study, {repeat['seeds']} seeds: {repeat['wall']:.1f} s", flush=True)
+        grown = scaling.run_scaling(tmp, args.smoke, run_child)
     info = machine()
     lines = [
         f"machine: {info['cores']} cores, {info['cpu']}; Python {info['python']}, backend "
         f"{info['backend']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
-        f"scikit-learn {info['scikit-learn']}, NumPy {info['numpy']}; {info['date']}; {mode}",
+        f"scikit-learn {info['scikit-learn']}, NumPy {info['numpy']}, PyTorch "
+        f"{info['torch'] or 'not installed'}; {info['date']}; {mode}",
         "",
         *table(base, ours, scripts, honest),
         "",
@@ -352,6 +455,16 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         f"goal: stackgen at least {GOALS['scikit-learn stack']:.0f}x faster than scikit-learn's "
         "stack on both, with accuracies within the spread of single members' accuracies",
+        "",
+        *goal_lines(base, ours, default, repeat, peer),
+        "",
+        "default run, steps: "
+        + " + ".join(f"{v:.1f}" for v in default["step_seconds"].values())
+        + " s",
+        "",
+        f"how cost grows ({grown[0]['epochs']} epochs, head {grown[0]['meta_epochs']}; "
+        "python -m stackgen run --upto 5 on the blobs at n rows):",
+        *scaling.scaling_table(grown),
     ]
     print("\n" + "\n".join(lines))
     report = {
@@ -363,11 +476,15 @@ def main(argv: list[str] | None = None) -> dict:
         "stackgen_all_protocols": honest,
         "accuracy": acc,
         "sklearn_peer": peer,
+        "default_run": default,
+        "repeat_study": repeat,
+        "scaling": grown,
         "table": lines,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    figure = scaling.plot_scaling(grown, args.json.with_name("scaling.png"))
+    print(f"\nwrote {args.json} and {figure}")
     return report
 
 

@@ -15,7 +15,7 @@ def test_benchmark_smoke_mode_prints_the_full_table(tmp_path):
         [sys.executable, str(ROOT / "benchmarks/bench.py"), "--smoke", "--json", str(out)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for stage in (
@@ -44,3 +44,17 @@ def test_benchmark_smoke_mode_prints_the_full_table(tmp_path):
         peer = report["sklearn_peer"][name]
         assert len(peer["sklearn_members"]) == 5 and len(peer["stackgen_members"]) == 5
         assert 0 <= peer["sklearn_accuracy"] <= 1 and peer["stackgen_seconds"] > 0
+    # The default run, the repeat study and the goals, each measured.
+    for goal in (
+        "tutorial's five steps",
+        "default run (make",
+        "default run's peak",
+        "repeat study",
+    ):
+        assert f"| {goal}" in done.stdout, goal
+    assert report["default_run"]["wall"] > 0 and report["repeat_study"]["seeds"] == 2
+    # How cost grows: every point of the smoke grid ran steps 1-5, and the plot was written.
+    grown = {(r["rows"], r["members"], r["folds"]) for r in report["scaling"]}
+    assert grown == {(300, 5, 5), (600, 5, 5), (300, 3, 5), (300, 5, 3)}
+    assert all(set(r["step_seconds"]) == {"1", "2", "3", "4", "5"} for r in report["scaling"])
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000
