@@ -10,6 +10,7 @@ import time
 from stackgen import registry
 from stackgen.config import Config
 from stackgen.step_io import Printer
+from stackgen.trust import skops_files
 from stackgen.trust.atomic import write_json
 
 # Roughly what one training step costs here (2 cores): enough to tell minutes from days.
@@ -25,11 +26,14 @@ def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
     """Steps up to ``upto``, in order, in this process."""
     out, results, timings = Printer(cfg), {}, []
     start = time.perf_counter()
+    planned = registry.in_run(upto)
+    if any(p.endswith(".skops") for s in planned for p in (*s.writes, *s.may_write)):
+        skops_files.sio()  # before TensorFlow, where its import is seconds cheaper
     # Import Keras (and its backend) up front so that step 2's time is its own work.
     import keras  # noqa: F401
 
     import_seconds = time.perf_counter() - start
-    for step in registry.in_run(upto):
+    for step in planned:
         if step.trains and not any(s.trains for s in registry.in_run(step.number - 1)):
             warn_if_long(cfg)  # once, after step 1 has checked the settings against the data
         out.info(f"\n== step {step.number}: {step.title}")
@@ -58,7 +62,7 @@ def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
     )
     per_step = " + ".join(f"{t['seconds']:.1f}" for t in timings)
     out.info(
-        f"{len(timings)} steps finished in {total:.1f} s (Keras import "
+        f"{len(timings)} steps finished in {total:.1f} s (imports "
         f"{import_seconds:.1f} s; steps {per_step} s), peak memory {peak_rss_mib():.0f} MiB"
     )
     results["timings"] = timings

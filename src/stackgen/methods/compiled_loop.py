@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 
 import keras
@@ -40,9 +41,10 @@ TEMPLATES_KEPT = 32
 FITS_KEPT = 128
 
 _templates: collections.OrderedDict[str, _Loop] = collections.OrderedDict()
-_fits: collections.OrderedDict[str, tuple[list[np.ndarray], list[np.ndarray]]] = (
-    collections.OrderedDict()
-)
+# digest -> (weights, optimizer state, learning curves) at the end of the fit
+_fits: collections.OrderedDict[str, tuple[list, list, dict]] = collections.OrderedDict()
+# A template is one model: two threads of one process (a Dask worker given several) take turns.
+_lock = threading.RLock()
 
 
 def available() -> bool:
@@ -71,6 +73,12 @@ def train(
     ``validation_data``: each epoch's mean training loss (and accuracy, for classes) over its
     batches, and the loss (and accuracy) on the validation rows after it; else an empty dict.
     """
+    with _lock:
+        history = _train(model, features, targets, index, n_rows, batch_size, twin, validation)
+    return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def _train(model, features, targets, index, n_rows, batch_size, twin, validation) -> dict:
     features = tf.nest.map_structure(lambda a: np.ascontiguousarray(a, np.float32), features)
     targets = np.ascontiguousarray(targets, np.float32)
     index = np.ascontiguousarray(index, np.int32)
@@ -85,8 +93,7 @@ def train(
         if not loop:  # traced for this model alone
             own = _Loop(model, *made)
             recorded = own.run(features, targets, index, n_rows, steps, *validation or ())
-            history = own.history(recorded, per_epoch)
-            return {key: [float(v) for v in values] for key, values in history.items()}
+            return own.history(recorded, per_epoch)
         _templates[shape] = loop
         _templates.move_to_end(shape)
         _forget_oldest(_templates, TEMPLATES_KEPT)
@@ -104,7 +111,7 @@ def train(
     model.optimizer.build(model.trainable_variables)
     for variable, value in zip(model.optimizer.variables, state, strict=True):
         variable.assign(value)
-    return {key: [float(v) for v in values] for key, values in history.items()}
+    return history
 
 
 def _template(model, twin, features, targets, index, batch_size: int, validation) -> _Loop | None:
@@ -122,8 +129,9 @@ def _template(model, twin, features, targets, index, batch_size: int, validation
 
 def forget() -> None:
     """Drop every traced loop and remembered fit (tests that compare the two paths)."""
-    _templates.clear()
-    _fits.clear()
+    with _lock:
+        _templates.clear()
+        _fits.clear()
 
 
 class _Loop:
