@@ -34,9 +34,9 @@ def _twin_of(model: keras.Model) -> keras.Model:
     return twin
 
 
-def _model_fit(model, X, Y, epochs: int, seed: int, task=CLASSIFICATION, optimizer=None):
+def _model_fit(model, X, Y, epochs: int, seed: int, task=CLASSIFICATION, optimizer=None, loss=None):
     """Keras's own path: compile and model.fit on the same batches training.fit visits."""
-    training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer=optimizer)
+    training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer, loss)
     orders = training.epoch_orders(len(Y), epochs, seed)
     stream = training.batch_stream(X, Y, orders, 32)
     model.fit(stream, epochs=1, shuffle=False, verbose=0)
@@ -188,3 +188,32 @@ def test_integrated_networks_fine_tuned_whole_share_one_loop_and_end_as_model_fi
         _model_fit(plain, X, Y, optimizer=keras.optimizers.Adam(1e-4), **fine)
         _assert_same(network, plain)
     assert len(compiled_loop._templates) == 1
+
+
+@pytest.mark.parametrize("order", [(True, False), (False, True)])
+def test_loss_objects_with_other_settings_are_other_shapes(order):
+    """A member trained elsewhere brings its own loss: CategoricalCrossentropy with and without
+    from_logits must not share a loop or a remembered fit."""
+    X, Y = _data()
+    for from_logits in order:
+        training.seed_everything(6)
+        model = members.build_mlp("member_1", 2, 3, 5, activation="linear")
+        plain = _twin_of(model)
+        loss = dict(loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits))
+        training.fit(model, X, Y, task=CLASSIFICATION, epochs=3, batch_size=32, seed=6, **loss)
+        _model_fit(plain, X, Y, 3, 6, **loss)
+        _assert_same(model, plain)
+    assert len(compiled_loop._templates) == 2 and len(compiled_loop._fits) == 2
+
+
+def test_a_loss_made_inside_a_function_is_never_shared():
+    def made_here(scale):
+        return lambda y, p: scale * keras.losses.categorical_crossentropy(y, p)
+
+    X, Y = _data()
+    training.seed_everything(6)
+    model = members.build_mlp("member_1", 2, 3, 5)
+    training.fit(
+        model, X, Y, task=CLASSIFICATION, epochs=2, batch_size=32, seed=6, loss=made_here(2.0)
+    )
+    assert not compiled_loop._templates and not compiled_loop._fits

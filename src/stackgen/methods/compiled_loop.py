@@ -230,9 +230,10 @@ class _Loop:
         return {key: np.array(values, np.float32) for key, values in history.items()}
 
 
-def _shape_key(model: keras.Model, features, targets, index, batch_size: int, validation) -> str:
+def _shape_key(model, features, targets, index, batch_size: int, validation) -> str | None:
     """Everything a traced loop depends on besides the values: layers, their weights' shapes,
-    the loss, the optimizer's settings, the rows' shapes past the first and the batch size."""
+    the loss, the optimizer's settings, the rows' shapes past the first and the batch size.
+    None where the loss cannot be told apart from another by its description."""
 
     def layer(lay):
         config = _unnamed(lay.get_config())
@@ -244,13 +245,15 @@ def _shape_key(model: keras.Model, features, targets, index, batch_size: int, va
             [list(w.shape) for w in lay.weights],
         ]
 
-    loss = model.loss
+    loss = _loss_key(model.loss)
+    if loss is None:
+        return None
     described = {
         "layers": [layer(lay) for lay in model.layers],
         # A chain's layers say how they connect; any other network's whole configuration does.
         "wiring": None if _chain(model) else _uncompiled(_unnamed(model.get_config())),
         "weights": _weights(model),
-        "loss": loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}",
+        "loss": loss,
         "optimizer": _unnamed(model.optimizer.get_config()),
         "rows": [list(a.shape[1:]) for a in tf.nest.flatten(features)] + [list(targets.shape[1:])],
         "index": list(index.shape[1:]),
@@ -258,6 +261,19 @@ def _shape_key(model: keras.Model, features, targets, index, batch_size: int, va
         "validation": validation and [list(a.shape[1:]) for a in validation],
     }
     return json.dumps(described, sort_keys=True, default=str)
+
+
+def _loss_key(loss):
+    """A loss's name, or its class and settings (``from_logits`` and all); None for a lambda, a
+    function made inside another (settings captured where no key can see them), or several."""
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, list | tuple | dict) or "<" in getattr(loss, "__qualname__", ""):
+        return None
+    try:
+        return keras.saving.serialize_keras_object(loss)
+    except Exception:  # noqa: BLE001 - not serialisable: trained alone, as any other model
+        return None
 
 
 def _digest(shape: str, model, features, targets, index, n_rows: int, validation) -> str:

@@ -16,6 +16,7 @@ trusts:
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def sio():
             import skops.io  # noqa: F401
         finally:
             sys.meta_path.remove(skip)
-    return sys.modules["skops.io"]
+    return importlib.import_module("skops.io")  # waits for an import another thread began
 
 
 def save(obj, path: Path) -> Path:
