@@ -69,6 +69,8 @@ def test_members_of_one_shape_share_one_loop_and_end_as_model_fit_leaves_them():
         assert int(model.optimizer.iterations.numpy()) == 4 * 2
     assert len(compiled_loop._templates) == 1  # the second member reused the first's loop
     assert len(compiled_loop._fits) == 2
+    (loop,) = compiled_loop._templates.values()
+    assert loop.carried  # Adam's update done for all weights at once, and still model.fit's bits
 
 
 def test_a_regression_member_and_another_optimizer_end_as_model_fit_leaves_them():
@@ -81,6 +83,34 @@ def test_a_regression_member_and_another_optimizer_end_as_model_fit_leaves_them(
     training.fit(model, X, y, optimizer=keras.optimizers.Adam(1e-4), **fit)
     _model_fit(plain, X, y, 3, 8, REGRESSION, optimizer=keras.optimizers.Adam(1e-4))
     _assert_same(model, plain)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda: keras.optimizers.Adam(amsgrad=True),
+        lambda: keras.optimizers.Adam(clipnorm=0.5),
+        lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    ],
+    ids=["amsgrad", "clipnorm", "sgd"],
+)
+def test_an_optimizer_other_than_plain_adam_updates_through_keras_and_ends_as_model_fit(
+    optimizer,
+):
+    """Plain Adam's update is done for all weights at once (``_Loop._adam``); any other
+    optimizer, or Adam with anything around it, keeps Keras's own ``apply_gradients``."""
+    X, Y = _data()
+    training.seed_everything(6)
+    model = members.build_mlp("member_1", 2, 3, 5)
+    plain = _twin_of(model)
+    fit = dict(task=CLASSIFICATION, epochs=3, batch_size=32, seed=6)
+    training.fit(model, X, Y, optimizer=optimizer(), **fit)
+    assert not compiled_loop.plain_adam(model)
+    _model_fit(plain, X, Y, 3, 6, optimizer=optimizer())
+    _assert_same(model, plain)
+    adam = _twin_of(model)
+    training.compile_model(adam, CLASSIFICATION, 1)
+    assert compiled_loop.plain_adam(adam)
 
 
 def test_a_network_that_is_not_a_chain_of_dense_layers_trains_as_model_fit_does():
