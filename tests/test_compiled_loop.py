@@ -151,6 +151,37 @@ def test_members_side_by_side_end_as_the_side_by_side_trainer_under_model_fit(mo
     assert not np.array_equal(compiled[0].get_weights()[0], compiled[1].get_weights()[0])
 
 
+def test_members_of_different_shapes_side_by_side_in_one_loop_end_as_each_shape_alone():
+    """Diverse members' folds: two architectures, each listed twice, train as branches of one
+    loop, and each model ends with the bits it gets beside its own architecture only."""
+    datasets = [_data(seed=s) for s in (1, 2, 3, 4)]
+    hidden = {21: 5, 22: (4, 3), 23: 5, 24: (4, 3)}
+
+    def build() -> list[keras.Model]:
+        made = []
+        for seed, layers in hidden.items():
+            training.seed_everything(seed)
+            made.append(members.build_mlp(f"member_{seed}", 2, 3, layers))
+        return made
+
+    fit = dict(task=CLASSIFICATION, epochs=3, batch_size=32)
+    mixed = build()
+    side_by_side.fit_stacked(mixed, datasets, seeds=list(hidden), **fit)
+    assert len(compiled_loop._templates) == 1  # one loop for both architectures
+    apart = build()
+    for pair in ([0, 2], [1, 3]):
+        side_by_side.fit_stacked(
+            [apart[i] for i in pair],
+            [datasets[i] for i in pair],
+            seeds=[list(hidden)[i] for i in pair],
+            **fit,
+        )
+    for a, b in zip(mixed, apart, strict=True):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            assert np.array_equal(wa, wb)
+    assert not np.array_equal(mixed[0].get_weights()[0], mixed[2].get_weights()[0])
+
+
 def test_a_fit_asked_for_again_returns_the_weights_training_would_give():
     X, Y = _data()
 

@@ -83,31 +83,38 @@ def fit_side_by_side(
     """Train each model on its own (X, one-hot Y) and seed, in as few compiled loops as possible;
     returns each one's trained weights.
 
-    Models that share an architecture and a row count train together; any other model (diverse
-    members, folds of unequal size) trains in a group of its own. One model may be listed more
-    than once, to be trained from its weights on several datasets (one member's folds): it ends
-    with the weights of its last listing, and the returned list has every listing's.
+    Models whose datasets have the same row count train together in one loop, whatever their
+    architectures (the folds of diverse members), when each architecture is listed more than
+    once; a model with no other listing of its architecture and row count (a diverse member, a
+    fold of unequal size) trains alone, as the Keras model it is, which gives other bits than a
+    stack of one. One model may be listed more than once, to be trained from its weights on
+    several datasets (one member's folds): it ends with the weights of its last listing, and the
+    returned list has every listing's.
     """
     starts = [model.get_weights() for model in models]
-    groups: dict[tuple, list[int]] = {}
+    shared: dict[tuple, list[int]] = {}
     for i, (model, (X, _)) in enumerate(zip(models, datasets, strict=True)):
-        groups.setdefault((signature(model), len(X)), []).append(i)
+        shared.setdefault((signature(model), len(X)), []).append(i)
+    alone = [i for listings in shared.values() if len(listings) == 1 for i in listings]
+    groups: dict[int, list[int]] = {}  # row count -> listings that train side by side
+    for (_, n_rows), listings in shared.items():
+        if len(listings) > 1:
+            groups.setdefault(n_rows, []).extend(listings)
     trained: list[list[np.ndarray]] = [[] for _ in models]
+    for i in alone:
+        models[i].set_weights(starts[i])
+        training.fit(
+            models[i],
+            *datasets[i],
+            task=task,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seeds[i],
+        )
+        trained[i] = models[i].get_weights()
     for members in groups.values():
         for i in members:
             models[i].set_weights(starts[i])
-        if len(members) == 1:
-            (i,) = members
-            training.fit(
-                models[i],
-                *datasets[i],
-                task=task,
-                epochs=epochs,
-                batch_size=batch_size,
-                seed=seeds[i],
-            )
-            trained[i] = models[i].get_weights()
-            continue
         weights = fit_stacked(
             [models[i] for i in members],
             [datasets[i] for i in members],
@@ -130,22 +137,42 @@ def fit_stacked(
     batch_size: int,
     seeds: list[int],
 ) -> list[list[np.ndarray]]:
-    """Train same-signature ``models`` in place, model i on ``datasets[i]`` shuffled from seed i;
-    returns each one's trained weights (a model listed twice ends with its last listing's).
+    """Train ``models`` in place, model i on ``datasets[i]`` shuffled from seed i, all in one
+    loop; returns each one's trained weights (a model listed twice ends with its last listing's).
 
-    All datasets must have the same number of rows.
+    All datasets must have the same number of rows. Models of one signature are stacked into one
+    branch of StackedDense layers; models of other signatures (diverse members' folds) are more
+    branches beside it, and the branches' outputs are joined before the output activation. A
+    branch's loss and gradients do not depend on the others', so each model trains as it would
+    with its own signature alone.
     """
-    layers = [dense_layers(m) for m in models]
-    kernels = [np.stack([ls[k].kernel.numpy() for ls in layers]) for k in range(len(layers[0]))]
-    biases = [np.stack([ls[k].bias.numpy() for ls in layers]) for k in range(len(layers[0]))]
-    activations = [layer.activation.__name__ for layer in layers[0]]
+    by_signature: dict[tuple, list[int]] = {}
+    for i, model in enumerate(models):
+        by_signature.setdefault(signature(model), []).append(i)
+    order = [i for listings in by_signature.values() for i in listings]  # the trainer's members
+    branches = [
+        _stacked_weights([models[i] for i in listings]) for listings in by_signature.values()
+    ]
+    output_activation = dense_layers(models[0])[-1].activation.__name__
     n_rows, n_features = datasets[0][0].shape
 
     def side_by_side() -> keras.Model:  # its twin too: the loop overwrites the weights
-        x = inputs = keras.Input(shape=(len(models), n_features))
-        for k, activation in enumerate(activations):
-            x = StackedDense(kernels[k], biases[k], activation, name=f"stacked_{k}")(x)
-        return keras.Model(inputs, x, name="side_by_side")
+        inputs = keras.Input(shape=(len(models), n_features))
+        outputs, first = [], 0
+        for b, (kernels, biases, activations) in enumerate(branches):
+            count = len(kernels[0])
+            y = inputs if len(branches) == 1 else inputs[:, first : first + count]
+            for k, activation in enumerate(activations):
+                last = k == len(activations) - 1
+                name = _branch_names(b, len(branches), branches[b])[k]
+                y = StackedDense(
+                    kernels[k], biases[k], "linear" if last else activation, name=name
+                )(y)
+            outputs.append(y)
+            first += count
+        joined = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(axis=1)(outputs)
+        y = keras.layers.Activation(output_activation, name="output")(joined)
+        return keras.Model(inputs, y, name="side_by_side")
 
     trainer = side_by_side()
     trainer.compile(
@@ -153,27 +180,47 @@ def fit_stacked(
         optimizer=keras.optimizers.Adam(),
         steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )
-    orders = np.stack([training.epoch_orders(n_rows, epochs, s) for s in seeds], axis=-1)
+    ordered = [datasets[i] for i in order]
+    orders = np.stack([training.epoch_orders(n_rows, epochs, seeds[i]) for i in order], axis=-1)
     if compiled_loop.available():
         # Member m's row r is row m * n_rows + r of the members' rows laid end to end.
         index = (orders + n_rows * np.arange(len(models))).reshape(-1, len(models))
         compiled_loop.train(
             trainer,
-            np.concatenate([X for X, _ in datasets]),
-            np.concatenate([Y for _, Y in datasets]),
+            np.concatenate([X for X, _ in ordered]),
+            np.concatenate([Y for _, Y in ordered]),
             index,
             n_rows,
             batch_size,
             twin=side_by_side,
         )
     else:
-        trainer.fit(_stream(datasets, orders, batch_size), epochs=1, shuffle=False, verbose=0)
-    stacked = [layer for layer in trainer.layers if isinstance(layer, StackedDense)]
-    trained = [(layer.kernel.numpy(), layer.bias.numpy()) for layer in stacked]
-    weights = [[w[m] for pair in trained for w in pair] for m in range(len(models))]
+        trainer.fit(_stream(ordered, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+    weights: list[list[np.ndarray]] = [[] for _ in models]
+    for b, listings in enumerate(by_signature.values()):
+        layers = [
+            trainer.get_layer(name) for name in _branch_names(b, len(by_signature), branches[b])
+        ]
+        trained = [(layer.kernel.numpy(), layer.bias.numpy()) for layer in layers]
+        for m, i in enumerate(listings):
+            weights[i] = [w[m] for pair in trained for w in pair]
     for model, own in zip(models, weights, strict=True):
         model.set_weights(own)
     return weights
+
+
+def _branch_names(branch: int, n_branches: int, weights: tuple) -> list[str]:
+    prefix = "" if n_branches == 1 else f"branch_{branch}_"
+    return [f"{prefix}stacked_{k}" for k in range(len(weights[0]))]
+
+
+def _stacked_weights(models: list[keras.Model]) -> tuple[list, list, list[str]]:
+    """Same-signature ``models``' kernels and biases stacked along a leading member axis, layer
+    by layer, and the layers' activations."""
+    layers = [dense_layers(m) for m in models]
+    kernels = [np.stack([ls[k].kernel.numpy() for ls in layers]) for k in range(len(layers[0]))]
+    biases = [np.stack([ls[k].bias.numpy() for ls in layers]) for k in range(len(layers[0]))]
+    return kernels, biases, [layer.activation.__name__ for layer in layers[0]]
 
 
 def _stream(datasets, orders: np.ndarray, batch_size: int) -> tf.data.Dataset:
