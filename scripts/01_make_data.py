@@ -13,6 +13,7 @@ make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_stat
 100 rows train, the last 1,000 test. Needs no TensorFlow.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -22,4 +23,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

@@ -11,6 +11,7 @@ Dense(25, relu) -> Dense(3, softmax), categorical cross-entropy, Adam, batch 32,
 test set evaluated after every epoch (as the tutorial does, for the learning curves only).
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -20,4 +21,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

@@ -12,6 +12,7 @@ Each member is the step-2 MLP with its own initial weights and its own shuffling
 seed + i. Re-running replaces the members; there is no directory to delete first.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -21,4 +22,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

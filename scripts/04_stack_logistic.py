@@ -15,6 +15,7 @@ the tutorial describes; the default is modern scikit-learn's multinomial model. 
 and --passthrough pick is what `python -m stackgen predict` and step 9 serve afterwards.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -24,4 +25,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

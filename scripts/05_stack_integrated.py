@@ -12,6 +12,7 @@ workaround; the graphs compute the same thing), their outputs are concatenated a
 Dense(10, relu) -> Dense(3, softmax), trained for 300 epochs on the test set, as in the tutorial.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -21,4 +22,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

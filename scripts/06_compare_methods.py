@@ -15,6 +15,7 @@ MLP; logistic regression with the raw input too; logistic regression on member 1
 tutorial's "single level-0 model"); and the integrated network.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -24,4 +25,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

@@ -12,6 +12,7 @@ step 3's members alone. Diverse member i has hidden layers (10,), (25,), (50,), 
 (25, 25, 25), cycling. To use diverse members throughout the pipeline, give step 3 --diverse.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -21,4 +22,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

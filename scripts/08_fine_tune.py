@@ -11,6 +11,7 @@ Prints: per protocol, the network's accuracy with only its head trained, then af
 Works on copies: step 3's members and step 5's networks are not changed.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -20,4 +21,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

@@ -9,6 +9,7 @@ Writes: figures/decision_boundaries.png.
     python scripts/09_decision_boundaries.py [--workdir DIR]
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -18,4 +19,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

@@ -11,6 +11,7 @@ tutorial's published numbers, this run's, the honest protocols and the leakage g
 method, and the repeat study's intervals when scripts/10_repeat_study.py has run.
 """
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import run_script
 
 
@@ -20,4 +21,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)

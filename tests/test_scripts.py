@@ -117,11 +117,33 @@ def test_stacked_model_figure_is_drawn_when_graphviz_is_present(chained):
     assert (workdir / "figures/stacked_model.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_script_ends_without_the_interpreters_teardown_yet_keeps_its_status_and_handlers():
+    """cli.console.main_then_exit: exit handlers run, buffered output is flushed, and the
+    status is the command's (a message is printed and gives status 1, as SystemExit does)."""
+    code = (
+        "import atexit, sys; from stackgen.cli.console import main_then_exit;"
+        "atexit.register(lambda: print('handler ran'));"
+        "print('buffered', end='');"
+        "status = sys.argv[1]; status = int(status) if status.isdigit() else status;"
+        "main_then_exit(lambda: sys.exit(status))"
+    )
+    for status, expected in (("0", 0), ("3", 3), ("error: no such file", 1)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, status], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == expected, done.stderr
+        assert done.stdout == "bufferedhandler ran\n"
+        assert ("error: no such file" in done.stderr) == (expected == 1)
+
+
 def test_step_1_does_not_import_tensorflow(tmp_path):
     code = (
-        "import sys, runpy; sys.argv = ['01_make_data.py', '--workdir', sys.argv[1], '--quiet'];"
-        f"runpy.run_path({str(ROOT / 'scripts/01_make_data.py')!r}, run_name='__main__');"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF'"
+        # The script's main, not the script run as __main__: that ends the process when done.
+        "import sys, runpy;"
+        f"script = runpy.run_path({str(ROOT / 'scripts/01_make_data.py')!r});"
+        "script['main'](['--workdir', sys.argv[1], '--quiet']);"
+        "assert 'tensorflow' not in sys.modules;"
+        "assert 'keras' not in sys.modules, 'imported TF'"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120

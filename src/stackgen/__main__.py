@@ -1,6 +1,7 @@
 """``python -m stackgen``: run, predict, doctor."""
 
+from stackgen.cli.console import main_then_exit
 from stackgen.cli.main import main
 
 if __name__ == "__main__":
-    main()
+    main_then_exit(main)
