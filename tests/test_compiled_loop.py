@@ -2,8 +2,8 @@
 
 Every comparison starts two copies of one model from the same weights, trains one through
 ``training.fit`` (or the side-by-side trainer) and the other with Keras's own ``model.fit`` on
-the same batches, and requires equal weights and optimizer state: ``np.array_equal``, not a
-tolerance.
+the same batches (or, for architectures side by side, each architecture alone too), and
+requires equal weights and optimizer state: ``np.array_equal``, not a tolerance.
 """
 
 from __future__ import annotations
@@ -113,6 +113,23 @@ def test_an_optimizer_other_than_plain_adam_updates_through_keras_and_ends_as_mo
     assert compiled_loop.plain_adam(adam)
 
 
+def test_a_sparse_gradient_keeps_keras_adam_and_ends_as_model_fit():
+    """An Embedding's gradient is sparse: Keras's Adam squares each looked-up row's slice, so
+    rows repeated in a batch must not be summed first. The loop leaves such a model to Keras's
+    own update."""
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 4, size=(ROWS, 3)).astype(np.float32)  # few ids: repeated in a batch
+    _, Y = _data()
+    inputs = keras.Input(shape=(3,))
+    x = keras.layers.Flatten()(keras.layers.Embedding(4, 2)(inputs))
+    training.seed_everything(5)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    plain = _twin_of(model)
+    training.fit(model, X, Y, task=CLASSIFICATION, epochs=3, batch_size=32, seed=5)
+    _model_fit(plain, X, Y, 3, 5)
+    _assert_same(model, plain)
+
+
 def test_a_network_that_is_not_a_chain_of_dense_layers_trains_as_model_fit_does():
     """Two named inputs, dropout and batch normalisation (state updated while training):
     traced for the model itself, with no template."""
@@ -151,9 +168,12 @@ def test_members_side_by_side_end_as_the_side_by_side_trainer_under_model_fit(mo
     assert not np.array_equal(compiled[0].get_weights()[0], compiled[1].get_weights()[0])
 
 
-def test_members_of_different_shapes_side_by_side_in_one_loop_end_as_each_shape_alone():
+def test_members_of_different_shapes_side_by_side_in_one_loop_end_as_each_shape_alone(
+    monkeypatch,
+):
     """Diverse members' folds: two architectures, each listed twice, train as branches of one
-    loop, and each model ends with the bits it gets beside its own architecture only."""
+    loop, and each model ends with the bits it gets beside its own architecture only, and with
+    those of the same trainer under model.fit."""
     datasets = [_data(seed=s) for s in (1, 2, 3, 4)]
     hidden = {21: 5, 22: (4, 3), 23: 5, 24: (4, 3)}
 
@@ -168,6 +188,13 @@ def test_members_of_different_shapes_side_by_side_in_one_loop_end_as_each_shape_
     mixed = build()
     side_by_side.fit_stacked(mixed, datasets, seeds=list(hidden), **fit)
     assert len(compiled_loop._templates) == 1  # one loop for both architectures
+    side_by_side.fit_stacked(build(), datasets, seeds=list(hidden), **fit)
+    # Built again, with Keras's made-up layer names numbered on: the same loop, the same fit.
+    assert len(compiled_loop._templates) == 1 and len(compiled_loop._fits) == 1
+    monkeypatch.setattr(compiled_loop, "available", lambda: False)  # the tf.data + fit path
+    plain = build()
+    side_by_side.fit_stacked(plain, datasets, seeds=list(hidden), **fit)
+    monkeypatch.undo()
     apart = build()
     for pair in ([0, 2], [1, 3]):
         side_by_side.fit_stacked(
@@ -176,9 +203,9 @@ def test_members_of_different_shapes_side_by_side_in_one_loop_end_as_each_shape_
             seeds=[list(hidden)[i] for i in pair],
             **fit,
         )
-    for a, b in zip(mixed, apart, strict=True):
-        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
-            assert np.array_equal(wa, wb)
+    for a, b, c in zip(mixed, apart, plain, strict=True):
+        for wa, wb, wc in zip(a.get_weights(), b.get_weights(), c.get_weights(), strict=True):
+            assert np.array_equal(wa, wb) and np.array_equal(wa, wc)
     assert not np.array_equal(mixed[0].get_weights()[0], mixed[2].get_weights()[0])
 
 

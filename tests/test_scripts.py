@@ -123,6 +123,8 @@ def test_a_script_ends_without_the_interpreters_teardown_yet_keeps_its_status_an
     code = (
         "import atexit, sys; from stackgen.cli.console import main_then_exit;"
         "atexit.register(lambda: print('handler ran'));"
+        # Torn down at the interpreter's exit, which main_then_exit skips: never printed.
+        "Late = type('Late', (), {'__del__': lambda self: print('torn down')}); late = Late();"
         "print('buffered', end='');"
         "status = sys.argv[1]; status = int(status) if status.isdigit() else status;"
         "main_then_exit(lambda: sys.exit(status))"

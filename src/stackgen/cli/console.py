@@ -143,6 +143,12 @@ def main_then_exit(main: Callable[[], object]) -> NoReturn:
         code = EXIT_ERROR
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+        try:
             stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away, or the stream is closed
+            pass
+        except OSError as exc:  # a full disk: as Python's own exit, said and status 120
+            with contextlib.suppress(OSError):
+                os.write(2, f"error: could not write the output: {exc}\n".encode())
+            code = code or 120
     os._exit(code)

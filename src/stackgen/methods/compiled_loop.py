@@ -7,8 +7,9 @@ machine), and each step pulls a batch out of a tf.data pipeline and updates metr
 
 * runs Keras's TensorFlow ``train_step`` without its metrics: the model called with
   ``training=True``, the compiled loss, the optimizer's loss scaling, ``tape.gradient`` and
-  ``optimizer.apply_gradients``. The same operations in the same order give the same weights,
-  to the last bit, as ``model.fit`` on the same batches (tests/test_compiled_loop.py);
+  ``optimizer.apply_gradients`` (or the same update as below). The same operations in the same
+  order give the same weights, to the last bit, as ``model.fit`` on the same batches
+  (tests/test_compiled_loop.py);
 * does Keras's Adam update (when Adam is all there is: no clipping, decay, schedule...) for all
   weights at once, on their gradients and moments laid end to end and carried from step to
   step: the element-wise operations of ``Adam.update_step`` in the same order, so the same bits,
@@ -178,9 +179,11 @@ class _Loop:
             scaled = model.optimizer.scale_loss(loss)
         weights = model.trainable_weights
         gradients = tape.gradient(scaled, weights)
-        if moments and all(g is not None for g in gradients):
+        if moments and all(isinstance(g, tf.Tensor) for g in gradients):
             return loss, y_pred, self._adam(gradients, *moments)
-        self.carried = False  # traced once: the optimizer's own update, and its own state
+        # A weight with no gradient, or a sparse one (an Embedding's: Keras squares each row's
+        # slice, a dense copy would sum them first): the optimizer's own update and state.
+        self.carried = False  # traced once
         model.optimizer.apply_gradients(zip(gradients, weights, strict=True))
         return loss, y_pred, moments
 

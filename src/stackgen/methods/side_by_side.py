@@ -1,8 +1,10 @@
-"""Train many same-shaped MLPs at once, each on its own data and shuffles, as if fit one by one.
+"""Train many MLPs at once, each on its own data and shuffles, as if fit one by one.
 
-The members' weights are stacked along a leading "member" axis ([M, in, out] kernels), so one
-einsum does the work of M small matrix products, and Adam updates four stacked variables instead
-of 4M small ones. The result is exactly what fitting each member alone gives:
+The weights of members of one architecture are stacked along a leading "member" axis
+([M, in, out] kernels), so one einsum does the work of M small matrix products, and Adam updates
+a few stacked variables instead of many small ones. Members of other architectures with the
+same number of rows (diverse members' folds) are more such branches in the same loop, joined
+before the output activation. The result is exactly what fitting each member alone gives:
 
 * Every batch holds one batch per member, drawn from that member's own rows in that member's own
   epoch order; all members take the same number of steps.
@@ -11,7 +13,8 @@ of 4M small ones. The result is exactly what fitting each member alone gives:
 * Adam is element-wise: each weight's update depends on its own gradient history alone (and on
   the step count, the same for every member).
 
-tests/test_training.py checks the equivalence against members fit one by one.
+tests/test_training.py checks the equivalence against members fit one by one;
+tests/test_compiled_loop.py that several architectures in one loop end as each one alone.
 """
 
 from __future__ import annotations
@@ -29,8 +32,16 @@ from stackgen.methods import compiled_loop, training
 class StackedDense(keras.layers.Layer):
     """M independent Dense layers applied to [batch, M, in] -> [batch, M, out]."""
 
-    def __init__(self, kernels: np.ndarray, biases: np.ndarray, activation: str, **kwargs):
+    def __init__(
+        self,
+        kernels: np.ndarray,
+        biases: np.ndarray,
+        activation: str,
+        take: tuple[int, int] | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.take = take  # (first, count): the members of the input this layer reads
         self.kernel = self.add_weight(shape=kernels.shape, initializer="zeros", name="kernel")
         self.bias = self.add_weight(shape=biases.shape, initializer="zeros", name="bias")
         self.kernel.assign(kernels)
@@ -39,9 +50,12 @@ class StackedDense(keras.layers.Layer):
 
     def get_config(self) -> dict:
         # What the layer is, for compiled_loop's shape key; the kernels are its weights.
-        return {"name": self.name, "activation": self.activation.__name__}
+        return {"name": self.name, "activation": self.activation.__name__, "take": self.take}
 
     def call(self, x):
+        if self.take:
+            first, count = self.take
+            x = x[:, first : first + count]
         return self.activation(keras.ops.einsum("bmi,mio->bmo", x, self.kernel) + self.bias)
 
 
@@ -125,6 +139,8 @@ def fit_side_by_side(
         )
         for i, own in zip(members, weights, strict=True):
             trained[i] = own
+    for model, own in zip(models, trained, strict=True):  # a model listed twice: its last
+        model.set_weights(own)
     return trained
 
 
@@ -153,24 +169,32 @@ def fit_stacked(
     branches = [
         _stacked_weights([models[i] for i in listings]) for listings in by_signature.values()
     ]
-    output_activation = dense_layers(models[0])[-1].activation.__name__
+    (output_activation,) = {dense_layers(m)[-1].activation.__name__ for m in models}
     n_rows, n_features = datasets[0][0].shape
 
     def side_by_side() -> keras.Model:  # its twin too: the loop overwrites the weights
-        inputs = keras.Input(shape=(len(models), n_features))
+        inputs = keras.Input(shape=(len(models), n_features), name="rows")
         outputs, first = [], 0
         for b, (kernels, biases, activations) in enumerate(branches):
             count = len(kernels[0])
-            y = inputs if len(branches) == 1 else inputs[:, first : first + count]
+            y, take = inputs, None if len(branches) == 1 else (first, count)
             for k, activation in enumerate(activations):
                 last = k == len(activations) - 1
                 name = _branch_names(b, len(branches), branches[b])[k]
                 y = StackedDense(
-                    kernels[k], biases[k], "linear" if last else activation, name=name
+                    kernels[k],
+                    biases[k],
+                    "linear" if last else activation,
+                    take=take if k == 0 else None,
+                    name=name,
                 )(y)
             outputs.append(y)
             first += count
-        joined = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(axis=1)(outputs)
+        joined = (
+            outputs[0]
+            if len(outputs) == 1
+            else keras.layers.Concatenate(axis=1, name="joined")(outputs)
+        )
         y = keras.layers.Activation(output_activation, name="output")(joined)
         return keras.Model(inputs, y, name="side_by_side")
 
