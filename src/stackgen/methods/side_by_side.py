@@ -139,8 +139,9 @@ def fit_side_by_side(
         )
         for i, own in zip(members, weights, strict=True):
             trained[i] = own
-    for model, own in zip(models, trained, strict=True):  # a model listed twice: its last
-        model.set_weights(own)
+    last = {id(model): i for i, model in enumerate(models)}  # a model listed twice: its last
+    for i in last.values():
+        models[i].set_weights(trained[i])
     return trained
 
 
@@ -169,6 +170,7 @@ def fit_stacked(
     branches = [
         _stacked_weights([models[i] for i in listings]) for listings in by_signature.values()
     ]
+    names = [[f"branch_{b}_stacked_{k}" for k in range(len(w[0]))] for b, w in enumerate(branches)]
     (output_activation,) = {dense_layers(m)[-1].activation.__name__ for m in models}
     n_rows, n_features = datasets[0][0].shape
 
@@ -177,16 +179,16 @@ def fit_stacked(
         outputs, first = [], 0
         for b, (kernels, biases, activations) in enumerate(branches):
             count = len(kernels[0])
-            y, take = inputs, None if len(branches) == 1 else (first, count)
+            take = (first, count) if len(branches) > 1 else None  # this branch's members
+            y = inputs
             for k, activation in enumerate(activations):
                 last = k == len(activations) - 1
-                name = _branch_names(b, len(branches), branches[b])[k]
                 y = StackedDense(
                     kernels[k],
                     biases[k],
                     "linear" if last else activation,
                     take=take if k == 0 else None,
-                    name=name,
+                    name=names[b][k],
                 )(y)
             outputs.append(y)
             first += count
@@ -222,20 +224,13 @@ def fit_stacked(
         trainer.fit(_stream(ordered, orders, batch_size), epochs=1, shuffle=False, verbose=0)
     weights: list[list[np.ndarray]] = [[] for _ in models]
     for b, listings in enumerate(by_signature.values()):
-        layers = [
-            trainer.get_layer(name) for name in _branch_names(b, len(by_signature), branches[b])
-        ]
+        layers = [trainer.get_layer(name) for name in names[b]]
         trained = [(layer.kernel.numpy(), layer.bias.numpy()) for layer in layers]
         for m, i in enumerate(listings):
             weights[i] = [w[m] for pair in trained for w in pair]
     for model, own in zip(models, weights, strict=True):
         model.set_weights(own)
     return weights
-
-
-def _branch_names(branch: int, n_branches: int, weights: tuple) -> list[str]:
-    prefix = "" if n_branches == 1 else f"branch_{branch}_"
-    return [f"{prefix}stacked_{k}" for k in range(len(weights[0]))]
 
 
 def _stacked_weights(models: list[keras.Model]) -> tuple[list, list, list[str]]:
