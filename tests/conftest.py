@@ -61,3 +61,37 @@ def trained(tmp_path_factory):
     step01_make_data.run(cfg)
     step03_train_members.run(cfg)
     return cfg
+
+
+def train_member(split, cfg: Config, seed: int, name: str = "member_1"):
+    """The tutorial's MLP for ``split``, seeded ``seed`` and trained on its training rows at
+    ``cfg``'s epochs, as the steps train each member."""
+    from stackgen.methods import members, training
+
+    training.seed_everything(seed)
+    hidden = members.sized_hidden(cfg.hidden_units, split.n_features, split.n_classes)
+    model = members.tutorial_mlp(hidden)((split.n_features,), split.n_outputs, name=name)
+    training.fit(
+        model,
+        split.train_X,
+        split.targets(split.train_y),
+        task=split.task,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        seed=seed,
+    )
+    return model
+
+
+def stacked_network(models, X, y, n_classes, task, cfg: Config, passthrough=False):
+    """Step 5's network: a head fit on the members' outputs for (X, y), behind the members."""
+    import numpy as np
+
+    from stackgen.methods import integrated, members
+    from stackgen.methods.metalearners import stacked_features
+
+    P = np.stack(members.member_probabilities(models, X), axis=1)
+    head = integrated.fit_head(
+        stacked_features(P, X, passthrough), y, n_classes, task, **cfg.head()
+    )
+    return integrated.assemble(models, head, task, passthrough, X)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from stackgen.cli.main import main
-from stackgen.data.split import load_split
+from stackgen.workdir.split_files import load_split
 
 pytestmark = pytest.mark.xdist_group("cli_contract")  # one worker keeps the trained fixture
 
@@ -187,7 +187,7 @@ def test_step_1_with_any_flags_works_or_fails_in_one_line_changing_nothing(
 
 
 def load_split_of(work: Path):
-    from stackgen.trust.paths import Paths
+    from stackgen.workdir.paths import Paths
 
     return load_split(Paths(work))
 

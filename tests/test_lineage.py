@@ -10,16 +10,15 @@ import numpy as np
 import pytest
 from conftest import TINY, run_script, tiny_config
 
-from stackgen.data import split as data
-from stackgen.methods import members, metalearner_files, served
-from stackgen.trust import lineage
-from stackgen.trust.paths import Paths
 from stackgen.tutorial import (
     step01_make_data,
     step03_train_members,
     step04_stack_logistic,
     step05_stack_integrated,
 )
+from stackgen.workdir import lineage, member_files, metalearner_files, served
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def _perturbed_data(cfg):
 def test_remaking_the_same_data_is_not_a_change(stacked):
     step01_make_data.run(stacked)  # same parameters: same arrays, new zip timestamps
     paths = Paths(stacked.workdir)
-    assert members.load_members(paths, data.load_split(paths))
+    assert member_files.load_members(paths, data.load_split(paths))
 
 
 def test_changed_data_stops_every_step_that_uses_the_members(stacked):
@@ -82,13 +81,13 @@ def test_new_members_make_the_old_meta_learner_stale(stacked):
 def test_a_member_edited_by_hand_is_refused(stacked):
     paths = Paths(stacked.workdir)
     split = data.load_split(paths)
-    model = members.load_members(paths, split)[1]
+    model = member_files.load_members(paths, split)[1]
     model.set_weights([w + 0.5 for w in model.get_weights()])
-    members.save_model(model, paths.member(2))
+    member_files.save_model(model, paths.member(2))
     with pytest.raises(
         lineage.StaleArtifactError, match=r"models/member_2\.keras changed after step 3 made it"
     ):
-        members.load_members(paths, split)
+        member_files.load_members(paths, split)
 
 
 def test_an_artifact_without_a_record_is_refused(stacked):
@@ -97,7 +96,7 @@ def test_an_artifact_without_a_record_is_refused(stacked):
     with pytest.raises(
         lineage.StaleArtifactError, match="models/members.json has no lineage record"
     ):
-        members.load_members(paths, data.load_split(paths))
+        member_files.load_members(paths, data.load_split(paths))
 
 
 def test_the_refusal_is_one_line_from_the_command_line(tmp_path):

@@ -21,12 +21,26 @@ from conftest import ROOT, run_script
 from test_backends import need, under
 
 from stackgen.cli.main import main
-from stackgen.data.split import load_split
-from stackgen.methods import imported
+from stackgen.data import inputs
+from stackgen.methods import fitting
+from stackgen.methods.member_checks import LOGIT, LOGITS, SIGMOID, SOFTMAX
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.tutorial.step03_train_members import cv_refusal
+from stackgen.workdir import own_members
+from stackgen.workdir.paths import Paths
+from stackgen.workdir.split_files import load_split
 
 TINY = ["--epochs", "2", "--meta-epochs", "2", "--quiet"]
+
+
+def import_members(files, split):
+    """Step 3's import of ``files`` for ``split``: checked and wrapped members."""
+    from stackgen.config import Config
+
+    cfg = Config(member_files=tuple(Path(f) for f in files), workdir=Path("."))
+    return own_members.imported_members(split, cfg)
+
+
 SIDE = 4  # images SIDE x SIDE x 1
 
 
@@ -206,7 +220,7 @@ def test_sigmoid_logit_and_softmax_outputs_become_class_probabilities(tmp_path):
     write_npz(tmp_path / "two.npz", classes=2)
     write_npz(tmp_path / "three.npz", classes=3)
     from stackgen.config import Config
-    from stackgen.data.split import make_split
+    from stackgen.workdir.split_files import make_split
 
     binary = make_split(Config(data_file=tmp_path / "two.npz", workdir=tmp_path))
     three = make_split(Config(data_file=tmp_path / "three.npz", workdir=tmp_path))
@@ -230,25 +244,25 @@ def test_sigmoid_logit_and_softmax_outputs_become_class_probabilities(tmp_path):
         tmp_path / "function_loss.keras",
         keras.losses.sparse_categorical_crossentropy,
     )
-    (function_loss,) = imported.import_members((as_function,), three)
-    assert function_loss.training is not None  # cv can retrain it
+    (function_loss,) = import_members((as_function,), three)
+    assert function_loss.settings is not None  # cv can retrain it
     value = save(sequential(1, None), tmp_path / "value.keras", loss="mse")
-    with pytest.raises(StackgenError, match="a regression member .* in a classification run"):
-        imported.import_members((value,), binary)
-    got = imported.import_members((sigmoid, logit), binary)
-    got += imported.import_members((logits, softmax, dropout), three)
+    with pytest.raises(StackgenError, match="a regression member .* in a classification stack"):
+        import_members((value,), binary)
+    got = import_members((sigmoid, logit), binary)
+    got += import_members((logits, softmax, dropout), three)
     kinds = [item.kind for item in got]
-    assert kinds == [imported.SIGMOID, imported.LOGIT, imported.LOGITS] + [imported.SOFTMAX] * 2
+    assert kinds == [SIGMOID, LOGIT, LOGITS] + [SOFTMAX] * 2
     for item in got:
-        X = binary.test_X if item.kind in (imported.SIGMOID, imported.LOGIT) else three.test_X
-        raw = keras.ops.convert_to_numpy(item.original(X))
-        probs = keras.ops.convert_to_numpy(item.model(X))
+        X = binary.test_X if item.kind in (SIGMOID, LOGIT) else three.test_X
+        raw = keras.ops.convert_to_numpy(item.given(X))
+        probs = keras.ops.convert_to_numpy(item.wrapped(item.given, None)(X))
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         expected = {
-            imported.SIGMOID: np.hstack([1 - raw, raw]),
-            imported.LOGIT: np.hstack([1 - _sigmoid(raw), _sigmoid(raw)]),
-            imported.LOGITS: _softmax(raw),
-            imported.SOFTMAX: raw,
+            SIGMOID: np.hstack([1 - raw, raw]),
+            LOGIT: np.hstack([1 - _sigmoid(raw), _sigmoid(raw)]),
+            LOGITS: _softmax(raw),
+            SOFTMAX: raw,
         }[item.kind]
         np.testing.assert_allclose(probs, expected, atol=1e-5)
 
@@ -314,32 +328,34 @@ def test_cv_never_gives_a_row_a_prediction_from_a_copy_that_trained_on_it(
     several_inputs, monkeypatch
 ):
     from stackgen.config import Config
-    from stackgen.data.split import make_split
+    from stackgen.workdir.split_files import make_split
 
     cfg = Config(data_file=several_inputs["data"], epochs=1, folds=3, workdir=Path("."))
     split = make_split(cfg)
-    items = imported.import_members(tuple(several_inputs["files"]), split)
-    trained_on: list[np.ndarray] = []
-    real_fit = imported.fit_copy
+    items = import_members(tuple(several_inputs["files"]), split)
+    trained_on: list[np.ndarray] = []  # each fresh copy's training rows, as row digests
+    real_fit = fitting._fit_own
 
-    def recording(item, split, rows, seed, cfg):
-        trained_on.append(np.asarray(rows))
-        return real_fit(item, split, rows, seed, cfg)
+    def recording(member, model, X, *args):
+        trained_on.append(inputs.row_digests(X))
+        return real_fit(member, model, X, *args)
 
-    monkeypatch.setattr(imported, "fit_copy", recording)
-    oof, fold_of = imported.out_of_fold(items, split, cfg)
+    monkeypatch.setattr(fitting, "_fit_own", recording)
+    oof, fold_of = own_members.out_of_fold(items, split, cfg)
     assert len(trained_on) == 3 * len(items)  # a fresh copy per fold and member
+    every = inputs.row_digests(split.train_X)
+    assert len(set(every)) == len(every)  # rows told apart by their values
     for call_index, rows in enumerate(trained_on):
         fold = call_index // len(items)
-        held_out = np.flatnonzero(fold_of == fold)
+        held_out = every[fold_of == fold]
         assert not np.isin(held_out, rows).any()  # never trained on the rows it predicts
-        assert sorted([*rows, *held_out]) == list(range(len(split.train_y)))
+        assert sorted([*rows, *held_out]) == sorted(every)
     assert np.isfinite(oof).all() and oof.shape == (90, 3, 3)
-    again, _ = imported.out_of_fold(items, split, cfg)  # same seed: the same predictions
+    again, _ = own_members.out_of_fold(items, split, cfg)  # same seed: the same predictions
     np.testing.assert_array_equal(again, oof)
     # Fresh copies: new weights, not the file's.
-    copy = keras.models.clone_model(items[0].original)
-    assert not np.allclose(copy.get_weights()[0], items[0].original.get_weights()[0])
+    copy = items[0].fresh()
+    assert not np.allclose(copy.get_weights()[0], items[0].given.get_weights()[0])
 
 
 @pytest.mark.xdist_group("own_members")
@@ -389,7 +405,7 @@ def test_cv_refuses_copies_that_could_not_learn_or_would_relearn_seen_statistics
     default_named, tmp_path
 ):
     from stackgen.config import Config
-    from stackgen.data.split import make_split
+    from stackgen.workdir.split_files import make_split
 
     split = make_split(Config(data_file=default_named["data"], workdir=tmp_path))
     keras.utils.set_random_seed(10)
@@ -404,9 +420,9 @@ def test_cv_refuses_copies_that_could_not_learn_or_would_relearn_seen_statistics
         save(adapted, tmp_path / "adapted.keras", keras.losses.SparseCategoricalCrossentropy(True)),
         save(frozen, tmp_path / "frozen.keras"),
     )
-    items = imported.import_members(files, split)
-    assert "Normalization layer holds statistics" in imported.cv_refusal(items[:1], split)
-    assert "no trainable weights" in imported.cv_refusal(items[1:], split)
+    items = import_members(files, split)
+    assert "Normalization layer holds statistics" in cv_refusal(items[:1], split)
+    assert "no trainable weights" in cv_refusal(items[1:], split)
 
 
 def test_a_missing_member_file_stops_run_before_step_1_writes(default_named, tmp_path, capfd):
@@ -663,7 +679,7 @@ def test_the_digits_demos_members_import_as_its_docs_say(tmp_path):
     finally:
         sys.path.pop(0)
     from stackgen.config import Config
-    from stackgen.data.split import make_split
+    from stackgen.workdir.split_files import make_split
 
     data = demo.write_data(tmp_path / "digits.npz")
     split = make_split(Config(data_file=data, workdir=tmp_path))
@@ -672,12 +688,12 @@ def test_the_digits_demos_members_import_as_its_docs_say(tmp_path):
     files = tuple(
         save(demo.build(kind), tmp_path / f"{kind}.keras", loss=None) for kind in demo.KINDS
     )
-    items = imported.import_members(files, split)
+    items = import_members(files, split)
     assert [item.kind for item in items] == [
-        imported.SOFTMAX,
-        imported.LOGITS,
-        imported.SOFTMAX,
-        imported.SOFTMAX,
+        SOFTMAX,
+        LOGITS,
+        SOFTMAX,
+        SOFTMAX,
     ]
     assert [item.reads for item in items][3] == ["image", "features"]
-    assert all(item.training is not None for item in items)  # cv can retrain every one
+    assert all(item.settings is not None for item in items)  # cv can retrain every one

@@ -8,11 +8,12 @@ from conftest import tiny_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stackgen.data import split as data
 from stackgen.data.task import CLASSIFICATION
-from stackgen.methods import members, metalearners, protocols, training
-from stackgen.trust.paths import Paths
+from stackgen.methods import fitting, metalearners, protocols, training
 from stackgen.tutorial import step04_stack_logistic
+from stackgen.workdir import own_members
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
 
 
 def _rows_as_set(X):
@@ -28,7 +29,10 @@ def _tasks(split, n_members=3):
     rng = np.random.default_rng(0)
     test_P = rng.dirichlet(np.ones(3), size=(len(split.test_y), n_members))
     oof_P = rng.dirichlet(np.ones(3), size=(len(split.train_y), n_members))
-    return {p: protocols.make_rows(p, split, test_P, oof_P, seed=1) for p in protocols.PROTOCOLS}
+    return {
+        name: protocols.named(name, seed=1, folds=5).rows(split, test_P, oof_P)
+        for name in protocols.NAMES
+    }
 
 
 def test_only_the_tutorial_protocol_fits_on_rows_it_scores(split):
@@ -79,7 +83,7 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
 ):
     cfg = tiny_config(workdir, members=2, epochs=1, folds=4)
     fits, predictions = [], []  # (trained weights, rows trained on); (those rows, rows predicted)
-    real_fit, real_predict = members.fit_side_by_side, training.predict_proba
+    real_fit, real_predict = fitting.fit_side_by_side, training.predict_proba
 
     def recording_fit(models, datasets, **kwargs):
         trained = real_fit(models, datasets, **kwargs)
@@ -97,9 +101,10 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
         predictions.append((rows, _rows_as_set(X)))
         return real_predict(model, X)
 
-    monkeypatch.setattr(members, "fit_side_by_side", recording_fit)
+    monkeypatch.setattr(fitting, "fit_side_by_side", recording_fit)
     monkeypatch.setattr(training, "predict_proba", recording_predict)
-    oof, fold_of = members.out_of_fold(split, cfg)
+    chosen = own_members.tutorial_members(split, cfg)
+    oof, fold_of = own_members.out_of_fold(chosen, split, cfg)
     assert len(fits) == len(predictions) == 4 * 2
     every_row = _rows_as_set(split.train_X)
     for trained_on, rows in predictions:

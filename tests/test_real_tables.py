@@ -23,7 +23,7 @@ from stackgen.data.columns import CATEGORICAL, DROPPED, NUMERIC, Options
 from stackgen.data.examples import write_package_table
 from stackgen.trust import skops_files
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.workdir.paths import Paths
 
 N = 120
 

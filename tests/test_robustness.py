@@ -12,7 +12,7 @@ from conftest import ROOT, TINY, run_script
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from stackgen.trust.lock import workdir_lock
+from stackgen.workdir.lock import workdir_lock
 with workdir_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)
@@ -143,8 +143,8 @@ def test_stderr_arrives_while_the_step_runs_and_survives_a_kill(tmp_path):
     import numpy as np
 
     from stackgen.config import Config
-    from stackgen.data.split import make_split, save_split
-    from stackgen.trust.paths import Paths
+    from stackgen.workdir.paths import Paths
+    from stackgen.workdir.split_files import make_split, save_split
 
     split = make_split(Config(workdir=tmp_path))  # moved a little: the members are now stale
     save_split(

@@ -14,7 +14,7 @@ from conftest import ROOT, TINY, run_script
 
 from stackgen import registry
 from stackgen.cli.main import run_script as run_step_script
-from stackgen.trust.paths import Paths
+from stackgen.workdir.paths import Paths
 
 # The five tutorial steps, from the registry.
 SCRIPTS = [Path(s.script).name for s in registry.STEPS if s.package == "tutorial"]

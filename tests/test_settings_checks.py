@@ -16,8 +16,8 @@ from stackgen.config import HEAD_SEED_OFFSET, MAX_SEED, Config
 from stackgen.data.numbers import canonical, finite_number, mean_std, parse_number, standardise
 from stackgen.data.split import Split
 from stackgen.methods.metalearners import SklearnMeta, meta_learner
-from stackgen.trust import settings
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import settings
 
 
 def split_of(train_y, test_y, names=("no", "yes"), table=True, task="classification"):

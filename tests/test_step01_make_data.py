@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from stackgen.data import split as data
 from stackgen.data.task import CLASSIFICATION
 from stackgen.trust.atomic import _umask
 from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
-from stackgen.trust.paths import Paths
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
 
 
 def test_split_has_the_tutorials_shapes_and_classes(workdir):

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import tiny_config, train_member
 
-from stackgen.data import split as data
 from stackgen.methods import members
 from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError, StackgenError
-from stackgen.trust.paths import Paths
-from stackgen.trust.safe_load import load_keras_model
 from stackgen.tutorial import step01_make_data, step03_train_members
+from stackgen.workdir import member_files
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
+from stackgen.workdir.safe_reads import load_keras_model
 
 
 def test_members_are_named_and_saved_with_a_manifest(trained):
     paths = Paths(trained.workdir)
     split = data.load_split(paths)
-    models = members.load_members(paths, split)
+    models = member_files.load_members(paths, split)
     assert [m.name for m in models] == ["member_1", "member_2", "member_3"]
     assert [layer.name for layer in models[1].layers] == [
         "member_2_input",
@@ -30,7 +31,7 @@ def test_members_are_named_and_saved_with_a_manifest(trained):
 
 def test_members_differ_from_each_other(trained):
     paths = Paths(trained.workdir)
-    models = members.load_members(paths, data.load_split(paths))
+    models = member_files.load_members(paths, data.load_split(paths))
     w1, w2 = models[0].get_weights()[0], models[1].get_weights()[0]
     assert not np.allclose(w1, w2)
 
@@ -38,9 +39,9 @@ def test_members_differ_from_each_other(trained):
 def test_same_seed_gives_identical_weights_and_other_seed_does_not(workdir):
     split = data.make_split(tiny_config(workdir))
     cfg = tiny_config(workdir, epochs=4)
-    a, _ = members.train_mlp("member_1", split, cfg, seed=7, validate=False)
-    b, _ = members.train_mlp("member_1", split, cfg, seed=7, validate=False)
-    c, _ = members.train_mlp("member_1", split, cfg, seed=8, validate=False)
+    a, _ = train_member(split, cfg, seed=7), None
+    b, _ = train_member(split, cfg, seed=7), None
+    c, _ = train_member(split, cfg, seed=8), None
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
@@ -56,7 +57,7 @@ def test_fewer_members_on_a_rerun_removes_the_extra_ones(tmp_path):
         "member_1.keras",
         "member_2.keras",
     ]
-    assert len(members.load_members(paths, data.load_split(paths))) == 2
+    assert len(member_files.load_members(paths, data.load_split(paths))) == 2
 
 
 def test_a_gap_in_the_members_names_step_3(trained, tmp_path):
@@ -70,7 +71,7 @@ def test_a_gap_in_the_members_names_step_3(trained, tmp_path):
         match=r"models/member_2\.keras is missing: run "
         r"scripts/03_train_members\.py",
     ):
-        members.load_members(paths, data.load_split(paths))
+        member_files.load_members(paths, data.load_split(paths))
 
 
 def test_a_zero_byte_member_is_refused(trained, tmp_path):
@@ -80,7 +81,7 @@ def test_a_zero_byte_member_is_refused(trained, tmp_path):
     paths = Paths(tmp_path / "w")
     paths.member(3).write_bytes(b"")
     with pytest.raises(CorruptArtifactError, match=r"models/member_3\.keras could not be read"):
-        members.load_members(paths, data.load_split(paths))
+        member_files.load_members(paths, data.load_split(paths))
 
 
 def test_a_member_trained_for_other_data_is_refused(trained, tmp_path):
@@ -90,16 +91,16 @@ def test_a_member_trained_for_other_data_is_refused(trained, tmp_path):
     paths = Paths(tmp_path / "w")
     split = data.load_split(paths)
     wrong = members.build_mlp("member_1", split.n_features, 4, 25)
-    members.save_model(wrong, paths.member(1))
+    member_files.save_model(wrong, paths.member(1))
     with pytest.raises(StackgenError, match="member_1, which has 4 outputs, the data 3"):
-        members.load_members(paths, split)
+        member_files.load_members(paths, split)
 
 
 def test_missing_manifest_names_step_3(tmp_path):
     paths = Paths(tmp_path)
     step01_make_data.run(tiny_config(tmp_path))
     with pytest.raises(MissingArtifactError, match=r"models/members\.json is missing"):
-        members.load_members(paths, data.load_split(paths))
+        member_files.load_members(paths, data.load_split(paths))
 
 
 def test_a_lambda_layer_model_is_refused_and_its_code_never_runs(tmp_path):
@@ -114,7 +115,7 @@ def test_a_lambda_layer_model_is_refused_and_its_code_never_runs(tmp_path):
     target.unlink()  # building the model ran the lambda once; loading must not run it again
     model = keras.Model(inputs, outputs, name="member_1")
     paths = Paths(tmp_path)
-    members.save_model(model, paths.member(1))
+    member_files.save_model(model, paths.member(1))
     with pytest.raises(CorruptArtifactError, match="could not be read"):
         load_keras_model(paths.member(1), paths)
     assert not target.exists()

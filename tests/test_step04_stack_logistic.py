@@ -17,13 +17,14 @@ from hypothesis.extra.numpy import arrays
 from stackgen.cli.main import run_script
 from stackgen.cli.predict import predict
 from stackgen.config import Config
-from stackgen.data.split import load_split
 from stackgen.data.task import CLASSIFICATION
-from stackgen.methods import metalearner_files, metalearners
+from stackgen.methods import metalearners
 from stackgen.methods.protocols import holdout_rows
 from stackgen.trust.errors import CorruptArtifactError, StackgenError
-from stackgen.trust.paths import Paths
 from stackgen.tutorial import step04_stack_logistic, step05_stack_integrated
+from stackgen.workdir import metalearner_files
+from stackgen.workdir.paths import Paths
+from stackgen.workdir.split_files import load_split
 
 
 def _probs(n_samples, n_members, n_classes):

@@ -7,24 +7,23 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import stacked_network, tiny_config, train_member
 
-from stackgen.data import split as data
 from stackgen.data.task import CLASSIFICATION
-from stackgen.methods import integrated, members, training
-from stackgen.trust.paths import Paths
-from stackgen.trust.safe_load import load_keras_model
+from stackgen.methods import integrated, training
+from stackgen.workdir import member_files
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
+from stackgen.workdir.safe_reads import load_keras_model
 
 
 @pytest.fixture
 def network(trained):
     paths = Paths(trained.workdir)
     split = data.load_split(paths)
-    models = members.load_members(paths, split)
+    models = member_files.load_members(paths, split)
     before = [m.get_weights() for m in models]
-    net = integrated.train_stacked_network(
-        models, split.test_X, split.test_y, split.n_classes, split.task, trained
-    )
+    net = stacked_network(models, split.test_X, split.test_y, split.n_classes, split.task, trained)
     return net, models, before, split
 
 
@@ -73,7 +72,7 @@ def test_the_saved_network_loads_with_plain_keras_without_a_warning(network, tmp
     """What a user who loads models/stacked_network.keras with Keras alone gets: no complaint
     about optimizer state, a compiled network, the same predictions."""
     net, _, _, split = network
-    path = members.save_model(net, tmp_path / "stacked.keras")
+    path = member_files.save_model(net, tmp_path / "stacked.keras")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reloaded = keras.saving.load_model(path)
@@ -85,7 +84,7 @@ def test_the_saved_network_loads_with_plain_keras_without_a_warning(network, tmp
 
 def test_save_and_reload_gives_identical_predictions(network, tmp_path):
     net, _, _, split = network
-    path = members.save_model(net, tmp_path / "stacked.keras")
+    path = member_files.save_model(net, tmp_path / "stacked.keras")
     reloaded = load_keras_model(path, Paths(tmp_path))
     np.testing.assert_array_equal(
         training.predict_proba(reloaded, split.test_X), training.predict_proba(net, split.test_X)
@@ -105,21 +104,19 @@ def test_one_shared_input_equals_the_tutorials_k_copies(network):
 def test_binary_problem_and_single_member_build_and_train(workdir):
     cfg = tiny_config(workdir, centers=2, members=1, epochs=2)
     split = data.make_split(cfg)
-    model, _ = members.train_mlp("member_1", split, cfg, seed=1, validate=False)
-    net = integrated.train_stacked_network([model], split.test_X, split.test_y, 2, split.task, cfg)
+    model = train_member(split, cfg, seed=1)
+    net = stacked_network([model], split.test_X, split.test_y, 2, split.task, cfg)
     assert net.output_shape == (None, 2)
     assert training.predict_proba(net, split.test_X).shape == (1000, 2)
 
 
 def test_head_trained_on_member_outputs_equals_training_through_the_frozen_members(trained):
-    """The shortcut in train_stacked_network changes the cost, not the result."""
+    """The shortcut in fit_head changes the cost, not the result."""
     paths = Paths(trained.workdir)
     split = data.load_split(paths)
-    models = members.load_members(paths, split)
+    models = member_files.load_members(paths, split)
     cfg = tiny_config(trained.workdir, meta_epochs=3)
-    fast = integrated.train_stacked_network(
-        models, split.test_X, split.test_y, 3, CLASSIFICATION, cfg
-    )
+    fast = stacked_network(models, split.test_X, split.test_y, 3, CLASSIFICATION, cfg)
 
     training.seed_everything(cfg.head_seed)  # the same initial head weights as inside
     head = integrated.build_head(3 * len(models), 3, cfg.head_units, CLASSIFICATION)

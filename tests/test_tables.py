@@ -15,11 +15,11 @@ import pytest
 from conftest import ROOT, TINY, run_script
 
 from stackgen.config import Config
-from stackgen.data import split as data
 from stackgen.data.examples import write_table
 from stackgen.data.tables import choose_task, load_table
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.workdir import split_files as data
+from stackgen.workdir.paths import Paths
 
 NUM = r"-?\d\.\d{3}"
 

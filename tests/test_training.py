@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from stackgen.data import split as data
 from stackgen.data.task import CLASSIFICATION, REGRESSION
 from stackgen.methods import members, side_by_side, training
+from stackgen.workdir import split_files as data
 
 
 def test_epoch_orders_are_permutations_seeded_and_different_each_epoch():

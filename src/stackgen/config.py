@@ -13,6 +13,8 @@ import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from stackgen.methods import protocols
+
 # Far above any member index, so the head never shares a seed with a member.
 HEAD_SEED_OFFSET = 10_000
 # Members' seeds stay below the head's (seed + HEAD_SEED_OFFSET).
@@ -20,7 +22,7 @@ MAX_MEMBERS = 1000
 # NumPy, scikit-learn and the Keras backends take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
-PROTOCOLS = ("tutorial", "holdout", "cv")
+PROTOCOLS = protocols.NAMES
 # --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.
 DIVERSE_ARCHITECTURES = ((10,), (25,), (50,), (25, 25), (25, 25, 25))
 
@@ -141,6 +143,24 @@ class Config:
     @property
     def head_seed(self) -> int:
         return self.seed + HEAD_SEED_OFFSET
+
+    def head(self) -> dict:
+        """The integrated network's head settings, as ``integrated.fit_head`` takes them."""
+        return {
+            "seed": self.head_seed,
+            "epochs": self.meta_epochs,
+            "batch_size": self.batch_size,
+            "hidden": self.head_units,
+        }
+
+    def protocol_objects(self) -> list[protocols.Protocol]:
+        """The protocols asked for (``--protocol``), as the objects the steps run."""
+        return [protocols.named(name, self.seed, self.folds) for name in self.protocols]
+
+    @property
+    def needs_oof(self) -> bool:
+        """Whether a protocol asked for fits on out-of-fold predictions (cv)."""
+        return any(p.needs_oof for p in self.protocol_objects())
 
     def data_params(self) -> dict:
         """The make_blobs arguments and the split, as saved beside the data."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackgen.config import Config
-from stackgen.trust import lineage
-from stackgen.trust.paths import Paths
+from stackgen.workdir import lineage
+from stackgen.workdir.paths import Paths
 
 TUTORIAL_PROTOCOL_NOTE = (
     "note: like the tutorial, the meta-learner was fit on the same {n} test points it is scored "
@@ -55,10 +55,10 @@ class Printer:
         self.wrote(*(p for p in outputs if p not in already_said))
 
 
-def member_files(paths: Paths, n_members: int, cfg: Config) -> list[Path]:
+def stacking_inputs(paths: Paths, n_members: int, cfg: Config) -> list[Path]:
     """What the stacking steps are made from: the data, step 3's manifest, members and
     out-of-fold predictions (with the cv protocol, where step 3 could make them)."""
-    oof = [paths.oof] if "cv" in cfg.protocols and paths.oof.is_file() else []
+    oof = [paths.oof] if cfg.needs_oof and paths.oof.is_file() else []
     return [
         paths.data,
         paths.members_manifest,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stackgen.trust.paths import split_params
+from stackgen.workdir.paths import split_params
 
 ELSEWHERE = "the members here were trained elsewhere (--member-files)"
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from stackgen import registry, step_skips
 from stackgen.cli.console import BACKENDS
 from stackgen.config import Config
-from stackgen.methods import served
-from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, made_with, split_params
+from stackgen.workdir import lineage, served
+from stackgen.workdir.paths import Paths, made_with, split_params
 
 PACKAGES = (
     "tensorflow",

@@ -23,12 +23,12 @@ from stackgen.cli.flags import (
     workdir_of,
 )
 from stackgen.config import PROTOCOLS, Config
-from stackgen.data.split import check_same_data, load_split
 from stackgen.pipeline import warn_if_long
-from stackgen.trust import lineage, settings
-from stackgen.trust.lock import workdir_lock
-from stackgen.trust.paths import Paths, made_with, require
 from stackgen.trust.safe_load import keras_archive_config
+from stackgen.workdir import lineage, settings
+from stackgen.workdir.lock import workdir_lock
+from stackgen.workdir.paths import Paths, made_with, require
+from stackgen.workdir.split_files import check_same_data, load_split
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.

@@ -35,12 +35,12 @@ from stackgen.config import Config
 from stackgen.data import columns, tables
 from stackgen.data.inputs import count, describe_shapes, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number
-from stackgen.data.split import load_split
-from stackgen.methods import members, metalearner_files, metalearners, served, training
-from stackgen.trust import lineage, skops_files
+from stackgen.methods import members, metalearners, training
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt
-from stackgen.trust.safe_load import load_keras_model
+from stackgen.workdir import lineage, member_files, metalearner_files, served
+from stackgen.workdir.paths import Paths, corrupt
+from stackgen.workdir.safe_reads import load_keras_model, load_skops
+from stackgen.workdir.split_files import load_split
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
             "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)",
         )
         X = X.astype(np.float32)
-    models = members.load_members(paths, split)
+    models = member_files.load_members(paths, split)
     meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
     lineage.verify(paths, paths.stacked_network_for(protocol))
@@ -254,7 +254,7 @@ def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
 
 def load_preprocessor(paths: Paths) -> ColumnTransformer:
     """The column transformer step 1 fit, loaded without running code from the file."""
-    transformer = skops_files.load(paths.preprocessor, paths, columns.TRUSTED_TYPES)
+    transformer = load_skops(paths.preprocessor, paths, columns.TRUSTED_TYPES)
     if not isinstance(transformer, ColumnTransformer):
         what = type(transformer).__name__
         raise corrupt(paths.preprocessor, paths, f"holds a {what}, not a transformer")

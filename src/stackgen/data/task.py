@@ -7,6 +7,8 @@ The split carries its task (``Split.task``); everything downstream asks it inste
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -98,6 +100,20 @@ class Regression(Task):
 CLASSIFICATION = Classification()
 REGRESSION = Regression()
 TASKS = {t.name: t for t in (CLASSIFICATION, REGRESSION)}
+
+
+@dataclass(frozen=True)
+class Classes:
+    """What the members' outputs are checked against and trained on: the task, the number of
+    classes (1 for regression) and their names."""
+
+    task: Task
+    n_classes: int
+    names: tuple[str, ...] = ()
+
+    @property
+    def n_outputs(self) -> int:
+        return self.task.outputs(self.n_classes)
 
 
 def task_named(name: str) -> Task:

@@ -7,10 +7,10 @@ Script: scripts/06_compare_methods.py. Alternate meta-learners, raw input in the
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.methods import experiments, members
-from stackgen.step_io import Printer, member_files
-from stackgen.trust import settings
+from stackgen.methods import experiments
+from stackgen.step_io import Printer, stacking_inputs
 from stackgen.trust.atomic import write_json
+from stackgen.workdir import member_files, settings
 
 NUMBER = 6
 
@@ -18,11 +18,14 @@ NUMBER = 6
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models, _, protocol_rows = members.for_stacking(cfg, out)
+    split, models, _, protocol_rows = member_files.for_stacking(cfg, out)
     if split.task.name == "classification":  # k-nearest neighbours is one of the methods
         for note in settings.knn_notes(cfg, split):
             out.info(note)
-    scores = {rows.protocol: experiments.evaluate(rows, cfg, models) for rows in protocol_rows}
+    scores = {
+        rows.protocol: experiments.evaluate(rows, cfg.seed, cfg.head(), models)
+        for rows in protocol_rows
+    }
     labels = [  # a method no protocol could run (passthrough on images) is left out
         label
         for label in experiments.method_rows(len(models), split.task)
@@ -40,5 +43,5 @@ def run(cfg: Config) -> dict:
         "described": {rows.protocol: rows.describe() for rows in protocol_rows},
     }
     outputs = [write_json(paths.result("methods.json"), result)]
-    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result

@@ -12,10 +12,11 @@ import numpy as np
 
 from stackgen import step_skips
 from stackgen.config import Config
-from stackgen.data.split import load_split
 from stackgen.methods import experiments, members, protocols
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
+from stackgen.workdir import own_members
+from stackgen.workdir.split_files import load_split
 
 NUMBER = 7
 
@@ -37,12 +38,13 @@ def run(cfg: Config) -> dict:
     scores, kinds = {}, {"identical": False, "diverse": True}
     for kind, diverse in kinds.items():
         kind_cfg = dataclasses.replace(cfg, diverse=diverse)
-        models = members.train_members(split, kind_cfg)
-        oof = members.out_of_fold(split, kind_cfg)[0] if "cv" in cfg.protocols else None
+        chosen = own_members.tutorial_members(split, kind_cfg)
+        models = own_members.train(chosen, split, kind_cfg)
+        oof = own_members.out_of_fold(chosen, split, kind_cfg)[0] if cfg.needs_oof else None
         test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
-        for rows in protocols.rows_for(split, test_P, oof, kind_cfg):
+        for rows in protocols.rows_for(split, test_P, oof, kind_cfg.protocol_objects()):
             scores[f"{kind} {rows.protocol}"] = experiments.evaluate(
-                rows, kind_cfg, models, only=labels
+                rows, cfg.seed, kind_cfg.head(), models, only=labels
             )
     architectures = [
         list(dataclasses.replace(cfg, diverse=True).member_architecture(i))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import keras
 
 from stackgen.config import Config
-from stackgen.methods import integrated, members, training
+from stackgen.methods import integrated, training
 from stackgen.methods.metalearners import stacked_features
-from stackgen.step_io import Printer, member_files
+from stackgen.step_io import Printer, stacking_inputs
 from stackgen.trust.atomic import write_json
+from stackgen.workdir import member_files
 
 NUMBER = 8
 FINE_TUNE_LEARNING_RATE = 1e-4  # ten times below Adam's default, so the members move gently
@@ -22,7 +23,7 @@ FINE_TUNE_EPOCHS = 100
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models, _, protocol_rows = members.for_stacking(cfg, out)
+    split, models, _, protocol_rows = member_files.for_stacking(cfg, out)
     task = split.task
     table = {}
     for rows in protocol_rows:
@@ -33,7 +34,7 @@ def run(cfg: Config) -> dict:
             rows.fit_y,
             split.n_classes,
             task,
-            cfg,
+            **cfg.head(),
         )
         network = integrated.assemble(copies, head, task, X=split.test_X)
         before = rows.score(training.predict_proba(network, rows.score_raw))
@@ -67,7 +68,7 @@ def run(cfg: Config) -> dict:
         "seed": cfg.seed,
     }
     outputs = [write_json(paths.result("fine_tune.json"), result)]
-    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result
 
 

@@ -10,11 +10,11 @@ import numpy as np
 
 from stackgen import plots, step_skips
 from stackgen.config import Config
-from stackgen.data.split import load_split
-from stackgen.methods import members, metalearner_files, metalearners, served, training
-from stackgen.step_io import Printer, member_files
-from stackgen.trust import lineage
-from stackgen.trust.safe_load import load_keras_model
+from stackgen.methods import members, metalearners, training
+from stackgen.step_io import Printer, stacking_inputs
+from stackgen.workdir import lineage, member_files, metalearner_files, served
+from stackgen.workdir.safe_reads import load_keras_model
+from stackgen.workdir.split_files import load_split
 
 NUMBER = 9
 
@@ -27,7 +27,7 @@ def run(cfg: Config) -> dict:
     if why:
         out.result(step_skips.said(NUMBER, why))
         return {"figure": None, "skipped": why}
-    split, models = members.load_for_step(out)
+    split, models = member_files.load_for_step(out)
     protocol = next((p for p in ("holdout", "cv") if p in cfg.protocols), "tutorial")
     _, meta_file = served.served_stack(paths, protocol)
     meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
@@ -48,7 +48,7 @@ def run(cfg: Config) -> dict:
     ]
     figure = plots.plot_decision_regions(panels, split, paths.figure("decision_boundaries.png"))
     inputs = [
-        *member_files(paths, len(models), cfg),
+        *stacking_inputs(paths, len(models), cfg),
         paths.result("stack_logistic.json"),
         meta_file,
         network_path,

@@ -22,15 +22,15 @@ import numpy as np
 from stackgen import cluster, plots
 from stackgen.cli.flags import positive_int
 from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
-from stackgen.data.split import make_split
 from stackgen.data.task import CLASSIFICATION
 from stackgen.methods import experiments, members, protocols, stats
 from stackgen.methods.experiments import AVERAGE, BEST, LOGISTIC
 from stackgen.step_io import Printer
-from stackgen.trust import settings
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths
+from stackgen.workdir import own_members, settings
+from stackgen.workdir.paths import Paths
+from stackgen.workdir.split_files import make_split
 
 NUMBER = 10
 
@@ -53,16 +53,19 @@ def run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
     )
     began = time.perf_counter()
     split = make_split(seed_cfg)
-    models = members.train_members(split, seed_cfg)
-    oof = members.out_of_fold(split, seed_cfg)[0]
+    chosen = own_members.tutorial_members(split, seed_cfg)
+    models = own_members.train(chosen, split, seed_cfg)
+    oof = own_members.out_of_fold(chosen, split, seed_cfg)[0]
     test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
     n = cfg.members
     main_cfg = dataclasses.replace(seed_cfg, members=n)
     methods = {
-        rows.protocol: experiments.evaluate(rows, main_cfg, models[:n])
-        for rows in protocols.rows_for(split, test_P[:, :n], oof[:, :n], main_cfg)
+        rows.protocol: experiments.evaluate(rows, seed, main_cfg.head(), models[:n])
+        for rows in protocols.rows_for(
+            split, test_P[:, :n], oof[:, :n], main_cfg.protocol_objects()
+        )
     }
-    curves = experiments.vary_members(split, test_P, oof, seed_cfg)
+    curves = experiments.vary_members(split, test_P, oof, seed_cfg.protocol_objects(), seed)
     return {
         "seed": seed,
         "methods": methods,

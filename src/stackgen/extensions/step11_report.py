@@ -20,9 +20,9 @@ from stackgen.config import Config
 from stackgen.data.columns import from_params
 from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
-from stackgen.trust import lineage
 from stackgen.trust.atomic import write_text
-from stackgen.trust.paths import Paths, split_params, with_recorded_data
+from stackgen.workdir import lineage
+from stackgen.workdir.paths import Paths, split_params, with_recorded_data
 
 NUMBER = 11
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from stackgen.config import Config
 from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
@@ -50,10 +49,15 @@ def method_rows(n_members: int, task: Task) -> list[str]:
 
 
 def evaluate(
-    rows: MetaRows, cfg: Config, members=None, only: list[str] | None = None
+    rows: MetaRows,
+    seed: int,
+    head: dict | None = None,
+    members=None,
+    only: list[str] | None = None,
 ) -> dict[str, float]:
     """Accuracy (R² for regression) on the scoring rows of every method (or the ``only`` ones)
-    fit on the fitting rows. ``members`` (the Keras members behind ``rows``) are needed for the
+    fit on the fitting rows; ``seed`` seeds the meta-learners. ``members`` (the Keras members
+    behind ``rows``) and ``head`` (``integrated.fit_head``'s settings) are needed for the
     integrated network only; without them that row is left out.
     """
     score = {}
@@ -68,51 +72,57 @@ def evaluate(
     for label, combiner in metalearners.baselines(rows.fit_P.shape[1], task).items():
         run(label, combiner)
     for spec in metalearners.specs_for(task):
-        run(spec.label, spec.make(cfg.seed, False))
+        run(spec.label, spec.make(seed, False))
     if inputs.is_flat(rows.fit_raw):  # raw input for a meta-learner: feature columns only
         run(
             f"{_base(task)} + raw input (passthrough)",
-            metalearners.meta_learner("auto", task, cfg.seed, passthrough=True),
+            metalearners.meta_learner("auto", task, seed, passthrough=True),
         )
     run(
         f"{_base(task)} on member 1 alone",
-        metalearners.meta_learner("auto", task, cfg.seed),
+        metalearners.meta_learner("auto", task, seed),
         rows.fit_P[:, :1],
         rows.score_P[:, :1],
     )
-    if members is not None and (only is None or INTEGRATED in only):
-        score[INTEGRATED] = integrated_accuracy(rows, members, cfg)
+    if members is not None and head is not None and (only is None or INTEGRATED in only):
+        score[INTEGRATED] = integrated_accuracy(rows, members, head)
     return score
 
 
-def integrated_accuracy(rows: MetaRows, members, cfg: Config) -> float:
+def integrated_accuracy(rows: MetaRows, members, head_settings: dict) -> float:
     head = integrated.fit_head(
         metalearners.stacked_features(rows.fit_P, rows.fit_raw, False),
         rows.fit_y,
         rows.score_P.shape[2],
         rows.task,
-        cfg,
+        **head_settings,
     )
     network = integrated.assemble(members, head, rows.task, X=rows.score_raw)
     return rows.score(training.predict_proba(network, rows.score_raw))
 
 
-def vary_members(split: Split, test_P: np.ndarray, oof_P: np.ndarray, cfg: Config) -> dict:
+def vary_members(
+    split: Split,
+    test_P: np.ndarray,
+    oof_P: np.ndarray,
+    chosen: list[protocols.Protocol],
+    seed: int,
+) -> dict:
     """Accuracy against the number of members k = 1..N, per protocol: best member, average,
     logistic stack. Members are taken in order (the first k)."""
     curves: dict = {}
     task = split.task
     for k in range(1, test_P.shape[1] + 1):
-        for protocol in cfg.protocols:
-            rows = protocols.make_rows(protocol, split, test_P[:, :k], oof_P[:, :k], cfg.seed)
+        for protocol in chosen:
+            rows = protocol.rows(split, test_P[:, :k], oof_P[:, :k])
             for label, combiner in (
                 (BEST, metalearners.BestMember()),
                 (average_label(task), metalearners.Average()),
-                (stack_label(task), metalearners.meta_learner("auto", task, cfg.seed)),
+                (stack_label(task), metalearners.meta_learner("auto", task, seed)),
             ):
                 combiner.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
                 acc = rows.score(combiner.predict_proba(rows.score_P, rows.score_raw))
-                curves.setdefault(protocol, {}).setdefault(label, []).append(acc)
+                curves.setdefault(protocol.name, {}).setdefault(label, []).append(acc)
     return curves
 
 

@@ -8,21 +8,34 @@ vector, the head's input) is identical; one input just saves k-1 copies of the d
 "dense_1_input is used 5 times" name clashes its readers hit.
 
 Names are unique by construction: members are named ``member_i`` with layers ``member_i_*``
-(see ``members.build_mlp``); the head is a small model ``stack_head`` with layers ``stack_*``.
+(see ``members.build_mlp``, ``member_checks.wrap``); the head is a small model ``stack_head``
+with layers ``stack_*``.
+
+``NetworkHead`` is the head as a meta-learner (``final_estimator="network"``): fit on the
+members' outputs like any other, and ``assemble`` puts it behind the members.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from stackgen.config import Config
 from stackgen.data import inputs as data_inputs
-from stackgen.data.task import Task
+from stackgen.data.task import Task, task_of
 from stackgen.methods import training
-from stackgen.methods.imported import member_reads
-from stackgen.methods.members import member_probabilities
+from stackgen.methods.member_checks import member_reads
 from stackgen.methods.metalearners import stacked_features
+from stackgen.trust.errors import StackgenError
+
+HEAD_UNITS = 10  # the tutorial's Dense(10, relu) head
+HEAD_EPOCHS = 300  # and its 300 epochs
+
+
+def head_width(hidden: int, n_outputs: int) -> int:
+    """The head's hidden units for ``n_outputs`` outputs: at least 2 x outputs + 4, so that ten
+    classes are not squeezed through the tutorial's ten units. Three classes keep its 10."""
+    return max(hidden, 2 * n_outputs + 4)
 
 
 def build_head(n_inputs: int, n_outputs: int, head_units: int, task: Task) -> keras.Model:
@@ -76,9 +89,17 @@ def assemble(
 
 
 def fit_head(
-    features: np.ndarray, y: np.ndarray, n_classes: int, task: Task, cfg: Config
+    features: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    task: Task,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    hidden: int = HEAD_UNITS,
 ) -> keras.Model:
-    """A new head (seeded from ``cfg.head_seed``) fit on (features, y) for ``cfg.meta_epochs``.
+    """A new head (seeded from ``seed``) fit on (features, y) for ``epochs``.
 
     The members are frozen and deterministic (no dropout, no batch normalisation), so what they
     feed the head for each training row is a constant. The head is therefore trained on those
@@ -86,34 +107,66 @@ def fit_head(
     same optimisation of the same weights, several times faster
     (tests/test_step05_stack_integrated.py).
     """
-    training.seed_everything(cfg.head_seed)
+    training.seed_everything(seed)
     n_outputs = task.outputs(n_classes)
-    head = build_head(features.shape[1], n_outputs, cfg.head_width(n_outputs), task)
+    head = build_head(features.shape[1], n_outputs, head_width(hidden, n_outputs), task)
     training.fit(
         head,
         features,
         task.targets(y, n_classes),
         task=task,
-        epochs=cfg.meta_epochs,
-        batch_size=cfg.batch_size,
-        seed=cfg.head_seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
     )
     return head
 
 
-def train_stacked_network(
-    members: list[keras.Model],
-    X: np.ndarray,
-    y: np.ndarray,
-    n_classes: int,
-    task: Task,
-    cfg: Config,
-    passthrough: bool = False,
-) -> keras.Model:
-    """Fit a head on the members' outputs for (X, y) and embed it behind the members."""
-    P = np.stack(member_probabilities(members, X), axis=1)
-    head = fit_head(stacked_features(P, X, passthrough), y, n_classes, task, cfg)
-    return assemble(members, head, task, passthrough, X)
+class NetworkHead(BaseEstimator):
+    """The integrated network's head as a meta-learner: Dense(hidden, relu) -> Dense(classes,
+    softmax) (Dense(1) for regression) on the members' outputs, trained with Keras's Adam for
+    ``epochs`` in batches of ``batch_size`` (None: the stack's). ``hidden=None`` is the
+    tutorial's 10 units, widened to 2 x classes + 4 for many classes. The stack's
+    ``to_keras()`` puts it behind the frozen members: the tutorial's integrated network."""
+
+    kind = "network"
+
+    def __init__(self, hidden: int | None = None, epochs: int = HEAD_EPOCHS, batch_size=None):
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+
+    def _settings(self) -> None:
+        for name in ("hidden", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is None and name != "epochs":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise StackgenError(
+                    f"NetworkHead({name}={value!r}): {name} must be a whole number, at least 1"
+                )
+
+    def fit_stack(self, P, y, raw, *, passthrough: bool, seed: int, batch_size: int, n_classes):
+        """Fit the head on members' outputs P [rows, members, classes] (and the raw features
+        with ``passthrough``); ``seed`` fixes its weights and shuffles."""
+        self._settings()
+        self.passthrough_ = passthrough
+        task = task_of(y)
+        self.model_ = fit_head(
+            stacked_features(P, raw, passthrough),
+            y,
+            n_classes,
+            task,
+            seed=seed,
+            epochs=self.epochs,
+            batch_size=self.batch_size or batch_size,
+            hidden=self.hidden or HEAD_UNITS,
+        )
+        return self
+
+    def predict_proba(self, P, raw=None) -> np.ndarray:
+        features = stacked_features(P, raw, self.passthrough_)
+        return training.predict_proba(self.model_, features)
 
 
 def trainable_weight_names(model: keras.Model) -> list[str]:

@@ -1,30 +1,44 @@
-"""The tutorial's MLP, the ensemble members built from it, and their saving and loading.
+"""The members: the tutorial's MLP, and how anything a user gives becomes a member.
 
-Every layer gets a name derived from its model's name (``member_3_hidden``), so members can be
-embedded side by side in one functional model without the "name is used N times" errors the
-tutorial's readers hit, and without renaming private attributes after the fact.
+A member is given as one of (``member_from``):
+
+* a trained ``keras.Model``, used as it is (a "prefit" member); the stack keeps its own copy, so
+  the model given is never changed;
+* a path to a ``.keras`` file, loaded in safe mode (a Lambda layer's code never runs), then the
+  same;
+* a builder: a callable that takes any of the keywords ``input_shape``, ``n_outputs`` and
+  ``seed`` (and ``name``, when it wants the member's) and returns a compiled, untrained
+  ``keras.Model``. ``tutorial_mlp(hidden=25)`` is the tutorial's member as such a builder.
+
+Each is checked against the data and wrapped to give class probabilities
+(``member_checks.py``). Member ``i`` (1-based) is seeded with its own seed, which fixes a
+builder's weights, the fresh copies' weights and every shuffle. Every layer of the tutorial's
+MLP is named after its member (``member_3_hidden``), so members can be embedded side by side in
+one functional model without the "name is used N times" errors the tutorial's readers hit.
+Training them is ``fitting.py``'s business.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
+import hashlib
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from stackgen.config import Config
 from stackgen.data import inputs
-from stackgen.data.split import Split, load_split
-from stackgen.methods import imported, protocols, training
-from stackgen.methods.protocols import MetaRows, cv_folds
-from stackgen.methods.side_by_side import fit_side_by_side
-from stackgen.trust import lineage
-from stackgen.trust.atomic import atomic_path, fault_point, write_json
-from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, read_json, remake_hint, require
-from stackgen.trust.safe_load import load_keras_model
+from stackgen.data.task import Classes
+from stackgen.methods import compiled_loop, member_checks, training
+from stackgen.methods.member_checks import OUTPUT_SAID, SOFTMAX, VALUE
+from stackgen.trust.errors import StackgenError, StackgenTypeError
+from stackgen.trust.safe_load import LAMBDA, keras_archive_config
+
+BUILDER_KEYWORDS = ("input_shape", "n_outputs", "seed", "name")
 
 
 def build_mlp(
@@ -46,244 +60,286 @@ def build_mlp(
     return keras.Model(inputs, outputs, name=name)
 
 
-def train_mlp(
-    name: str, split: Split, cfg: Config, seed: int, *, validate: bool
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Build and fit one MLP on the training rows; ``seed`` fixes its weights and its shuffles."""
-    training.seed_everything(seed)
-    cfg = cfg.sized(split.n_features, split.n_classes)
-    model = build_mlp(
-        name, split.n_features, split.n_outputs, cfg.hidden_units, split.task.activation
-    )
-    validation = (split.test_X, split.targets(split.test_y)) if validate else None
-    history = training.fit(
-        model,
-        split.train_X,
-        split.targets(split.train_y),
-        task=split.task,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        seed=seed,
-        validation=validation,
-    )
-    return model, history
+def sized_hidden(hidden: int, n_features: int, n_classes: int) -> int:
+    """The command line's hidden units for wider data: at least 2 x (features + classes). The
+    tutorial's problem (2 features, 3 classes) keeps its 25."""
+    return max(hidden, 2 * (n_features + n_classes))
 
 
-def train_members(split: Split, cfg: Config) -> list[keras.Model]:
-    """Members 1..N, each from its own seed (weights and shuffles), trained side by side."""
-    models = [_seeded_member(member_name(i), i, split, cfg) for i in range(1, cfg.members + 1)]
-    data = (split.train_X, split.targets(split.train_y))
-    fit_side_by_side(
-        models,
-        [data] * len(models),
-        task=split.task,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        seeds=[cfg.member_seed(i) for i in range(1, cfg.members + 1)],
-    )
-    return models
+class TutorialMLP(BaseEstimator):
+    """A builder of the tutorial's member: Dense(hidden, relu) -> Dense(classes, softmax), or
+    Dense(1, linear) for regression, compiled with Keras's default Adam and the tutorial's loss.
+    ``hidden`` may be a tuple of widths for a deeper member. Its parameters are scikit-learn's
+    (``get_params``), so ``clone`` copies it."""
+
+    def __init__(self, hidden: int | tuple[int, ...] = 25):
+        self.hidden = hidden
+
+    def __call__(
+        self, input_shape: tuple[int, ...], n_outputs: int, seed: int | None = None, name=None
+    ) -> keras.Model:
+        widths = (self.hidden,) if isinstance(self.hidden, int | np.integer) else self.hidden
+        if not widths or not all(isinstance(w, int | np.integer) and w >= 1 for w in widths):
+            raise StackgenError(
+                f"tutorial_mlp(hidden={self.hidden!r}): hidden is a whole number of units, or "
+                "a tuple of them, each at least 1"
+            )
+        if isinstance(input_shape, dict) or len(input_shape) != 1:
+            raise StackgenError(
+                f"tutorial_mlp reads rows of feature columns; the data's rows have shape "
+                f"{input_shape}: give members built for it (a CNN for images, say)"
+            )
+        regression = n_outputs == 1
+        model = build_mlp(
+            name or "tutorial_mlp",
+            int(input_shape[0]),
+            n_outputs,
+            tuple(int(w) for w in widths) if len(widths) > 1 else int(widths[0]),
+            "linear" if regression else "softmax",
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(),  # Keras's defaults, as in the tutorial
+            loss="mean_squared_error" if regression else "categorical_crossentropy",
+            metrics=None if regression else ["accuracy"],
+        )
+        return model
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        return f"tutorial_mlp(hidden={self.hidden!r})"
 
 
-def out_of_fold(split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities [train rows, members, classes] and each row's fold.
-
-    For every fold, every member is retrained (same seed and architecture) on the other folds'
-    rows and predicts only the held-out fold's rows, so no prediction comes from a model that saw
-    its row. All folds x members train side by side in one loop.
-    """
-    fold_of = cv_folds(split.train_y, cfg.folds, cfg.seed, split.task)
-    Y = split.targets(split.train_y)
-    # A member's copies start from its own seed's weights in every fold: one model per member,
-    # listed once per fold.
-    starts = [_seeded_member(member_name(i), i, split, cfg) for i in range(1, cfg.members + 1)]
-    models, datasets, seeds, held_out = [], [], [], []
-    for fold in range(cfg.folds):
-        fit_rows = np.flatnonzero(fold_of != fold)
-        for i in range(1, cfg.members + 1):
-            models.append(starts[i - 1])
-            datasets.append((split.train_X[fit_rows], Y[fit_rows]))
-            seeds.append(cfg.member_seed(i))
-            held_out.append((np.flatnonzero(fold_of == fold), i - 1))
-    trained = fit_side_by_side(
-        models,
-        datasets,
-        task=split.task,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        seeds=seeds,
-    )
-    oof = np.full((len(split.train_y), cfg.members, split.n_classes), np.nan, dtype=np.float32)
-    for model, weights, (rows, member) in zip(models, trained, held_out, strict=True):
-        model.set_weights(weights)
-        oof[rows, member] = training.predict_proba(model, split.train_X[rows])
-    return oof, fold_of
-
-
-def _seeded_member(name: str, index: int, split: Split, cfg: Config) -> keras.Model:
-    training.seed_everything(cfg.member_seed(index))
-    cfg = cfg.sized(split.n_features, split.n_classes)
-    return build_mlp(
-        name,
-        split.n_features,
-        split.n_outputs,
-        cfg.member_architecture(index),
-        split.task.activation,
-    )
+def tutorial_mlp(hidden: int | tuple[int, ...] = 25) -> TutorialMLP:
+    """The tutorial's member as a builder: ``members=[stackgen.tutorial_mlp()] * 5``."""
+    return TutorialMLP(hidden)
 
 
 def member_name(index: int) -> str:
     return f"member_{index}"
 
 
-def save_model(model: keras.Model, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-    return path
+@dataclass
+class Member:
+    """One member, whatever it was given as: its place and seed, what it reads and outputs,
+    how a fresh copy is made and trained, and (for one trained elsewhere) the model itself."""
+
+    index: int  # 1-based place in the ensemble: it is called member_<index>
+    seed: int
+    where: str  # the caller's name for it, for messages
+    kind: str  # what its output is (member_checks: SOFTMAX, SIGMOID, LOGITS, LOGIT, VALUE)
+    reads: list[str]  # the data inputs it reads, in the order of its own inputs
+    settings: dict | None  # the optimizer and loss a fresh copy trains with; None: cannot
+    why_not: str | None  # why no fresh copy can be trained
+    given: keras.Model | None = None  # trained elsewhere: used as it is
+    builder: Callable | None = None
+    build_args: dict = field(default_factory=dict)
+    plain: bool = False  # a Dense chain with the task's loss and default Adam: side by side
+    own_units: bool = False  # a regression member that predicts in the target's own units
+    source: Path | None = None
+    sha256: str | None = None
+    first: keras.Model | None = field(default=None, repr=False)  # a builder's first model
+
+    @property
+    def name(self) -> str:
+        return member_name(self.index)
+
+    @property
+    def output(self) -> str:
+        """What was done to the output, as printed."""
+        return OUTPUT_SAID[self.kind]
+
+    def start(self) -> keras.Model:
+        """An untrained model to train as the final member: the builder's first model."""
+        model, self.first = self.first, None
+        return model if model is not None else self.fresh()
+
+    def fresh(self) -> keras.Model:
+        """A new untrained copy, its weights drawn from the member's seed: the builder called
+        again, or the given model's architecture cloned."""
+        training.seed_everything(self.seed)
+        if self.builder is not None:
+            return call_builder(self.builder, self.build_args, self.where)
+        return keras.models.clone_model(self.given)
+
+    def wrapped(self, model: keras.Model, target: tuple[float, float] | None) -> keras.Model:
+        """``model`` (this member's, or a copy's) as the stack uses it: ``member_<index>``,
+        giving class probabilities (or the standardised target). A model built as that
+        already is used as it is."""
+        already = self.kind == SOFTMAX or (self.kind == VALUE and not self.own_units)
+        if already and model.name == self.name and self.given is None:
+            return model
+        return member_checks.wrap(
+            model, self.name, self.kind, self.reads, target if self.own_units else None
+        )
+
+    def targets(self, y: np.ndarray, classes: Classes, target) -> np.ndarray:
+        """What this member (or a copy) is trained to output for labels ``y``."""
+        if self.plain:
+            return classes.task.targets(y, classes.n_classes)
+        return member_checks.native_targets(
+            self.settings,
+            self.given if self.given is not None else self.build_args["model"],
+            classes.task,
+            y,
+            classes.n_classes,
+            target if self.own_units else None,
+        )
+
+    def record(self) -> dict:
+        """What the manifest and the report say of a member trained elsewhere."""
+        return {
+            "source": str(self.source) if self.source else None,
+            "sha256": self.sha256,
+            "output": self.output,
+            "inputs": self.reads,
+            "retrainable": self.settings is not None,
+        }
 
 
-def save_members(
-    members: list[keras.Model],
-    oof: tuple[np.ndarray, np.ndarray],
-    paths: Paths,
-    cfg: Config,
-    split: Split,
-    sources: list[imported.Imported] | None = None,
-    cv_skipped: str | None = None,
-) -> list[Path]:
-    """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
-    protocol), drop members left from a larger earlier run, then write the manifest. Members
-    trained elsewhere come with their ``sources`` (the files, hashes and what was done to their
-    outputs), and ``cv_skipped`` says why the cv protocol cannot use them.
-
-    Everything is first written to temporary files; if any write fails (a full disk), nothing
-    is replaced. Only then is the manifest removed and the files renamed into place, and the new
-    manifest is written last: a run killed among the renames leaves no manifest, so later steps
-    ask for step 3 again instead of mixing old and new members.
-    """
-    written = [paths.member(i) for i in range(1, len(members) + 1)]
-    cfg = cfg.sized(split.n_features, split.n_classes)
-    with contextlib.ExitStack() as renames:  # on success, each file is renamed into place
-        for i, (model, path) in enumerate(zip(members, written, strict=True), start=1):
-            model.save(renames.enter_context(atomic_path(path)))
-            fault_point(f"after-member:{i}")
-        if oof is not None:
-            probs, fold_of = oof
-            _save_npz(renames.enter_context(atomic_path(paths.oof)), probs=probs, fold_of=fold_of)
-        paths.members_manifest.unlink(missing_ok=True)
-    if oof is None:  # made without the cv protocol: an older file would not match these members
-        paths.oof.unlink(missing_ok=True)
-    for stale in paths.models_dir.glob("member_*.keras"):
-        if stale not in written:
-            stale.unlink()
-    n = len(members)
-    write_json(
-        paths.members_manifest,
-        {
-            "members": [p.name for p in written],
-            "seed": cfg.seed,
-            "member_seeds": [cfg.member_seed(i) for i in range(1, n + 1)],
-            "architectures": None
-            if sources
-            else [list(cfg.member_architecture(i)) for i in range(1, n + 1)],
-            "imported": [item.record() for item in sources] if sources else None,
-            "cv_skipped": cv_skipped,
-            "epochs": cfg.epochs,
-            "folds": cfg.folds,
-            "n_features": split.n_features,
-            "n_classes": split.n_classes,
-            "task": split.task.name,
-            "data": split.describe(),
-        },
+def member_from(
+    item, index: int, seed: int, X: inputs.Inputs, classes: Classes, where: str
+) -> Member:
+    """The member ``item`` (a trained model, a path to a ``.keras`` file, or a builder) at
+    place ``index``, checked against rows ``X`` and the classes; ``where`` names it in errors."""
+    if isinstance(item, keras.Model):
+        return _given(item, index, seed, X, classes, where, member_checks.compile_settings(item))
+    if isinstance(item, str | os.PathLike):
+        path = Path(item).expanduser()
+        model, config = load_member_file(path, where)
+        member = _given(model, index, seed, X, classes, where, config)
+        member.source, member.sha256 = path.resolve(), _digest(path)
+        return member
+    if callable(item) and not isinstance(item, type):
+        return _built(item, index, seed, X, classes, where)
+    raise StackgenTypeError(
+        f"{where} is a {type(item).__name__}; a member is a trained keras.Model, the path of a "
+        ".keras file, or a builder (a function that returns a compiled keras.Model)"
     )
-    return written
 
 
-def _save_npz(path: Path, **arrays) -> None:
-    with path.open("wb") as fh:
-        np.savez(fh, **arrays)
+def _given(model, index, seed, X, classes, where, compile_config) -> Member:
+    reads = member_checks.match_inputs(model, X, where)
+    loss = member_checks.loss_name(compile_config)
+    kind = member_checks.output_kind(model, classes, loss, where)
+    settings, why = member_checks.training_settings(compile_config, loss, kind, model)
+    return Member(
+        index, seed, where, kind, reads, settings, why, given=model, own_units=kind == VALUE
+    )
 
 
-def load_oof(paths: Paths, split: Split, n_members: int) -> np.ndarray:
-    """Step 3's out-of-fold probabilities, checked against the data and the members."""
-    path = require(paths.oof, paths)
+def _built(builder, index, seed, X, classes, where) -> Member:
+    shapes = inputs.shapes(X)
+    args = {
+        "input_shape": shapes if isinstance(X, dict) else shapes["X"],
+        "n_outputs": classes.task.outputs(classes.n_classes),
+        "seed": seed,
+        "name": member_name(index),
+    }
+    training.seed_everything(seed)
+    model = call_builder(builder, args, where)
+    compile_config = member_checks.compile_settings(model)
+    if compile_config is None:
+        raise StackgenError(
+            f"{where}: the builder returned an uncompiled model; compile it with an optimizer "
+            "and a loss (model.compile(optimizer='adam', loss=...)) before returning it"
+        )
+    reads = member_checks.match_inputs(model, X, where)
+    loss = member_checks.loss_name(compile_config)
+    kind = member_checks.output_kind(model, classes, loss, where)
+    settings, why = member_checks.training_settings(compile_config, loss, kind, model)
+    if settings is None:
+        raise StackgenError(f"{where}: stackgen cannot train the builder's model: {why}")
+    member = Member(
+        index,
+        seed,
+        where,
+        kind,
+        reads,
+        settings,
+        None,
+        builder=builder,
+        build_args={**args, "model": model},
+        plain=is_plain(model, classes, kind, compile_config),
+        first=model,
+    )
+    return member
+
+
+def call_builder(builder, args: dict, where: str) -> keras.Model:
+    """``builder`` called with the keywords it takes of ``args``; its model, or one line."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            probs = npz["probs"]
-    except Exception as exc:
-        raise corrupt(path, paths, exc) from None
-    expected = (len(split.train_y), n_members, split.n_classes)
-    if probs.shape != expected or not np.isfinite(probs).all():
-        raise corrupt(path, paths, f"shape {probs.shape}, expected {expected} and finite")
-    lineage.verify(paths, path)
-    return probs
+        parameters = inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: offer every keyword
+        parameters = {}
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    given = {
+        k: v
+        for k, v in args.items()
+        if k in BUILDER_KEYWORDS and (takes_all or k in parameters) and k != "model"
+    }
+    model = builder(**given)
+    if not isinstance(model, keras.Model):
+        raise StackgenTypeError(
+            f"{where}: the builder returned a {type(model).__name__}, not a keras.Model"
+        )
+    return model
 
 
-def load_members(paths: Paths, split: Split) -> list[keras.Model]:
-    """Load exactly the members the latest step-3 run listed, checking names and shapes."""
-    manifest = read_json(paths.members_manifest, paths)
-    lineage.verify(paths, paths.members_manifest)
-    names = manifest.get("members")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise corrupt(paths.members_manifest, paths, "no member list")
-    members = []
-    for index, file_name in enumerate(names, start=1):
-        path = paths.models_dir / file_name
-        if file_name != paths.member(index).name:
-            raise corrupt(paths.members_manifest, paths, f"unexpected entry {file_name!r}")
-        model = load_keras_model(path, paths)
-        reads = imported.member_reads(model)
-        problem = imported.reads_problem(model, split, reads)
-        if model.output_shape[-1] != split.n_outputs:
-            problem = f"has {model.output_shape[-1]} outputs, the data {split.n_outputs}"
-        if model.name != member_name(index) or problem:
-            raise StackgenError(
-                f"{paths.rel(path)} is {model.name}, which {problem or 'is misnamed'}; expected "
-                f"{member_name(index)} for {split.describe()}: {remake_hint(path, paths)}"
-            )
-        lineage.verify(paths, path)  # after the checks above: they say more when they fail
-        members.append(model)
-    return members
+def is_plain(model: keras.Model, classes: Classes, kind: str, compile_config: dict) -> bool:
+    """Whether ``model`` trains exactly as the tutorial's member does, so that it can train
+    side by side with others (``side_by_side.py``): a chain of Dense layers on one input, a
+    softmax (or, for regression, linear) output, Keras's default Adam and the task's loss."""
+    if compiled_loop.dense_chain_twin(model) is None:
+        return False
+    if kind != (VALUE if classes.task.name == "regression" else SOFTMAX):
+        return False
+    optimizer = getattr(model, "optimizer", None)
+    if type(optimizer) is not keras.optimizers.Adam:
+        return False
+    defaults = keras.optimizers.Adam().get_config()
+    if {k: v for k, v in optimizer.get_config().items() if k != "name"} != {
+        k: v for k, v in defaults.items() if k != "name"
+    }:
+        return False
+    loss = model.loss
+    if isinstance(loss, str):
+        return member_checks.ALIASES.get(loss, loss) == classes.task.loss
+    default = {"categorical_crossentropy": keras.losses.CategoricalCrossentropy}.get(
+        classes.task.loss, keras.losses.MeanSquaredError
+    )()
+    return type(loss) is type(default) and loss.get_config() == default.get_config()
+
+
+def load_member_file(path: Path, where: str) -> tuple[keras.Model, dict | None]:
+    """A member saved as a ``.keras`` file, loaded without running code from it, and the
+    compile settings it was saved with."""
+    config = keras_archive_config(path, where)  # also refuses any Lambda layer
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for what it refuses
+        text = str(exc)
+        if "Lambda" in text or "safe_mode" in text:
+            raise StackgenError(LAMBDA.format(where=where)) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise StackgenError(f"{where}: Keras cannot load it safely: {first[:200]}") from None
+    return model, config.get("compile_config") or None
+
+
+def own_copy(model: keras.Model) -> keras.Model:
+    """A copy of a model a user gave, weights and all, so that nothing the stack does (freezing
+    it inside the integrated network) changes theirs."""
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception:  # noqa: BLE001 - a model clone_model cannot rebuild: use it as given
+        return model
+    return copy
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def member_probabilities(members: list[keras.Model], X: inputs.Inputs) -> list[np.ndarray]:
     """Each member's class probabilities for ``X``: a list of [n_samples, n_classes] arrays
     ([n_samples, 1] predicted values for regression)."""
     return [training.predict_proba(m, X) for m in members]
-
-
-def load_for_step(out) -> tuple[Split, list[keras.Model]]:
-    """The split and step 3's members, for a step that stacks them; says what it loaded."""
-    paths = out.paths
-    split = load_split(paths)
-    models = load_members(paths, split)
-    for i in range(1, len(models) + 1):
-        out.info(f">loaded {paths.rel(paths.member(i))}")
-    out.info(f"Loaded {len(models)} models")
-    return split, models
-
-
-def for_stacking(cfg: Config, out) -> tuple[Split, list[keras.Model], np.ndarray, list[MetaRows]]:
-    """What a stacking step starts from: the split, step 3's members, their test probabilities
-    [rows, members, classes] and the rows of each protocol ``cfg`` asks for."""
-    split, models = load_for_step(out)
-    cfg = runnable_protocols(cfg, out)
-    test_P = np.stack(member_probabilities(models, split.test_X), axis=1)
-    oof = load_oof(out.paths, split, len(models)) if "cv" in cfg.protocols else None
-    return split, models, test_P, protocols.rows_for(split, test_P, oof, cfg)
-
-
-def runnable_protocols(cfg: Config, out) -> Config:
-    """``cfg`` without the cv protocol where step 3 could not make its out-of-fold predictions
-    (members trained elsewhere, without train arrays or a training configuration), said in
-    one line; refused when cv is all that was asked for."""
-    manifest = read_json(out.paths.members_manifest, out.paths)
-    why = manifest.get("cv_skipped")
-    if "cv" not in cfg.protocols or not why:
-        return cfg
-    others = tuple(p for p in cfg.protocols if p != "cv")
-    if not others:
-        raise StackgenError(
-            f"the cv protocol cannot run here: {why}; use --protocol holdout or tutorial"
-        )
-    out.result(f"note: the cv protocol is skipped: {why}")
-    return dataclasses.replace(cfg, protocols=others)

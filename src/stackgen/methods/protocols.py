@@ -1,4 +1,23 @@
-"""Which rows a meta-learner is fit on and which rows it is scored on: the three protocols.
+"""Which rows a meta-learner is fit on and which rows it is scored on: protocols as objects.
+
+The rule behind all of them: an honest meta-learner never learns from a prediction a member made
+on a row that member trained on, and is never scored on a row it learnt from.
+
+**The estimator's** ``cv`` (``stacking_cv``) says how ``fit`` makes the meta-learner's training
+rows out of the rows it is given. One interface, ``split(X, y, groups) -> [(fit rows, held-out
+rows), ...]``, as scikit-learn's splitters have:
+
+* ``Prefit``: no splits. The members are used as given and the meta-learner is fit on every row
+  passed to ``fit``: the holdout protocol when the members never saw those rows, the tutorial's
+  when they are the test rows.
+* ``Folds``: for each split, fresh copies of the members train on its fit rows and predict its
+  held-out rows (out of fold); the meta-learner is fit on the rows that were held out somewhere.
+  An integer k gives (stratified, shuffled, seeded) k-fold splits; a float f one split that holds
+  out a fraction f; any scikit-learn splitter its own, as long as no row is held out twice.
+
+**The command line's three** (``Tutorial``, ``Holdout``, ``CrossValidated``) say, for a run's
+train and test rows and members trained on the train rows, which rows each step's meta-learner
+is fit on and scored on (``rows``):
 
 * ``tutorial``: fit on the 1,000 test points, scored on the same 1,000. The tutorial's protocol,
   kept so its numbers can be compared; optimistic, because the meta-learner has seen the answers.
@@ -6,8 +25,9 @@
   half and a final-test half. The meta-learner is fit on the first; members, baselines and stacks
   are all scored on the second.
 * ``cv``: the meta-learner is fit on out-of-fold member predictions for the 100 training points
-  (each member retrained k times, each time without the fold it then predicts; made by step 3),
-  and scored on the untouched 1,000 test points, with members refit on all 100 training points.
+  (its ``stacking_cv``: each member retrained k times, each time without the fold it then
+  predicts; made by step 3), and scored on the untouched 1,000 test points, with members refit on
+  all 100 training points.
 
 Each protocol's ``MetaRows`` carries the row indices it fits on and scores on, named by the array
 they index ("train" or "test"), so tests can check that no honest protocol fits on a row it scores.
@@ -15,18 +35,160 @@ they index ("train" or "test"), so tests can check that no honest protocol fits 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from stackgen.config import PROTOCOLS, Config
 from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
 from stackgen.methods.metalearners import BestMember
+from stackgen.trust.errors import StackgenError, StackgenTypeError
 
-HONEST = tuple(p for p in PROTOCOLS if p != "tutorial")
+# --- the estimator's cv: how fit makes the meta-learner's training rows ------------------------
+
+
+class Prefit:
+    """Members used as given; the meta-learner is fit on every row passed to ``fit``."""
+
+    name = "prefit"
+    trains_copies = False
+
+    def split(self, X, y, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def __repr__(self) -> str:
+        return "Prefit()"
+
+
+class Folds:
+    """Out-of-fold predictions: for each (fit rows, held-out rows) of ``splitter``, fresh copies
+    of the members train on the fit rows and predict the held-out ones. No row may be held out
+    twice; rows never held out get no prediction, and the meta-learner is not fit on them."""
+
+    name = "folds"
+    trains_copies = True
+
+    def __init__(self, splitter, label: str):
+        self.splitter = splitter
+        self.label = label  # the caller's name for it, for messages: "cv=5"
+
+    def split(self, X, y, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        n = inputs.count(X)
+        placeholder = np.zeros((n, 1))  # splitters look at the rows' count and the labels
+        try:
+            if hasattr(self.splitter, "split"):
+                pairs = list(self.splitter.split(placeholder, y, groups))
+            else:
+                pairs = list(self.splitter)
+        except ValueError as exc:  # too few rows of a class for k folds, groups missing, ...
+            raise StackgenError(f"{self.label} cannot split these {n} rows: {exc}") from None
+        return check_splits(pairs, n, self.label)
+
+    def __repr__(self) -> str:
+        return f"Folds({self.splitter!r})"
+
+
+def check_splits(pairs, n: int, label: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``pairs`` as (fit rows, held-out rows) index arrays, or one line saying what is wrong:
+    no split, a held-out row outside 0..n-1, one held out twice, or held out and trained on."""
+    splits, held = [], np.zeros(n, dtype=np.int64)
+    for pair in pairs:
+        try:
+            fit, out = (np.asarray(part).reshape(-1) for part in pair)
+        except (TypeError, ValueError):
+            raise StackgenTypeError(
+                f"{label}: each split must be a pair (fit rows, held-out rows)"
+            ) from None
+        for part in (fit, out):
+            if part.dtype == bool:
+                raise StackgenError(f"{label}: give each split's rows as indices, not masks")
+            if part.size and (part.min() < 0 or part.max() >= n):
+                raise StackgenError(f"{label}: a split names a row outside 0..{n - 1}")
+        fit, out = fit.astype(np.int64), out.astype(np.int64)
+        if not fit.size or not out.size:
+            raise StackgenError(f"{label}: a split has no rows to fit on, or none to predict")
+        if np.intersect1d(fit, out).size:
+            raise StackgenError(f"{label}: a split trains on a row it holds out")
+        held[out] += 1
+        splits.append((np.sort(fit), np.sort(out)))
+    if not splits:
+        raise StackgenError(f"{label} gave no split")
+    if held.max() > 1:
+        row = int(np.argmax(held > 1))
+        raise StackgenError(
+            f"{label} holds out row {row} more than once: out-of-fold predictions need held-out "
+            "parts that do not overlap (KFold, StratifiedKFold, GroupKFold, TimeSeriesSplit do "
+            "not; ShuffleSplit does)"
+        )
+    return splits
+
+
+def kfold(folds: int, seed: int, task: Task, y: np.ndarray | None = None):
+    """The splitter of ``cv=k`` and of the command line's cv protocol: k folds, stratified by
+    class for classification, shuffled from ``seed``."""
+    if task.name == "classification":
+        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return KFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+class _Fraction:
+    """``cv=f``: one split that holds out a fraction ``f`` of the rows (stratified by class,
+    seeded); its fit rows are the rest."""
+
+    def __init__(self, fraction: float, seed: int, task: Task):
+        self.fraction, self.seed, self.task = fraction, seed, task
+
+    def split(self, X, y, groups=None):
+        rows = np.arange(len(y))
+        stratify = self.task.stratify(y)
+        fit, out = train_test_split(
+            rows, test_size=self.fraction, stratify=stratify, random_state=self.seed
+        )
+        yield np.sort(fit), np.sort(out)
+
+    def __repr__(self) -> str:
+        return f"holdout fraction {self.fraction}"
+
+
+def stacking_cv(cv, task: Task, seed: int) -> Prefit | Folds:
+    """The estimator's ``cv`` as a protocol object: "prefit", an integer k (at least 2), a
+    float in (0, 1), a scikit-learn splitter, or an iterable of (fit rows, held-out rows)."""
+    if isinstance(cv, str):
+        if cv == "prefit":
+            return Prefit()
+        raise StackgenError(
+            f"cv={cv!r}: give 'prefit', a number of folds (cv=5), a holdout fraction (cv=0.5) "
+            "or a scikit-learn splitter"
+        )
+    if cv is None:
+        cv = 5  # scikit-learn's default for its stacking estimators
+    if isinstance(cv, bool):
+        raise StackgenTypeError(f"cv={cv!r}: give 'prefit', a number of folds or a splitter")
+    if isinstance(cv, numbers.Integral):
+        if cv < 2:
+            raise StackgenError(f"cv={cv}: k-fold stacking needs at least 2 folds")
+        return Folds(kfold(int(cv), seed, task), f"cv={cv}")
+    if isinstance(cv, numbers.Real):
+        if not 0 < cv < 1:
+            raise StackgenError(
+                f"cv={cv}: a float is the fraction of rows held out for the meta-learner, "
+                "between 0 and 1"
+            )
+        return Folds(_Fraction(float(cv), seed, task), f"cv={cv}")
+    if hasattr(cv, "split"):
+        return Folds(cv, f"cv={type(cv).__name__}")
+    if hasattr(cv, "__iter__"):
+        return Folds(list(cv), "cv (a list of splits)")
+    raise StackgenTypeError(
+        f"cv is a {type(cv).__name__}; give 'prefit', a number of folds, a holdout fraction or "
+        "a scikit-learn splitter"
+    )
+
+
+# --- the command line's three: which of a run's rows fit and score ----------------------------
 
 
 @dataclass(frozen=True)
@@ -43,17 +205,109 @@ class MetaRows:
     score_raw: inputs.Inputs
     fit_rows: tuple[str, np.ndarray]
     score_rows: tuple[str, np.ndarray]
+    described: str = ""
 
     def describe(self) -> str:
         """E.g. "fit: 500 test; scored: other 500 test"."""
-        (fit_set, fit_idx), (score_set, score_idx) = self.fit_rows, self.score_rows
-        oof = " out-of-fold" if self.protocol == "cv" else ""
-        other = "other " if self.protocol == "holdout" else ""
-        return f"fit: {len(fit_idx)} {fit_set}{oof}; scored: {other}{len(score_idx)} {score_set}"
+        return self.described
 
     def score(self, outputs: np.ndarray) -> float:
         """``outputs`` for the scoring rows, scored against their labels."""
         return self.task.score(outputs, self.score_y)
+
+
+class Protocol:
+    """One of the command line's protocols: ``rows`` says which of a run's rows its
+    meta-learners fit on and are scored on."""
+
+    name: str
+    needs_oof = False  # fit on the members' out-of-fold predictions (made by step 3)
+
+    def rows(self, split: Split, test_P: np.ndarray, oof_P: np.ndarray | None) -> MetaRows:
+        raise NotImplementedError
+
+    def _rows(self, split, fit: tuple, score: tuple, fit_set: str, score_set: str, said: str):
+        (fit_P, fit_y, fit_raw, fit_idx), (score_P, score_y, score_raw, score_idx) = fit, score
+        return MetaRows(
+            self.name,
+            split.task,
+            fit_P,
+            fit_y,
+            fit_raw,
+            score_P,
+            score_y,
+            score_raw,
+            (fit_set, fit_idx),
+            (score_set, score_idx),
+            said,
+        )
+
+
+@dataclass(frozen=True)
+class Tutorial(Protocol):
+    name = "tutorial"
+
+    def rows(self, split, test_P, oof_P=None) -> MetaRows:
+        every = np.arange(len(split.test_y))
+        both = (test_P, split.test_y, split.test_X, every)
+        said = f"fit: {len(every)} test; scored: {len(every)} test"
+        return self._rows(split, both, both, "test", "test", said)
+
+
+@dataclass(frozen=True)
+class Holdout(Protocol):
+    seed: int = 1
+    name = "holdout"
+
+    def rows(self, split, test_P, oof_P=None) -> MetaRows:
+        fit, score = holdout_rows(split.test_y, self.seed, split.task)
+
+        def part(rows):
+            return test_P[rows], split.test_y[rows], inputs.take(split.test_X, rows), rows
+
+        said = f"fit: {len(fit)} test; scored: other {len(score)} test"
+        return self._rows(split, part(fit), part(score), "test", "test", said)
+
+
+@dataclass(frozen=True)
+class CrossValidated(Protocol):
+    folds: int = 5
+    seed: int = 1
+    name = "cv"
+    needs_oof = True
+
+    def stacking_cv(self, task: Task) -> Folds:
+        """How step 3 makes the out-of-fold predictions this protocol fits on."""
+        return Folds(kfold(self.folds, self.seed, task), f"{self.folds} folds")
+
+    def rows(self, split, test_P, oof_P) -> MetaRows:
+        if oof_P is None:
+            raise ValueError("the cv protocol needs out-of-fold predictions")
+        train = np.arange(len(split.train_y))
+        every = np.arange(len(split.test_y))
+        said = f"fit: {len(train)} train out-of-fold; scored: {len(every)} test"
+        return self._rows(
+            split,
+            (oof_P, split.train_y, split.train_X, train),
+            (test_P, split.test_y, split.test_X, every),
+            "train",
+            "test",
+            said,
+        )
+
+
+NAMES = ("tutorial", "holdout", "cv")
+
+
+def named(name: str, seed: int, folds: int) -> Protocol:
+    """The command line's protocol called ``name``, seeded."""
+    if name == "tutorial":
+        return Tutorial()
+    if name == "holdout":
+        return Holdout(seed)
+    if name == "cv":
+        return CrossValidated(folds, seed)
+    raise ValueError(f"unknown protocol {name!r}")
 
 
 def holdout_rows(test_y: np.ndarray, seed: int, task: Task) -> tuple[np.ndarray, np.ndarray]:
@@ -67,74 +321,29 @@ def holdout_rows(test_y: np.ndarray, seed: int, task: Task) -> tuple[np.ndarray,
 def cv_folds(train_y: np.ndarray, folds: int, seed: int, task: Task) -> np.ndarray:
     """Fold number (0..folds-1) of each training row, stratified by class and seeded."""
     fold_of = np.empty(len(train_y), dtype=np.int64)
-    if task.stratify(train_y) is None:
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    else:
+    if task.stratify(train_y) is not None:
         smallest = int(np.bincount(train_y).min())
         if smallest < folds:
             raise ValueError(f"a class has only {smallest} training rows, fewer than {folds} folds")
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splitter = kfold(folds, seed, task)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(train_y)), train_y)):
         fold_of[held_out] = fold
     return fold_of
 
 
+def fold_ids(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """Each row's split number (the one that held it out), or -1 for a row never held out."""
+    fold_of = np.full(n, -1, dtype=np.int64)
+    for number, (_, held_out) in enumerate(splits):
+        fold_of[held_out] = number
+    return fold_of
+
+
 def rows_for(
-    split: Split, test_P: np.ndarray, oof_P: np.ndarray | None, cfg: Config
+    split: Split, test_P: np.ndarray, oof_P: np.ndarray | None, chosen: list[Protocol]
 ) -> list[MetaRows]:
-    """The rows of every protocol ``cfg`` asks for, in its order."""
-    return [make_rows(p, split, test_P, oof_P, cfg.seed) for p in cfg.protocols]
-
-
-def make_rows(
-    protocol: str, split: Split, test_P: np.ndarray, oof_P: np.ndarray | None, seed: int
-) -> MetaRows:
-    """The rows of ``protocol``; ``oof_P`` (out-of-fold probabilities) is needed by cv only."""
-    every_test = np.arange(len(split.test_y))
-    if protocol == "tutorial":
-        fit, score = every_test, every_test
-        return MetaRows(
-            protocol,
-            split.task,
-            test_P,
-            split.test_y,
-            split.test_X,
-            test_P,
-            split.test_y,
-            split.test_X,
-            ("test", fit),
-            ("test", score),
-        )
-    if protocol == "holdout":
-        fit, score = holdout_rows(split.test_y, seed, split.task)
-        return MetaRows(
-            protocol,
-            split.task,
-            test_P[fit],
-            split.test_y[fit],
-            inputs.take(split.test_X, fit),
-            test_P[score],
-            split.test_y[score],
-            inputs.take(split.test_X, score),
-            ("test", fit),
-            ("test", score),
-        )
-    if protocol == "cv":
-        if oof_P is None:
-            raise ValueError("the cv protocol needs out-of-fold predictions")
-        return MetaRows(
-            protocol,
-            split.task,
-            oof_P,
-            split.train_y,
-            split.train_X,
-            test_P,
-            split.test_y,
-            split.test_X,
-            ("train", np.arange(len(split.train_y))),
-            ("test", every_test),
-        )
-    raise ValueError(f"unknown protocol {protocol!r}")
+    """The rows of every protocol in ``chosen``, in its order."""
+    return [protocol.rows(split, test_P, oof_P) for protocol in chosen]
 
 
 def baseline_numbers(rows: MetaRows) -> dict:

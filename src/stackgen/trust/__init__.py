@@ -1,2 +1,3 @@
-"""The machinery that makes the files trustworthy: where they live, how they are written (atomic),
-who may write (the lock), what each was made from (lineage) and how they are read back (safely)."""
+"""What makes files and inputs trustworthy wherever they are used: the errors a user can fix,
+writes that never leave half a file (atomic), and reading back without running code from a file
+(Keras's safe mode, skops with trusted types)."""

@@ -1,10 +1,10 @@
-"""Reading back what the steps saved without running code from the files.
+"""Keras files a user gives, looked at before Keras reads them.
 
 Keras models load with ``safe_mode`` (a Lambda layer or other deserialisation that would run code
-is refused); meta-learners and a table's column transformer load through skops with an explicit
-list of trusted types (``trust/skops_files.py``), or from JSON numbers
-(``methods/metalearner_files.py``); the split is a NumPy archive read with
-``allow_pickle=False``. Keras is imported here only when a model is loaded.
+is refused); before that, ``keras_archive_config`` reads a ``.keras`` archive's configuration as
+JSON and refuses a Lambda layer anywhere in it, whatever it calls. Meta-learners and a table's
+column transformer load through skops with an explicit list of trusted types
+(``trust/skops_files.py``), or from JSON numbers; arrays with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -14,19 +14,6 @@ import zipfile
 from pathlib import Path
 
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, require
-
-
-def load_keras_model(path: Path, paths: Paths):
-    """A saved Keras model, uncompiled, or one line naming the step that makes it."""
-    import keras  # heavy: only when a model is loaded
-
-    require(path, paths)
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for unreadable archives
-        raise corrupt(path, paths, exc) from None
-
 
 LAMBDA = (
     "{where}: has a Lambda layer, whose code stackgen never runs (safe mode); rebuild the "

@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 from stackgen.trust.atomic import write_atomic
-from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, remake_hint, require
+from stackgen.trust.errors import UnreadableFileError, UntrustedFileError
 
 TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
 
@@ -53,20 +52,28 @@ def save(obj, path: Path) -> Path:
     return write_atomic(path, lambda tmp: sio().dump(obj, tmp))
 
 
-def load(path: Path, paths: Paths, trusted: list[str]):
-    """What a skops file holds, refused in one line if it holds any type not in ``trusted``
-    (beyond those skops trusts itself), instead of running it."""
-    require(path, paths)
+def dumps(obj) -> bytes:
+    return sio().dumps(obj)
+
+
+def load(path: Path, trusted: list[str]):
+    """What a skops file holds, refused (``UntrustedFileError``) if it holds any type not in
+    ``trusted`` (beyond those skops trusts itself), instead of running it;
+    ``UnreadableFileError`` if it is not a skops file at all (a pickle, a truncated file)."""
+    if not Path(path).is_file():
+        raise UnreadableFileError(path, "no such file")
+    return loads(Path(path).read_bytes(), trusted, path)
+
+
+def loads(data: bytes, trusted: list[str], where: object = "the skops data"):
+    """``load`` for the bytes of a skops file; ``where`` names them in errors."""
     try:
-        untrusted = [t for t in sio().get_untrusted_types(file=path) if t not in trusted]
+        untrusted = [t for t in sio().get_untrusted_types(data=data) if t not in trusted]
     except Exception as exc:  # noqa: BLE001 - not a skops archive: a pickle, a truncated file
-        raise corrupt(path, paths, exc) from None
+        raise UnreadableFileError(where, exc) from None
     if untrusted:
-        raise StackgenError(
-            f"{paths.rel(path)} holds types this project does not trust "
-            f"({', '.join(untrusted[:3])}); refusing to load it: {remake_hint(path, paths)}"
-        )
+        raise UntrustedFileError(where, untrusted)
     try:
-        return sio().load(path, trusted=trusted)
+        return sio().loads(data, trusted=trusted)
     except Exception as exc:  # noqa: BLE001
-        raise corrupt(path, paths, exc) from None
+        raise UnreadableFileError(where, exc) from None

@@ -10,9 +10,10 @@ import numpy as np
 from stackgen import plots
 from stackgen.config import Config
 from stackgen.data import columns
-from stackgen.data.split import make_split, save_split
 from stackgen.step_io import Printer
-from stackgen.trust import settings, skops_files
+from stackgen.trust import skops_files
+from stackgen.workdir import settings
+from stackgen.workdir.split_files import make_split, save_split
 
 NUMBER = 1
 

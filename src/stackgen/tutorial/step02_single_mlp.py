@@ -7,12 +7,33 @@ from __future__ import annotations
 
 from stackgen import plots, step_skips
 from stackgen.config import Config
-from stackgen.data.split import load_split
-from stackgen.methods import members, training
+from stackgen.methods import training
+from stackgen.methods.members import sized_hidden, tutorial_mlp
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
+from stackgen.workdir.split_files import load_split
 
 NUMBER = 2
+
+
+def train_single_mlp(split, cfg: Config):
+    """The tutorial's MLP (widened for wide data), seeded ``cfg.seed``, fit on the training rows
+    and scored on the test rows after every epoch, as the tutorial's ``validation_data`` does;
+    the model and its learning curves."""
+    training.seed_everything(cfg.seed)
+    hidden = sized_hidden(cfg.hidden_units, split.n_features, split.n_classes)
+    model = tutorial_mlp(hidden)((split.n_features,), split.n_outputs, name="single_mlp")
+    history = training.fit(
+        model,
+        split.train_X,
+        split.targets(split.train_y),
+        task=split.task,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        validation=(split.test_X, split.targets(split.test_y)),
+    )
+    return model, history
 
 
 def run(cfg: Config) -> dict:
@@ -23,7 +44,7 @@ def run(cfg: Config) -> dict:
     if why:
         out.result(step_skips.said(NUMBER, why))
         return {"skipped": why}
-    model, history = members.train_mlp("single_mlp", split, cfg, cfg.seed, validate=True)
+    model, history = train_single_mlp(split, cfg)
     train_out = training.predict_proba(model, split.train_X)
     test_out = training.predict_proba(model, split.test_X)
     r2 = "R2 " if split.task.metric == "r2" else ""

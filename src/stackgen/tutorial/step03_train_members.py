@@ -2,20 +2,26 @@
 
 Script: scripts/03_train_members.py. With the cv protocol it also makes every member's
 out-of-fold predictions on the training rows (models/oof_predictions.npz). With
-``--member-files`` it imports members trained elsewhere instead (methods/imported.py): checked,
-renamed member_1..N, their outputs made class probabilities; under cv a fresh copy of each
-architecture is trained on the folds.
+``--member-files`` it imports members trained elsewhere instead: checked, renamed member_1..N,
+their outputs made class probabilities; under cv a fresh copy of each architecture is trained on
+the folds. Either way the members are made and trained by the estimators' own code
+(``methods/members.py``, ``methods/fitting.py``; ``workdir/own_members.py`` says which).
 """
 
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.data.split import load_split
-from stackgen.methods import imported, members
 from stackgen.step_io import Printer
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import own_members
+from stackgen.workdir.member_files import save_members
+from stackgen.workdir.split_files import load_split
 
 NUMBER = 3
+ASSUMPTION = (
+    "note: these members were trained outside stackgen, which cannot check that they never saw "
+    "the test rows; every test score below assumes they did not"
+)
 
 
 def run(cfg: Config) -> dict:
@@ -30,22 +36,21 @@ def run(cfg: Config) -> dict:
                 "this table's columns: give your rows as the members read them, in --data "
                 "FILE.npz (docs/own-members.md)"
             )
-        sources = imported.import_members(cfg.member_files, split)
-        out.result(imported.ASSUMPTION)
-        for i, item in enumerate(sources, start=1):
-            out.result(f"{members.member_name(i)}: {item.source.name} ({item.output})")
-        models = [item.model for item in sources]
-        cv_skipped = imported.cv_refusal(sources, split) if "cv" in cfg.protocols else None
+        sources = own_members.imported_members(split, cfg)
+        out.result(ASSUMPTION)
+        for item in sources:
+            out.result(f"{item.name}: {item.source.name} ({item.output})")
+        cv_skipped = cv_refusal(sources, split) if cfg.needs_oof else None
         if cv_skipped:
             out.result(f"note: the cv protocol is skipped: {cv_skipped}")
-        cv = "cv" in cfg.protocols and not cv_skipped
+        cv = cfg.needs_oof and not cv_skipped
         if cv:
             out.result(
-                f"note: the cv protocol trains a fresh copy of each of the {len(models)} "
+                f"note: the cv protocol trains a fresh copy of each of the {len(sources)} "
                 f"members on each of the {cfg.folds} folds, {cfg.epochs} epochs each (--epochs): "
-                f"{len(models) * cfg.folds} trainings"
+                f"{len(sources) * cfg.folds} trainings"
             )
-        oof = imported.out_of_fold(sources, split, cfg) if cv else None
+        chosen = sources
     else:
         if not split.flat or not split.has_train:
             raise StackgenError(
@@ -53,13 +58,25 @@ def run(cfg: Config) -> dict:
                 + ("has no train arrays" if not split.has_train else f"is {split.describe()}")
                 + ": give your trained members with --member-files A.keras B.keras ..."
             )
-        models = members.train_members(split, cfg)
-        oof = members.out_of_fold(split, cfg) if "cv" in cfg.protocols else None
+        chosen = own_members.tutorial_members(split, cfg)
+        cv = cfg.needs_oof
+    models = own_members.train(chosen, split, cfg)
+    oof = own_members.out_of_fold(chosen, split, cfg) if cv else None
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
-    written = members.save_members(models, oof, paths, cfg, split, sources, cv_skipped)
+    written = save_members(models, oof, paths, cfg, split, sources, cv_skipped)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
     outputs = [*written, *([paths.oof] if oof else []), paths.members_manifest]
     params = {"member_sources": [item.record() for item in sources]} if sources else {}
     out.made(NUMBER, outputs, [paths.data], already_said=tuple(written), **params)
     return {"members": [paths.rel(p) for p in written]}
+
+
+def cv_refusal(imported: list, split) -> str | None:
+    """Why the cv protocol cannot retrain these members, or None."""
+    if not split.has_train:
+        return "the data has no train arrays to retrain the members on"
+    for item in imported:
+        if item.settings is None:
+            return f"{item.source.name} cannot be retrained: {item.why_not}"
+    return None

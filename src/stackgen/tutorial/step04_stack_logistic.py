@@ -8,11 +8,11 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.methods import members, metalearner_files, metalearners
+from stackgen.methods import metalearners
 from stackgen.methods.protocols import baseline_numbers
-from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
-from stackgen.trust import settings
+from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
+from stackgen.workdir import member_files, metalearner_files, settings
 
 NUMBER = 4
 
@@ -20,7 +20,7 @@ NUMBER = 4
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models, test_P, protocol_rows = members.for_stacking(cfg, out)
+    split, models, test_P, protocol_rows = member_files.for_stacking(cfg, out)
     task = split.task
     spec = metalearners.spec(cfg.meta, task)
     if spec.kind == "knn":
@@ -62,5 +62,5 @@ def run(cfg: Config) -> dict:
         "seed": cfg.seed,
     }
     outputs = [*files.values(), write_json(paths.result("stack_logistic.json"), result)]
-    out.made(NUMBER, outputs, member_files(paths, len(models), cfg), meta=spec.kind)
+    out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg), meta=spec.kind)
     return result

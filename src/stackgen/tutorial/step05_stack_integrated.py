@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from stackgen import plots
 from stackgen.config import Config
-from stackgen.methods import integrated, members, training
+from stackgen.methods import integrated, training
 from stackgen.methods.metalearners import stacked_features
 from stackgen.methods.protocols import baseline_numbers
-from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, member_files, print_protocol_table
+from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
+from stackgen.workdir import member_files
 
 NUMBER = 5
 
@@ -20,19 +21,19 @@ NUMBER = 5
 def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
-    split, models, _, protocol_rows = members.for_stacking(cfg, out)
+    split, models, _, protocol_rows = member_files.for_stacking(cfg, out)
     task = split.task
     table, written, network = [], [], None
     for rows in protocol_rows:
         features = stacked_features(rows.fit_P, rows.fit_raw, cfg.passthrough)
-        head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, cfg)
+        head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, **cfg.head())
         network = integrated.assemble(models, head, task, cfg.passthrough, split.test_X)
         outputs = training.predict_proba(network, rows.score_raw)
         table.append({**baseline_numbers(rows), "stacked_score": rows.score(outputs)})
         if rows.protocol == "tutorial":
             out.result(f"Stacked Test {task.score_name}: {split.headline(outputs, rows.score_y)}")
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
-        written.append(members.save_model(network, paths.stacked_network_for(rows.protocol)))
+        written.append(member_files.save_model(network, paths.stacked_network_for(rows.protocol)))
     # Only what this run saved may be served: drop networks of protocols it did not run.
     for stale in paths.models_dir.glob("stacked_network*.keras"):
         if stale not in written:
@@ -61,5 +62,5 @@ def run(cfg: Config) -> dict:
         *written,
         write_json(paths.result("stack_integrated.json"), result),
     ]
-    out.made(NUMBER, outputs, member_files(paths, len(models), cfg))
+    out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result

@@ -19,10 +19,12 @@ from stackgen.methods.metalearners import (
     NonNegativeWeights,
     SklearnMeta,
 )
-from stackgen.trust import lineage, skops_files
+from stackgen.trust import skops_files
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, read_json, remake_hint, require
+from stackgen.workdir import lineage
+from stackgen.workdir.paths import Paths, corrupt, read_json, remake_hint, require
+from stackgen.workdir.safe_reads import load_skops
 
 # Types a saved scikit-learn meta-learner may contain beyond those skops trusts by default (most
 # of scikit-learn's estimators); skops refuses every other type instead of running it. Which
@@ -75,6 +77,8 @@ def load_meta(path: Path, paths: Paths) -> tuple[Combiner, int]:
                 )
         if not isinstance(n_inputs, int):
             raise ValueError("n_inputs is not a whole number")
+    except StackgenError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise corrupt(path, paths, f"not a saved meta-learner ({exc!r})") from None
     return meta, n_inputs
@@ -91,7 +95,7 @@ def _expected_estimators() -> dict[str, set[type]]:
 
 
 def _read_skops(path: Path, paths: Paths) -> dict:
-    bundle = skops_files.load(path, paths, TRUSTED_TYPES)
+    bundle = load_skops(path, paths, TRUSTED_TYPES)
     if not isinstance(bundle, dict) or not hasattr(bundle.get("estimator"), "fit"):
         raise StackgenError(
             f"{paths.rel(path)} holds a {type(bundle).__name__}, not a meta-learner saved by "

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from stackgen import registry
 from stackgen.config import PROTOCOLS
-from stackgen.trust import lineage
 from stackgen.trust.errors import StackgenError
-from stackgen.trust.paths import Paths, corrupt, read_json
+from stackgen.workdir import lineage
+from stackgen.workdir.paths import Paths, corrupt, read_json
 
 
 def served_files(paths: Paths) -> dict:

@@ -27,7 +27,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import CorruptArtifactError, StaleArtifactError
-from stackgen.trust.paths import Paths
+from stackgen.workdir.paths import Paths
 
 
 def content_hash(path: Path) -> str:

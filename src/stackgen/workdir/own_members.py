@@ -1,0 +1,85 @@
+"""The members the command line makes itself, and the ones it imports: ``--members`` tutorial
+MLPs (``--diverse``: of different widths and depths), or the ``--member-files`` given; each
+seeded ``--seed`` + its place, checked against the data, trained by the estimators' own code
+(``methods/fitting.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stackgen.config import Config
+from stackgen.data.split import Split
+from stackgen.methods import fitting
+from stackgen.methods.members import Member, member_from, tutorial_mlp
+from stackgen.methods.protocols import CrossValidated, fold_ids
+
+
+def tutorial_members(split: Split, cfg: Config) -> list[Member]:
+    """Members 1..N: the tutorial's MLP (widened for wide data, or of the --diverse
+    architectures), member i seeded ``cfg.member_seed(i)``."""
+    sized = cfg.sized(split.n_features, split.n_classes)
+    return [
+        member_from(
+            tutorial_mlp(sized.member_architecture(i)),
+            i,
+            cfg.member_seed(i),
+            split.train_X,
+            split.classes,
+            f"member {i}",
+        )
+        for i in range(1, cfg.members + 1)
+    ]
+
+
+def imported_members(split: Split, cfg: Config) -> list[Member]:
+    """The --member-files, loaded safely and checked against the data, in order."""
+    return [
+        member_from(
+            path, i, cfg.member_seed(i), split.test_X, split.classes, f"--member-files {path.name}"
+        )
+        for i, path in enumerate(cfg.member_files, start=1)
+    ]
+
+
+def train(members: list[Member], split: Split, cfg: Config) -> list:
+    """The members' final models: the tutorial's trained on the training rows, imported ones
+    as they are; each wrapped as ``member_i``."""
+    models = fitting.final_models(
+        members,
+        split.train_X,
+        split.train_y,
+        split.classes,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        target=target_of(split),
+    )
+    return [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
+
+
+def out_of_fold(members: list[Member], split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The cv protocol's out-of-fold probabilities [train rows, members, classes] and each
+    row's fold, from fresh copies of ``members`` trained on the other folds."""
+    splits = (
+        CrossValidated(cfg.folds, cfg.seed)
+        .stacking_cv(split.task)
+        .split(split.train_X, split.train_y)
+    )
+    oof = fitting.out_of_fold(
+        members,
+        split.train_X,
+        split.train_y,
+        split.classes,
+        splits,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        target=target_of(split),
+    )
+    return oof, fold_ids(splits, len(split.train_y))
+
+
+def target_of(split: Split) -> tuple[float, float] | None:
+    """A regression target's mean and standard deviation on the training rows (the split keeps
+    it standardised), for members that predict it in its own units; None for classes."""
+    if split.task.name != "regression" or "target_mean" not in split.params:
+        return None
+    return float(split.params["target_mean"]), split.target_scale
