@@ -18,12 +18,15 @@ import pytest
 from conftest import TINY, run_script, tiny_config
 
 from stackgen.cli.predict import load_preprocessor
-from stackgen.data import columns, tables
-from stackgen.data.columns import CATEGORICAL, DROPPED, NUMERIC, Options
+from stackgen.data import columns
+from stackgen.data.columns import CATEGORICAL, DROPPED, NUMERIC
 from stackgen.data.examples import write_package_table
+from stackgen.data.tables import MISSING
 from stackgen.trust import skops_files
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import table_files as tables
 from stackgen.workdir.paths import Paths
+from stackgen.workdir.table_files import flag_options
 
 N = 120
 
@@ -75,7 +78,7 @@ def kinds(params: dict) -> dict[str, tuple[str, str]]:
 
 def test_every_column_kind_is_decided_and_printed(tmp_path):
     path = write(tmp_path / "t.csv", *mixed_rows())
-    _, params, _ = load(path, options=Options(categorical=("code",)))
+    _, params, _ = load(path, options=flag_options(categorical=("code",)))
     assert kinds(params) == {
         "rowid": (DROPPED, "row number"),
         "name": (DROPPED, "identifier: every value distinct"),
@@ -97,13 +100,13 @@ def test_every_column_kind_is_decided_and_printed(tmp_path):
     assert params["feature_names"][:3] == ["size", "weight", "size missing"]
     assert "colour=(missing)" in params["feature_names"] and "code=4" in params["feature_names"]
     assert len(params["feature_names"]) == 3 + 4 + 2 + 4
-    without, params2, _ = load(path, options=Options(drop=("colour", "flag")))
+    without, params2, _ = load(path, options=flag_options(drop=("colour", "flag")))
     assert kinds(params2)["colour"] == (DROPPED, "--drop")
     assert kinds(params2)["code"] == (NUMERIC, "numbers")  # integer codes stay numbers unasked
     assert without["train_X"].shape[1] == 4  # size, weight, code, size missing
 
 
-@pytest.mark.parametrize("spelling", sorted(tables.MISSING) + ["NA", "Null", " n/a "])
+@pytest.mark.parametrize("spelling", sorted(MISSING) + ["NA", "Null", " n/a "])
 def test_every_missing_value_spelling_is_a_missing_value(tmp_path, spelling):
     header, rows = mixed_rows()
     for i in (4, 40, 80):
@@ -216,19 +219,23 @@ def test_a_mostly_numeric_column_with_a_word_in_it_is_said(tmp_path):
 @pytest.mark.parametrize(
     "edit, options, message",
     [
-        (lambda h, r: None, Options(categorical=("colr",)), "--categorical 'colr' is not a column"),
-        (lambda h, r: None, Options(drop=("y",)), "--drop 'y' is the target column"),
+        (
+            lambda h, r: None,
+            flag_options(categorical=("colr",)),
+            "--categorical 'colr' is not a column",
+        ),
+        (lambda h, r: None, flag_options(drop=("y",)), "--drop 'y' is the target column"),
         (
             lambda h, r: r[3].__setitem__(3, "1e400"),
-            Options(),
+            flag_options(),
             "line 5: '1e400' in column 'weight' is beyond the largest number a float can hold",
         ),
         (
             lambda h, r: None,
-            Options(drop=("size", "weight", "colour", "flag", "code")),
+            flag_options(drop=("size", "weight", "colour", "flag", "code")),
             "no feature column is left to learn from",
         ),
-        (lambda h, r: h.__setitem__(3, "size"), Options(), "column names used twice: 'size'"),
+        (lambda h, r: h.__setitem__(3, "size"), flag_options(), "column names used twice: 'size'"),
     ],
 )
 def test_bad_tables_and_flags_are_one_clear_error(tmp_path, edit, options, message):

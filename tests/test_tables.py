@@ -16,10 +16,10 @@ from conftest import ROOT, TINY, run_script
 
 from stackgen.config import Config
 from stackgen.data.examples import write_table
-from stackgen.data.tables import choose_task, load_table
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import split_files as data
 from stackgen.workdir.paths import Paths
+from stackgen.workdir.table_files import choose_task, load_table
 
 NUM = r"-?\d\.\d{3}"
 

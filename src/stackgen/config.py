@@ -14,13 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from stackgen.methods import protocols
-
-# Far above any member index, so the head never shares a seed with a member.
-HEAD_SEED_OFFSET = 10_000
-# Members' seeds stay below the head's (seed + HEAD_SEED_OFFSET).
-MAX_MEMBERS = 1000
-# NumPy, scikit-learn and the Keras backends take seeds from 0 to 2**32 - 1.
-MAX_SEED = 2**32 - 1
+from stackgen.methods.seeds import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED
 
 PROTOCOLS = protocols.NAMES
 # --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.

@@ -32,12 +32,13 @@ import numpy as np
 from sklearn.compose import ColumnTransformer
 
 from stackgen.config import Config
-from stackgen.data import columns, tables
+from stackgen.data import columns
 from stackgen.data.inputs import count, describe_shapes, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number
 from stackgen.methods import members, metalearners, training
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import lineage, member_files, metalearner_files, served
+from stackgen.workdir import table_files as tables
 from stackgen.workdir.paths import Paths, corrupt
 from stackgen.workdir.safe_reads import load_keras_model, load_skops
 from stackgen.workdir.split_files import load_split

@@ -62,23 +62,17 @@ TRUSTED_TYPES = [
 
 @dataclass(frozen=True)
 class Options:
-    """How the user asked the table to be read: ``--sep``, ``--categorical``, ``--drop``."""
+    """How a table's columns are read: its separator (a CSV file's), the columns of integer
+    codes to read as categories, the columns to leave out; and how step 1 and the messages name
+    those choices (the command line names its flags, ``--categorical`` and ``--drop``)."""
 
     sep: str | None = None
     categorical: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
-
-    def check(self, header: list[str], target: str) -> None:
-        for flag, names in (("--categorical", self.categorical), ("--drop", self.drop)):
-            for name in names:
-                if name == target:
-                    raise StackgenError(f"{flag} {name!r} is the target column")
-                if name not in header:
-                    shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-                    raise StackgenError(f"{flag} {name!r} is not a column of the table ({shown})")
-        both = sorted(set(self.categorical) & set(self.drop))
-        if both:
-            raise StackgenError(f"column {both[0]!r} is given to both --categorical and --drop")
+    said_categorical: str = "asked"  # the reason shown for a column asked to be categories
+    said_drop: str = "asked"  # and for one asked to be left out
+    # How to read a column of numbers with a few typos as categories instead ({name}: it).
+    categories_hint: str = "give column {name!r} the 'category' dtype to read it as categories"
 
     def as_params(self) -> dict:
         return {"sep": self.sep, "categorical": list(self.categorical), "drop": list(self.drop)}
@@ -90,7 +84,9 @@ class Column:
 
     name: str
     kind: str  # NUMERIC, CATEGORICAL or DROPPED
-    reason: str  # numeric: "numbers"; categorical: "text" or "--categorical"; dropped: why
+    reason: (
+        str  # numeric: "numbers"; categorical: "text", or how codes were asked for; dropped: why
+    )
     missing: int = 0  # training rows without a value
     levels: int = 0  # categorical: distinct values in the training rows
     rare: int = 0  # categorical: of them, seen in fewer than RARE training rows (grouped)
@@ -104,7 +100,7 @@ class Column:
             return f"{imputed}standardised"
         rare = f", {self.rare} rare grouped" if self.rare else ""
         missing = f" + missing ({self.missing})" if self.missing else ""
-        codes = " (integer codes)" if self.reason == "--categorical" else ""
+        codes = " (integer codes)" if self.reason != "text" else ""
         return f"one-hot{codes}: {self.levels} levels{rare}{missing}"
 
     def as_dict(self) -> dict:
@@ -184,11 +180,11 @@ def encode_table(
     for feature in features:
         cells = table.cells[feature]
         if feature in options.drop:
-            columns.append(Column(feature, DROPPED, "--drop"))
+            columns.append(Column(feature, DROPPED, options.said_drop))
             continue
         if feature in options.categorical:
             column = np.array([None if c is None else canonical(c) for c in cells], dtype=object)
-            columns.append(_categorical(feature, column[train], "--categorical"))
+            columns.append(_categorical(feature, column[train], options.said_categorical))
             values[feature] = column
             continue
         numbers, bad = _numbers(cells, table.decimal_comma)
@@ -205,8 +201,8 @@ def encode_table(
                 warnings.append(
                     f"warning: column {feature!r} is numbers but for {len(bad)} cell"
                     f"{'s' if len(bad) > 1 else ''} such as {cells[bad[0]]!r} "
-                    f"({table.where[bad[0]]}), read as missing; correct them, or give "
-                    f"--categorical {feature} to read the column as categories"
+                    f"({table.where[bad[0]]}), read as missing; correct them, or "
+                    + options.categories_hint.format(name=feature)
                 )
             columns.append(_numeric(feature, numbers, train, places))
             values[feature] = numbers
@@ -349,7 +345,7 @@ def encode_rows(table, params: dict, transformer, header_at: str):
     for column in used:
         cells = table.cells[column.name]
         if column.kind == CATEGORICAL:
-            text = column.reason == "--categorical"
+            text = column.reason != "text"  # integer codes: one spelling per value
             values[column.name] = [
                 None if c is None else (canonical(c) if text else c) for c in cells
             ]

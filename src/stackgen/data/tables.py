@@ -1,60 +1,22 @@
-"""Your own data: a table with a target column, made into a train/test split like the blobs.
-
-``python -m stackgen run --data FILE.csv --target COLUMN`` reads the table with pandas (CSV, or
-Parquet where pyarrow is installed), and then:
-
-* drops the rows whose target is missing, and says how many;
-* decides the task: a non-numeric target is classification; a numeric one is classification when
-  it holds whole numbers with at most ``MAX_AUTO_CLASSES`` distinct values, else regression
-  (``--task`` overrides, and the choice is printed either way);
-* splits the rows into train and test, stratified by class for classification, seeded by the
-  data seed (so ``--seed`` changes the networks, never the split);
-* turns the feature columns into the networks' inputs with a transformer fit on the training
-  rows only (``data/columns.py``): numbers imputed and standardised, categories one-hot encoded,
-  identifiers and constants dropped. ``predict`` applies the same fitted transformer;
-* maps class labels to 0..C-1 in sorted order and keeps their names for every printout.
-
-Reading (``read_table``): the encoding is UTF-8 (a byte-order mark is skipped; UTF-16 with its
-mark is read too), else Windows-1252, and step 1 says so; the separator is ``,``, ``;``, tab or
-``|``, whichever gives every one of the first rows the same number of fields (``--sep`` to
-choose); quoted fields may hold separators and newlines. A cell is missing when it is blank or
-one of ``MISSING``'s spellings, whatever their case. In a file separated by semicolons, a number
-may use a decimal comma (``3,5``). Every problem a user can cause is one ``StackgenError`` line
-naming the column, row or class at fault. No TensorFlow here: step 1 stays quick.
+"""A table as read: its column names and each column's cells as text (None where missing),
+whether it came from a CSV file (``workdir/table_files.py``) or from a pandas DataFrame given to
+an estimator (``frame_table``). ``data/columns.py`` decides each column's kind from these cells,
+so a table gets the same treatment whichever way it comes. No Keras here.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import hashlib
-import importlib.util
-import io
-import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-from stackgen.data import columns as cols
-from stackgen.data.numbers import canonical, finite_number, mean_std, standardise
-from stackgen.trust.errors import StackgenError
-
-TASKS = ("auto", "classification", "regression")
-MAX_AUTO_CLASSES = 20
 # Cells that mean "no value", compared stripped and lower-cased: pandas' default spellings, and
 # the "?" of the UCI repository's tables.
 MISSING = frozenset(
     {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#n/a n/a", "#na", "?"}
     | {"-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan"}
 )
-# --sep's names for the separators a table may use; without it, one of them is sniffed.
-SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
-SNIFF_ROWS = 50
-PARQUET = (".parquet", ".pq")
-PARQUET_INSTALL = "pip install 'stackgen[parquet]' (pyarrow)"
 
 
 @dataclass(frozen=True)
@@ -88,193 +50,12 @@ class RawTable:
         )
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: what the split records of the table it came from."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_table(path: Path, sep: str | None = None, where: str = "--data") -> RawTable:
-    """The table in ``path`` (CSV, or Parquet by its suffix); one clear error for a file that
-    is missing, unreadable, empty, ragged or has a column name twice."""
-    where = f"{where} {path}"
-    if path.suffix.lower() in PARQUET:
-        return _read_parquet(path, where)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise StackgenError(f"{where}: no such file") from None
-    except OSError as exc:
-        raise StackgenError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-    text, encoding = decode(raw, where)
-    return read_text(text, sep, where, encoding)
-
-
-def decode(raw: bytes, where: str) -> tuple[str, str]:
-    """(text, encoding name) of a file's bytes: UTF-8 or UTF-16 with a byte-order mark, UTF-8,
-    else Windows-1252 (what spreadsheet programs on Windows write)."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as exc:
-            raise StackgenError(f"{where}: not readable as UTF-16 text ({exc.reason})") from None
-    if b"\x00" in raw:
-        raise StackgenError(f"{where}: not a text table (it holds NUL bytes); give a CSV file")
-    try:
-        return raw.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError as exc:
-        raise StackgenError(
-            f"{where}: neither UTF-8 nor Windows-1252 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-
-
-def sniff_separator(text: str, prefer: str = ",") -> str:
-    """The separator that splits the first rows into the same number of fields, most fields
-    first, ``prefer`` on a tie; ``prefer`` when none does (one column, or a ragged file: the
-    width check says which)."""
-    prefer = prefer if prefer in SEPARATORS.values() else ","
-    best, widest = prefer, 1
-    for sep in dict.fromkeys((prefer, ",", ";", "\t", "|")):
-        try:
-            first = list(itertools.islice(records(text, sep), SNIFF_ROWS))
-        except Unreadable:
-            continue
-        widths = {len(row) for _, row in first if not _blank(row)}
-        if len(widths) == 1 and (width := widths.pop()) > widest:
-            best, widest = sep, width
-    return best
-
-
-class Unreadable(Exception):
-    """A row the csv module cannot read, with the line it is on."""
-
-    def __init__(self, line: int, why: str):
-        super().__init__(f"line {line}: not readable as CSV ({why})")
-
-
-def records(text: str, sep: str):
-    """(line, fields) of each row pandas reads too (both skip a blank or whitespace-only line):
-    the line of the file it starts on, and its fields. ``Unreadable`` for a row that is not
-    CSV."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise Unreadable(max(reader.line_num, line), str(exc)) from None
-        start, line = line, reader.line_num + 1
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        yield start, row
-
-
-def _blank(row: list[str]) -> bool:
-    return not any(cell.strip() for cell in row)
-
-
-def read_text(
-    text: str,
-    sep: str | None,
-    where: str = "",
-    encoding: str = "UTF-8",
-    names: list[str] | None = None,
-) -> RawTable:
-    """A CSV table's text read with pandas, every cell as text; ``sep`` None: sniffed. The
-    first row is the header, unless ``names`` gives the columns of a table without one. Rows
-    whose every cell is blank are skipped. ``where`` starts every error ("--data FILE")."""
-    at = f"{where}: " if where else ""
-    sep = SEPARATORS[sep] if sep is not None else sniff_separator(text)
-    lines, keep = [], []
-    try:
-        rows = records(text, sep)
-        if names is None:
-            first = next(rows, None)
-            if first is None:
-                raise StackgenError(f"{at}the file is empty")
-            header = [cell.strip() for cell in first[1]]
-        else:
-            header = list(names)
-        # pandas fills a short row with blanks and stops at a long one: say which row, here.
-        for number, (line, row) in enumerate(rows, start=2 if names is None else 1):
-            lines.append(line)
-            keep.append(not _blank(row))
-            if keep[-1] and len(row) != len(header):
-                raise StackgenError(
-                    f"{at}row {number} has {len(row)} fields, the header {len(header)} (line "
-                    f"{line})" + _other_separator(header, sep)
-                )
-    except Unreadable as exc:
-        raise StackgenError(f"{at}{exc}") from None
-    _refuse_names_twice(header, at)
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            header=None if names is not None else "infer",
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise StackgenError(f"{at}cannot read it as CSV ({exc})") from None
-    if len(frame) != len(lines):  # the two readers disagree: trust neither
-        raise StackgenError(f"{at}cannot read it as CSV (rows could not be told apart)")
-    rows_kept = [i for i, kept in enumerate(keep) if kept]
-    if not rows_kept:
-        raise StackgenError(f"{at}a header row and no data rows")
-    cells = {
-        name: [_cell(v) for v in frame.iloc[rows_kept, j].tolist()] for j, name in enumerate(header)
-    }
-    return RawTable(header, cells, sep, encoding, [f"line {lines[i]}" for i in rows_kept])
-
-
-def _refuse_names_twice(header: list[str], at: str) -> None:
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        raise StackgenError(f"{at}column names used twice: {', '.join(map(repr, twice))}")
-
-
-def _cell(value: str) -> str | None:
+def cell(value: str) -> str | None:
     text = value.strip()
     return None if text.lower() in MISSING else text
 
 
-def _other_separator(header: list[str], sep: str) -> str:
-    if len(header) == 1 and any(other in header[0] for other in ";\t|" if other != sep):
-        return " (the header is one field: is the file separated by ';', tab or '|'?)"
-    return ""
-
-
-def _read_parquet(path: Path, where: str) -> RawTable:
-    if importlib.util.find_spec("pyarrow") is None:  # pandas' Parquet reader, an extra
-        raise StackgenError(f"{where}: reading Parquet needs pyarrow: {PARQUET_INSTALL}")
-    if not path.is_file():
-        raise StackgenError(f"{where}: no such file")
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader error means the same to the user
-        raise StackgenError(f"{where}: cannot read it as Parquet ({exc})") from None
-    header = [str(name) for name in frame.columns]
-    _refuse_names_twice(header, f"{where}: ")
-    if len(frame) == 0:
-        raise StackgenError(f"{where}: no data rows")
-    cells = {
-        name: [_parquet_cell(v) for v in frame.iloc[:, j].astype(object).tolist()]
-        for j, name in enumerate(header)
-    }
-    return RawTable(
-        header, cells, "parquet", "Parquet", [f"row {i + 1}" for i in range(len(frame))]
-    )
-
-
-def _parquet_cell(value) -> str | None:
+def frame_cell(value) -> str | None:
     """A Parquet value as the text a CSV file would hold: numbers exactly (``repr``), True and
     False as words, missing as None."""
     if value is None or (np.ndim(value) == 0 and pd.isna(value)):
@@ -285,133 +66,17 @@ def _parquet_cell(value) -> str | None:
         return str(int(value))
     if isinstance(value, float | np.floating):
         return repr(float(value))
-    return _cell(str(value))
+    return cell(str(value))
 
 
-def choose_task(values: list[str], asked: str, target: str) -> tuple[str, str]:
-    """(task, why) for a target column's raw values."""
-    numbers = [finite_number(v) for v in values]
-    numeric = all(n is not None for n in numbers)
-    distinct = len({canonical(v) for v in values})
-    if asked == "regression":
-        if not numeric:
-            bad = next(v for v, n in zip(values, numbers, strict=True) if n is None)
-            raise StackgenError(
-                f"--task regression needs a numeric target; column {target!r} holds {bad!r}"
-            )
-        return "regression", "--task regression"
-    if asked == "classification":
-        return "classification", "--task classification"
-    if not numeric:
-        return "classification", f"target {target!r} is not numeric"
-    whole = all(float(n).is_integer() for n in numbers)
-    if whole and distinct <= MAX_AUTO_CLASSES:
-        return "classification", f"target {target!r} holds {distinct} distinct whole numbers"
-    return "regression", (
-        f"target {target!r} is numeric with {distinct} distinct values; "
-        "--task classification to override"
+def frame_table(frame: pd.DataFrame, where: str = "row") -> RawTable:
+    """A DataFrame (a Parquet file's, or one given as X) as a table: values as the text a CSV
+    file would hold, numbers exactly; ``where`` names its rows in messages ("row 5")."""
+    header = [str(name) for name in frame.columns]
+    cells = {
+        name: [frame_cell(v) for v in frame.iloc[:, j].astype(object).tolist()]
+        for j, name in enumerate(header)
+    }
+    return RawTable(
+        header, cells, "parquet", "Parquet", [f"{where} {i + 1}" for i in range(len(frame))]
     )
-
-
-def _class_names(values: list[str]) -> list[str]:
-    """Distinct labels, sorted numerically when they are all numbers, else as text."""
-    distinct = {canonical(v) for v in values}
-    if all(finite_number(v) is not None for v in distinct):
-        return sorted(distinct, key=lambda v: (float(v), v))
-    return sorted(distinct)
-
-
-def load_table(
-    path: Path,
-    target: str,
-    task: str,
-    test_size: float,
-    seed: int,
-    options: cols.Options | None = None,
-) -> tuple[dict, dict, object]:
-    """(arrays, params, fitted transformer) for a table: the split, encoded, and what
-    describes it."""
-    options = options or cols.Options()
-    table = read_table(path, options.sep)
-    if target not in table.header:
-        shown = ", ".join(table.header[:12]) + (", ..." if len(table.header) > 12 else "")
-        raise StackgenError(f"--target {target!r} is not a column of {path.name} ({shown})")
-    features = [h for h in table.header if h != target]
-    if not features:
-        raise StackgenError(f"{path.name}: no feature columns besides the target {target!r}")
-    options.check(table.header, target)
-    present = np.array([v is not None for v in table.cells[target]])
-    if not present.any():
-        raise StackgenError(f"target column {target!r} has no values")
-    dropped_rows = int((~present).sum())
-    kept = np.flatnonzero(present)  # each row's place in the file, for spotting row numbers
-    table = table.take(kept)
-    raw_target = [
-        v.replace(",", ".") if table.decimal_comma and cols.DECIMAL_COMMA.fullmatch(v) else v
-        for v in table.cells[target]
-    ]
-    chosen, why = choose_task(raw_target, task, target)
-    params = {
-        "source": "table",
-        "file": str(path),
-        "file_name": path.name,
-        "sha256": file_digest(path),
-        "target": target,
-        "task": chosen,
-        "task_reason": why,
-        "rows": table.rows,
-        "rows_without_target": dropped_rows,
-        "test_size": test_size,
-        "random_state": seed,
-        "separator": table.sep,
-        "encoding": table.encoding,
-        **options.as_params(),
-    }
-    if chosen == "classification":
-        names = _class_names(raw_target)
-        if len(names) < 2:
-            raise StackgenError(
-                f"target {target!r} holds a single class ({names[0]!r}): nothing to classify"
-            )
-        index = {name: c for c, name in enumerate(names)}
-        y = np.array([index[canonical(v)] for v in raw_target], dtype=np.int64)
-        params["class_names"] = names
-        stratify = y
-        counts = np.bincount(y, minlength=len(names))
-        if counts.min() < 2:
-            rare = names[int(np.argmin(counts))]
-            raise StackgenError(
-                f"class {rare!r} of target {target!r} has 1 row: the stratified split needs at "
-                "least 2 of every class (one to train on, one to test on); drop that row or "
-                "gather more"
-            )
-    else:
-        y = np.array([float(v) for v in raw_target], dtype=np.float64)
-        stratify = None
-        if np.unique(y).size < 2:
-            raise StackgenError(f"target {target!r} holds a single value: nothing to predict")
-    try:
-        train, test = train_test_split(
-            np.arange(table.rows), test_size=test_size, stratify=stratify, random_state=seed
-        )
-    except ValueError as exc:
-        raise StackgenError(
-            f"cannot split {path.name} with --test-size {test_size}: {exc}"
-        ) from None
-    train, test = np.sort(train), np.sort(test)
-    encoded = cols.encode_table(table, features, train, options, path.name, kept)
-    params["columns"] = [c.as_dict() for c in encoded.columns]
-    params["feature_names"] = encoded.feature_names
-    params["warnings"] = encoded.warnings
-    if chosen == "regression":
-        y_mean, y_std = mean_std(y[train])
-        y = standardise(y, y_mean, y_std).astype(np.float32)
-        params["target_mean"], params["target_std"] = float(y_mean), float(y_std)
-    X = encoded.X
-    arrays = {
-        "train_X": X[train],
-        "train_y": y[train],
-        "test_X": X[test],
-        "test_y": y[test],
-    }
-    return arrays, params, encoded.transformer

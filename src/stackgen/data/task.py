@@ -29,8 +29,8 @@ class Task:
         """What a network is trained to output for labels ``y``."""
         raise NotImplementedError
 
-    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        """The headline number, higher is better."""
+    def score(self, outputs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+        """The headline number, higher is better; weighted by ``sample_weight`` if given."""
         raise NotImplementedError
 
     def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> dict:
@@ -64,8 +64,8 @@ class Classification(Task):
         # The tutorial's to_categorical, in NumPy so step 1 stays free of Keras.
         return np.eye(n_classes, dtype=np.float32)[y]
 
-    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        return accuracy(outputs, y)
+    def score(self, outputs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+        return accuracy(outputs, y, sample_weight)
 
     def stratify(self, y: np.ndarray) -> np.ndarray:
         return y
@@ -86,8 +86,8 @@ class Regression(Task):
     def targets(self, y: np.ndarray, n_classes: int) -> np.ndarray:
         return y.astype(np.float32).reshape(-1, 1)
 
-    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        return r2(outputs, y)
+    def score(self, outputs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+        return r2(outputs, y, sample_weight)
 
     def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> dict:
         return {"r2": r2(outputs, y), "rmse": rmse(outputs, y, scale)}
@@ -125,16 +125,24 @@ def task_of(y: np.ndarray) -> Task:
     return REGRESSION if np.issubdtype(np.asarray(y).dtype, np.floating) else CLASSIFICATION
 
 
-def accuracy(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probs, axis=1) == y))
+def accuracy(probs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+    hits = np.argmax(probs, axis=1) == y
+    return float(
+        np.mean(hits) if sample_weight is None else np.average(hits, weights=sample_weight)
+    )
 
 
-def r2(pred: np.ndarray, y: np.ndarray) -> float:
-    """Coefficient of determination: 1 - SSE / total sum of squares about the mean of ``y``."""
+def r2(pred: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+    """Coefficient of determination: 1 - SSE / total sum of squares about the mean of ``y``
+    (weighted sums and mean with ``sample_weight``)."""
     pred = np.asarray(pred, dtype=np.float64).reshape(len(y))
     y = np.asarray(y, dtype=np.float64)
-    total = np.sum((y - y.mean()) ** 2)
-    return float(1.0 - np.sum((y - pred) ** 2) / total) if total > 0 else float("nan")
+    if sample_weight is None:
+        total = np.sum((y - y.mean()) ** 2)
+        return float(1.0 - np.sum((y - pred) ** 2) / total) if total > 0 else float("nan")
+    w = np.asarray(sample_weight, dtype=np.float64)
+    total = np.sum(w * (y - np.average(y, weights=w)) ** 2)
+    return float(1.0 - np.sum(w * (y - pred) ** 2) / total) if total > 0 else float("nan")
 
 
 def rmse(pred: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:

@@ -39,13 +39,15 @@ def final_models(
     epochs: int,
     batch_size: int,
     target: tuple[float, float] | None = None,
+    sample_weight: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> list[keras.Model]:
     """Each member's final model, unwrapped: a given one as it is, a builder's trained on every
-    row of (X, y). Builders' plain members train side by side, the rest one by one."""
+    row of (X, y), each row's loss weighted by ``sample_weight`` if given. Builders' plain
+    members train side by side (without weights), the rest one by one."""
     built = [m for m in members if m.given is None]
     models = {m.index: m.start() for m in built}
-    plain = [m for m in built if m.plain]
+    plain = [m for m in built if m.plain and sample_weight is None]
     done, total = 0, len(built)
     if plain:
         fit_side_by_side(
@@ -60,9 +62,11 @@ def final_models(
         if progress:
             progress("members", done, total)
     for member in built:
-        if member.plain:
+        if member.index in {m.index for m in plain}:
             continue
-        _fit_own(member, models[member.index], X, y, classes, target, epochs, batch_size)
+        _fit_own(
+            member, models[member.index], X, y, classes, target, epochs, batch_size, sample_weight
+        )
         done += 1
         if progress:
             progress("members", done, total)
@@ -79,43 +83,47 @@ def out_of_fold(
     epochs: int,
     batch_size: int,
     target: tuple[float, float] | None = None,
+    sample_weight: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Out-of-fold outputs [rows, members, classes] ([rows, members, 1] for regression): for
-    every split, a fresh copy of every member trains on its fit rows and predicts its held-out
-    rows. Rows no split holds out are NaN."""
+    every split, a fresh copy of every member trains on its fit rows (their losses weighted by
+    ``sample_weight`` if given) and predicts its held-out rows. Rows no split holds out are
+    NaN."""
     n_out = classes.task.outputs(classes.n_classes)
     oof = np.full((inputs.count(X), len(members), n_out), np.nan, dtype=np.float32)
-    plain = [m for m in members if m.plain]
+    plain = [m for m in members if m.plain and sample_weight is None]
     total, done = len(splits) * len(members), 0
     if plain:
         # A member's copies start from its own seed's weights in every split: one model per
         # member, listed once per split; all of them train side by side in one loop.
         starts = {m.index: m.fresh() for m in plain}
         Y = classes.task.targets(y, classes.n_classes)
+        place = {m.index: p for p, m in enumerate(members)}
         models, datasets, seeds, held = [], [], [], []
         for fit_rows, held_out in splits:
             for member in plain:
                 models.append(starts[member.index])
                 datasets.append((X[fit_rows], Y[fit_rows]))
                 seeds.append(member.seed)
-                held.append((held_out, members.index(member)))
+                held.append((held_out, place[member.index]))
         trained = fit_side_by_side(
             models, datasets, task=classes.task, epochs=epochs, batch_size=batch_size, seeds=seeds
         )
-        for model, weights, (rows, place) in zip(models, trained, held, strict=True):
+        for model, weights, (rows, at) in zip(models, trained, held, strict=True):
             model.set_weights(weights)
-            oof[rows, place] = training.predict_proba(model, X[rows])
+            oof[rows, at] = training.predict_proba(model, X[rows])
         done += len(models)
         if progress:
             progress("fold copies", done, total)
     for number, (fit_rows, held_out) in enumerate(splits, start=1):
+        weights = None if sample_weight is None else sample_weight[fit_rows]
         for place, member in enumerate(members):
-            if member.plain:
+            if member.index in {m.index for m in plain}:
                 continue
             copy = member.fresh()
             part = inputs.take(X, fit_rows)
-            _fit_own(member, copy, part, y[fit_rows], classes, target, epochs, batch_size)
+            _fit_own(member, copy, part, y[fit_rows], classes, target, epochs, batch_size, weights)
             wrapper = member_checks.wrap(
                 copy,
                 f"fold_{number}_{member.name}",
@@ -130,7 +138,9 @@ def out_of_fold(
     return oof
 
 
-def _fit_own(member: Member, model, X, y, classes: Classes, target, epochs, batch_size) -> None:
+def _fit_own(
+    member: Member, model, X, y, classes: Classes, target, epochs, batch_size, weights=None
+) -> None:
     """Train ``model`` (the member, or a fresh copy of it) with its own optimizer and loss."""
     optimizer, loss = member_checks.rebuild(member.settings)
     training.fit(
@@ -143,4 +153,5 @@ def _fit_own(member: Member, model, X, y, classes: Classes, target, epochs, batc
         seed=member.seed,
         optimizer=optimizer,
         loss=loss,
+        sample_weight=weights,
     )

@@ -98,6 +98,7 @@ def fit_head(
     epochs: int,
     batch_size: int,
     hidden: int = HEAD_UNITS,
+    sample_weight: np.ndarray | None = None,
 ) -> keras.Model:
     """A new head (seeded from ``seed``) fit on (features, y) for ``epochs``.
 
@@ -118,6 +119,7 @@ def fit_head(
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
+        sample_weight=sample_weight,
     )
     return head
 
@@ -146,7 +148,7 @@ class NetworkHead(BaseEstimator):
                     f"NetworkHead({name}={value!r}): {name} must be a whole number, at least 1"
                 )
 
-    def fit_stack(self, P, y, raw, *, passthrough: bool, seed: int, batch_size: int, n_classes):
+    def fit_stack(self, P, y, raw, *, passthrough, seed, batch_size, n_classes, sample_weight=None):
         """Fit the head on members' outputs P [rows, members, classes] (and the raw features
         with ``passthrough``); ``seed`` fixes its weights and shuffles."""
         self._settings()
@@ -161,6 +163,7 @@ class NetworkHead(BaseEstimator):
             epochs=self.epochs,
             batch_size=self.batch_size or batch_size,
             hidden=self.hidden or HEAD_UNITS,
+            sample_weight=sample_weight,
         )
         return self
 

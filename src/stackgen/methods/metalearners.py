@@ -42,20 +42,37 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize, nnls
+from sklearn.base import is_classifier
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.utils.validation import has_fit_parameter
 
 from stackgen.data.task import Task, task_of
 from stackgen.trust.errors import StackgenError
 
 EPS = 1e-12
 
+# Types a saved scikit-learn meta-learner may contain beyond those skops trusts by default (most
+# of scikit-learn's estimators); skops refuses every other type instead of running it. Which
+# estimator a file holds is then checked against its kind (``_expected_estimators``).
+TRUSTED_TYPES = [
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.multiclass.OneVsRestClassifier",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    "sklearn.linear_model._base.LinearRegression",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.tree._tree.Tree",
+]
 
-def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], EPS, 1.0))))
+
+def log_loss(probs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
+    losses = -np.log(np.clip(probs[np.arange(len(y)), y], EPS, 1.0))
+    return float(np.average(losses, weights=sample_weight))
 
 
 def stacked_inputs(probabilities: list[np.ndarray]) -> np.ndarray:
@@ -91,11 +108,12 @@ def column_names(n_members: int, n_outputs: int, raw_names: list[str] | None = N
 
 
 class Combiner:
-    """``fit(P, y, raw)`` then ``predict_proba(P, raw)``; see the module docstring."""
+    """``fit(P, y, raw, sample_weight)`` then ``predict_proba(P, raw)``; see the module
+    docstring. ``sample_weight`` (one weight per row, or None) weights the fitting rows."""
 
     passthrough = False
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         return self
 
     def predict_proba(self, P, raw=None):
@@ -116,9 +134,10 @@ class BestMember(Combiner):
     """The member with the highest accuracy (R² for regression) on the fitting rows (first one
     on a tie)."""
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         task = task_of(y)
-        self.index_ = int(np.argmax([task.score(P[:, m], y) for m in range(P.shape[1])]))
+        scores = [task.score(P[:, m], y, sample_weight) for m in range(P.shape[1])]
+        self.index_ = int(np.argmax(scores))
         return self
 
     def predict_proba(self, P, raw=None):
@@ -162,12 +181,12 @@ class Weights(Combiner):
 class WeightedAverage(Weights):
     """Convex weights (non-negative, summing to one) minimising log loss on the fitting rows."""
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         n_members = P.shape[1]
 
         def loss(z):
             w = np.exp(z - z.max())
-            return log_loss(np.einsum("rmc,m->rc", P, w / w.sum()), y)
+            return log_loss(np.einsum("rmc,m->rc", P, w / w.sum()), y, sample_weight)
 
         z = minimize(loss, np.zeros(n_members), method="L-BFGS-B").x
         w = np.exp(z - z.max())
@@ -184,10 +203,13 @@ class NonNegativeWeights(Weights):
 
     kind = "nnls"
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         rows, n_members, n_classes = P.shape
         design = P.transpose(0, 2, 1).reshape(rows * n_classes, n_members)
         target = np.eye(n_classes)[y].reshape(-1)
+        if sample_weight is not None:  # weighted least squares: each row's equations scaled
+            scale = np.repeat(np.sqrt(np.asarray(sample_weight, dtype=np.float64)), n_classes)
+            design, target = design * scale[:, None], target * scale
         w, _ = nnls(design, target)
         self.weights_ = w / w.sum() if w.sum() > 0 else np.full(n_members, 1 / n_members)
         return self
@@ -203,10 +225,13 @@ class GreedySelection(Weights):
     def __init__(self, rounds: int = 25):
         self.rounds = rounds
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         total, chosen, history = np.zeros(P.shape[::2]), [], []
         for _ in range(self.rounds):
-            losses = [log_loss((total + P[:, m]) / (len(chosen) + 1), y) for m in range(P.shape[1])]
+            losses = [
+                log_loss((total + P[:, m]) / (len(chosen) + 1), y, sample_weight)
+                for m in range(P.shape[1])
+            ]
             best = int(np.argmin(losses))
             chosen.append(best)
             total = total + P[:, best]
@@ -231,9 +256,11 @@ class MultiResponseLinear(Combiner):
     def _design(self, P, raw, c):
         return np.hstack([P[:, :, c], raw]) if self.passthrough else P[:, :, c]
 
-    def fit(self, P, y, raw=None):
+    def fit(self, P, y, raw=None, sample_weight=None):
         fits = [
-            LinearRegression().fit(self._design(P, raw, c), (y == c).astype(float))
+            LinearRegression().fit(
+                self._design(P, raw, c), (y == c).astype(float), sample_weight=sample_weight
+            )
             for c in range(P.shape[2])
         ]
         self.coef_ = np.stack([f.coef_ for f in fits])  # [classes, inputs]
@@ -268,17 +295,33 @@ class SklearnMeta(Combiner):
         self.estimator = estimator
         self.passthrough = passthrough
 
-    def fit(self, P, y, raw=None):
-        if isinstance(self.estimator, KNeighborsClassifier):  # no more neighbours than rows
+    def fit(self, P, y, raw=None, sample_weight=None):
+        if self.kind == "knn":  # stackgen's k-nearest neighbours: no more neighbours than rows
             self.estimator.set_params(n_neighbors=neighbours(len(y)))
-        self.estimator.fit(stacked_features(P, raw, self.passthrough), y)
+        X = stacked_features(P, raw, self.passthrough)
+        if sample_weight is None:
+            self.estimator.fit(X, y)
+        elif has_fit_parameter(self.estimator, "sample_weight"):
+            self.estimator.fit(X, y, sample_weight=sample_weight)
+        else:
+            raise StackgenError(
+                f"the {type(self.estimator).__name__} meta-learner cannot weight its rows "
+                "(its fit takes no sample_weight); pick another, or fit without weights"
+            )
         return self
 
     def predict_proba(self, P, raw=None):
         X = stacked_features(P, raw, self.passthrough)
-        if not hasattr(self.estimator, "predict_proba"):  # a regressor: its predicted values
-            return self.estimator.predict(X).reshape(-1, 1)
-        return self.estimator.predict_proba(X)
+        if not is_classifier(self.estimator) and not hasattr(self.estimator, "predict_proba"):
+            return self.estimator.predict(X).reshape(-1, 1)  # a regressor: its predictions
+        probs = self.estimator.predict_proba(X)
+        seen = getattr(self.estimator, "classes_", None)
+        n_classes = P.shape[2]
+        if seen is not None and len(seen) < n_classes:  # a class its rows never held
+            full = np.zeros((len(probs), n_classes))
+            full[:, np.asarray(seen, dtype=np.int64)] = probs
+            return full
+        return probs
 
 
 KNN_NEIGHBOURS = 15
@@ -401,6 +444,8 @@ NO_PASSTHROUGH = tuple(
     for kind in KINDS
     if kind != "auto" and not any(s.passthrough for s in SPECS if s.kind == kind)
 )
+# Kinds that can take the raw features too.
+WITH_RAW = tuple(k for k in KINDS if k not in ("auto", *NO_PASSTHROUGH))
 
 
 def specs_for(task: Task) -> list[MetaSpec]:
@@ -417,25 +462,18 @@ def spec(kind: str, task: Task) -> MetaSpec:
         if candidate.kind == kind:
             return candidate
     names = ", ".join(s.kind for s in allowed)
-    raise StackgenError(f"--meta {kind} is not a {task.name} meta-learner; use {names}")
-
-
-def passthrough_refusal(kind: str) -> str | None:
-    """Why --meta ``kind`` cannot be combined with --passthrough, or None."""
-    if kind not in NO_PASSTHROUGH:
-        return None
-    return (
-        f"--meta {kind} only weights the members' outputs and cannot use the raw features: "
-        "drop --passthrough, or pick a meta-learner that takes extra columns "
-        f"({', '.join(k for k in KINDS if k not in ('auto', *NO_PASSTHROUGH))})"
-    )
+    raise StackgenError(f"{kind!r} is not a {task.name} meta-learner; use one of {names}")
 
 
 def meta_learner(kind: str, task: Task, seed: int, passthrough: bool = False) -> Combiner:
     """An unfitted meta-learner of ``kind`` for ``task``."""
     chosen = spec(kind, task)
     if passthrough and not chosen.passthrough:
-        raise StackgenError(passthrough_refusal(kind))
+        raise StackgenError(
+            f"{kind} only weights the members' outputs and cannot use the raw features "
+            "(passthrough); pick a meta-learner that takes extra columns "
+            f"({', '.join(WITH_RAW)})"
+        )
     return chosen.make(seed, passthrough)
 
 

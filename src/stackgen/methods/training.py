@@ -80,17 +80,22 @@ def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
     return np.stack([rng.permutation(n_rows) for _ in range(epochs)])
 
 
-def batch_stream(X, Y: np.ndarray, orders: np.ndarray, batch_size: int):
+def batch_stream(X, Y: np.ndarray, orders: np.ndarray, batch_size: int, weights=None):
     """Every epoch's rows in ``orders``, cut into batches that never cross an epoch boundary.
-    ``X`` is one array, or a tuple of arrays for a model with several inputs."""
+    ``X`` is one array, or a tuple of arrays for a model with several inputs; ``weights`` (one
+    per row) go with their rows, as Keras's ``sample_weight``."""
     Xt = tf.nest.map_structure(lambda a: tf.constant(a, tf.float32), X)
     Yt = tf.constant(Y, tf.float32)
+    Wt = None if weights is None else tf.constant(np.asarray(weights, np.float32))
+
+    def epoch(idx):
+        rows = (tf.nest.map_structure(lambda a: tf.gather(a, idx), Xt), tf.gather(Yt, idx))
+        if Wt is not None:
+            rows = (*rows, tf.gather(Wt, idx))
+        return tf.data.Dataset.from_tensor_slices(rows).batch(batch_size)
+
     per_epoch = math.ceil(orders.shape[1] / batch_size)
-    stream = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda idx: tf.data.Dataset.from_tensor_slices(
-            (tf.nest.map_structure(lambda a: tf.gather(a, idx), Xt), tf.gather(Yt, idx))
-        ).batch(batch_size)
-    )
+    stream = tf.data.Dataset.from_tensor_slices(orders).flat_map(epoch)
     # flat_map hides the length; Keras needs it to size its last call into the compiled loop.
     return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * len(orders)))
 
@@ -164,9 +169,10 @@ def fit(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     optimizer: keras.optimizers.Optimizer | None = None,
     loss=None,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` in place on (X, one-hot Y, or a column of regression
-    targets), shuffled from ``seed``.
+    targets), shuffled from ``seed``; each row's loss weighted by ``sample_weight``, if given.
 
     With ``validation``, returns the per-epoch history Keras would record (loss, accuracy,
     val_loss, val_accuracy; no accuracies for regression); without it, an empty one.
@@ -174,6 +180,11 @@ def fit(
     fed = inputs.feed(X, [t.name for t in model.inputs])
     fed = tuple(fed) if isinstance(fed, list) else fed
     orders = epoch_orders(inputs.count(X), epochs, seed)
+    if sample_weight is not None:  # the compiled loop carries no weights: Keras's own fit
+        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
+        stream = batch_stream(fed, Y, orders, batch_size, sample_weight)
+        model.fit(stream, epochs=1, shuffle=False, verbose=0)
+        return {}
     if compiled_loop.available():
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         return compiled_loop.train(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stackgen.methods.metalearners import (
     SPECS,
+    TRUSTED_TYPES,
     Combiner,
     GreedySelection,
     MultiResponseLinear,
@@ -26,19 +27,6 @@ from stackgen.workdir import lineage
 from stackgen.workdir.paths import Paths, corrupt, read_json, remake_hint, require
 from stackgen.workdir.safe_reads import load_skops
 
-# Types a saved scikit-learn meta-learner may contain beyond those skops trusts by default (most
-# of scikit-learn's estimators); skops refuses every other type instead of running it. Which
-# estimator a file holds is then checked against its kind (``_expected_estimators``).
-TRUSTED_TYPES = [
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.multiclass.OneVsRestClassifier",
-    "sklearn.preprocessing._label.LabelBinarizer",
-    "sklearn.linear_model._base.LinearRegression",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.tree._tree.Tree",
-]
 # The project's own combiners, by kind, as saved in .json files.
 OWN_KINDS = {"mlr": MultiResponseLinear, "nnls": NonNegativeWeights, "greedy": GreedySelection}
 

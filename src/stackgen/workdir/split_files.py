@@ -11,12 +11,13 @@ import numpy as np
 
 from stackgen import registry
 from stackgen.config import Config
-from stackgen.data import arrays as npz_arrays
-from stackgen.data import blobs, columns, inputs, tables
+from stackgen.data import blobs, inputs
 from stackgen.data.split import Split
 from stackgen.data.task import task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import array_files as npz_arrays
+from stackgen.workdir import table_files as tables
 from stackgen.workdir.paths import Paths, corrupt, require
 
 ARRAYS = ("train_X", "train_y", "test_X", "test_y")
@@ -34,10 +35,11 @@ def make_split(cfg: Config) -> Split:
             cfg.task,
             cfg.test_size,
             cfg.data_random_state,
-            columns.Options(cfg.sep, cfg.categorical, cfg.drop),
+            tables.flag_options(cfg.sep, cfg.categorical, cfg.drop),
         )
     else:
-        arrays, params = blobs.make_blobs_split(cfg), cfg.data_params()
+        params = cfg.data_params()
+        arrays = blobs.make_blobs_split(**params)
     problem = _check_arrays(arrays, params)
     if problem:  # never save a split that every later step would refuse
         raise StackgenError(f"step 1 cannot use this data: {problem}; nothing was written")

@@ -26,8 +26,8 @@ import numpy as np
 
 from stackgen.data import inputs
 from stackgen.data.numbers import mean_std
-from stackgen.data.tables import MAX_AUTO_CLASSES, file_digest
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir.table_files import MAX_AUTO_CLASSES, file_digest
 
 KEY = re.compile(r"(train|test)_(X|y)(?:_(\w+))?")
 

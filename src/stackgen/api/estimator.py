@@ -1,0 +1,443 @@
+"""``StackingClassifier`` and ``StackingRegressor``: stacked generalization of Keras networks as
+scikit-learn estimators.
+
+    stack = stackgen.StackingClassifier(
+        members=[model_a, "cnn.keras", stackgen.tutorial_mlp()],  # trained, saved or a builder
+        final_estimator="logistic",  # a stackgen meta-learner's name, "network" or any estimator
+        cv=5,  # "prefit", k folds, a holdout fraction or any scikit-learn splitter
+        random_state=1,
+    ).fit(X_train, y_train)
+    stack.predict_proba(X_test); stack.compare(X_test, y_test); stack.to_keras()
+
+As scikit-learn's own estimators do: ``__init__`` stores its arguments as given; ``fit`` checks
+them, does the work and returns the estimator; what it learns ends in ``_``; nothing is printed
+(unless ``verbose``) and no file is written. The members, the protocols, the meta-learners and
+the training are the same code the command line runs (``methods/``), so the same settings and
+seed give the same numbers to the last digit (tests/test_api_matches_cli.py).
+
+What ``fit(X, y)`` does, honestly by default:
+
+1. X is read (an array, a dict of named arrays, or a DataFrame, ``api/data.py``) and y made
+   class indices (``classes_``) or a standardised target;
+2. each member is checked against the data and wrapped to give class probabilities
+   (``methods/members.py``);
+3. ``cv`` says which rows the meta-learner learns from (``methods/protocols.py``): with k folds,
+   fresh copies of every member train without each fold and predict it (out of fold), and the
+   builders' members then train on every row; with ``"prefit"``, the members are used as given
+   and their predictions on the rows passed are the meta-learner's inputs;
+4. the meta-learner is fit on those predictions (``oof_predictions_``), and the raw features too
+   with ``passthrough``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import random
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from stackgen.api import data as api_data
+from stackgen.api import export, saving
+from stackgen.data import inputs
+from stackgen.data.task import CLASSIFICATION, REGRESSION, Classes
+from stackgen.methods import final_estimators, fitting, members, protocols, seeds, stats
+from stackgen.methods.metalearners import BestMember
+from stackgen.methods.protocols import Prefit
+from stackgen.trust.errors import StackgenError, StackgenTypeError
+
+
+class _BaseStacking(BaseEstimator):
+    """What the classifier and the regressor share; see the module docstring."""
+
+    _task = CLASSIFICATION
+
+    def __init__(
+        self,
+        members,
+        final_estimator=None,
+        *,
+        cv=5,
+        passthrough: bool = False,
+        epochs: int = 500,
+        batch_size: int = 32,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.members = members
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.passthrough = passthrough
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --- scikit-learn's machinery ---------------------------------------------------------------
+
+    def __sklearn_clone__(self):
+        """An unfitted copy with the same parameters. The members list is copied, its trained
+        models kept as they are (the stack never changes a model it is given: it works on its
+        own copies), its builders cloned."""
+        params = self.get_params(deep=False)
+        given = params.pop("members")
+        copied = (
+            [m if _is_model(m) else clone(m, safe=False) for m in given]
+            if isinstance(given, list | tuple)
+            else clone(given, safe=False)
+        )
+        params = {k: clone(v, safe=False) for k, v in params.items()}
+        return type(self)(
+            members=type(given)(copied) if isinstance(given, tuple) else copied, **params
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # images and sequences, for members that read them
+        tags.input_tags.dict = True  # several named inputs
+        tags.input_tags.categorical = True  # a DataFrame's text columns, one-hot encoded
+        tags.input_tags.string = True
+        tags.non_deterministic = False  # the same random_state gives the same bits
+        return tags
+
+    # --- fitting --------------------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Train the members (as ``cv`` says) and the meta-learner on (X, y); returns self.
+
+        ``sample_weight`` weighs each row in every member's loss, the fresh copies' and the
+        meta-learner's. ``groups=`` (one group label per row) goes to a splitter that uses
+        groups (``GroupKFold``); no other fit parameter is taken.
+        """
+        groups = fit_params.pop("groups", None)
+        if fit_params:
+            raise StackgenTypeError(
+                f"fit() got {', '.join(sorted(fit_params))}; it takes X, y, sample_weight and "
+                "groups (for a splitter that uses groups)"
+            )
+        self._check_settings()
+        seed = _seed(self.random_state)
+        with _global_random_state_kept():
+            return self._fit(X, y, sample_weight, groups, seed)
+
+    def _fit(self, X, y, sample_weight, groups, seed):
+        rows, self._inputs = api_data.fit_inputs(self, X)
+        n = inputs.count(rows)
+        y_fit, classes = self._targets(y, n)
+        weights = api_data.weights(sample_weight, n)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if len(groups) != n:
+                raise StackgenError(f"groups has {len(groups)} labels for {n} rows")
+        if self.passthrough and api_data.raw_features(rows) is None:
+            raise StackgenError(
+                "passthrough=True gives the meta-learner the raw features, and X is not rows of "
+                "feature columns (images, or several inputs): set passthrough=False"
+            )
+        protocol = protocols.stacking_cv(self.cv, self._task, seed)
+        chosen = self._members(rows, classes, seed, protocol)
+        target = self._target_scale()
+        say = self._say
+        say(f"stacking {len(chosen)} members, {protocol.name}: {n} rows")
+        models = fitting.final_models(
+            chosen,
+            rows,
+            y_fit,
+            classes,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            target=target,
+            sample_weight=weights,
+            progress=self._progress,
+        )
+        final = [
+            m.wrapped(members.own_copy(model) if m.given is not None else model, target)
+            for m, model in zip(chosen, models, strict=True)
+        ]
+        if isinstance(protocol, Prefit):
+            oof = np.stack(members.member_probabilities(final, rows), axis=1)
+            self.folds_ = np.full(n, -1, dtype=np.int64)
+        else:
+            splits = protocol.split(rows, y_fit, groups)
+            oof = fitting.out_of_fold(
+                chosen,
+                rows,
+                y_fit,
+                classes,
+                splits,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                target=target,
+                sample_weight=weights,
+                progress=self._progress,
+            )
+            self.folds_ = protocols.fold_ids(splits, n)
+        covered = ~np.isnan(oof).any(axis=(1, 2))
+        raw = api_data.raw_features(rows)
+        meta = final_estimators.combiner(
+            self.final_estimator,
+            self._task,
+            seed=seed,
+            head_seed=seeds.head_seed(seed),
+            passthrough=self.passthrough,
+            batch_size=self.batch_size,
+        )
+        say(f"fitting the meta-learner on {int(covered.sum())} rows")
+        meta.fit(
+            oof[covered],
+            y_fit[covered],
+            None if raw is None else raw[covered],
+            None if weights is None else weights[covered],
+        )
+        self.members_ = final
+        self._meta = meta
+        self.final_estimator_ = final_estimators.fitted_estimator(meta)
+        self.oof_predictions_ = self._in_target_units(oof)
+        self.meta_rows_ = covered
+        self.random_state_ = seed
+        self.protocol_ = protocol.name
+        self.member_outputs_ = [m.output for m in chosen]
+        self._best = BestMember().fit(oof[covered], y_fit[covered])
+        return self
+
+    def _members(self, rows, classes, seed, protocol) -> list[members.Member]:
+        given = self.members
+        if isinstance(given, str) or _is_model(given) or callable(given):
+            given = [given]
+        if not isinstance(given, list | tuple) or not given:
+            raise StackgenError(
+                "members must be a list of trained keras.Model objects, .keras paths or builders "
+                "(stackgen.tutorial_mlp()); got "
+                + (repr(given)[:60] if given is not None else "None")
+            )
+        if len(given) > seeds.MAX_MEMBERS:
+            raise StackgenError(f"at most {seeds.MAX_MEMBERS} members; got {len(given)}")
+        chosen = [
+            members.member_from(
+                item, i, seeds.member_seed(seed, i), rows, classes, f"members[{i - 1}]"
+            )
+            for i, item in enumerate(given, start=1)
+        ]
+        for member in chosen:
+            if isinstance(protocol, Prefit) and member.given is None:
+                raise StackgenError(
+                    f"{member.where} is a builder, and cv='prefit' uses members as given: give "
+                    "trained models, or a number of folds (cv=5) so that stackgen trains them"
+                )
+            if not isinstance(protocol, Prefit) and member.settings is None:
+                raise StackgenError(
+                    f"{member.where} cannot be retrained on the folds: {member.why_not}; "
+                    "compile it with its optimizer and loss, or use cv='prefit'"
+                )
+        return chosen
+
+    def _check_settings(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise StackgenError(f"{name}={value!r}: give a whole number, at least 1")
+        if not isinstance(self.passthrough, bool | np.bool_):
+            raise StackgenTypeError(f"passthrough={self.passthrough!r}: give True or False")
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            print(f"[stackgen] {line}", flush=True)
+
+    def _progress(self, what: str, done: int, total: int) -> None:
+        self._say(f"{what}: {done} of {total} trained")
+
+    # --- predicting -----------------------------------------------------------------------------
+
+    def _member_outputs(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        check_is_fitted(self, "members_")
+        rows = api_data.later_inputs(self, X, self._inputs)
+        P = np.stack(members.member_probabilities(self.members_, rows), axis=1)
+        return P, api_data.raw_features(rows)
+
+    def _stacked(self, X) -> np.ndarray:
+        P, raw = self._member_outputs(X)
+        return self._meta.predict_proba(P, raw if self.passthrough else None)
+
+    # --- comparing ------------------------------------------------------------------------------
+
+    def compare(self, X, y, sample_weight=None) -> pd.DataFrame:
+        """Each member, the best member (picked on the meta-learner's training rows), the average
+        of the members and the stack, scored on (X, y): accuracy (R² for a regressor) with its
+        95% interval, and, beside the best member, how sure it is that each one differs from it
+        on these rows (McNemar's exact test for accuracy, a paired bootstrap for R²)."""
+        P, raw = self._member_outputs(X)
+        y_true, _ = self._targets(y, len(P), fitted=True)
+        weights = api_data.weights(sample_weight, len(P))
+        outputs = {
+            **{m.name: P[:, i] for i, m in enumerate(self.members_)},
+            "best member": self._best.predict_proba(P),
+            "average": P.mean(axis=1),
+            "stack": self._meta.predict_proba(P, raw if self.passthrough else None),
+        }
+        best = outputs["best member"]
+        table = []
+        for name, out in outputs.items():
+            row = stats.scored(self._task, out, y_true, weights)
+            row["p_vs_best_member"] = (
+                np.nan if name == "best member" else stats.paired_p(self._task, out, best, y_true)
+            )
+            table.append({"method": name, **row})
+        frame = pd.DataFrame(table).set_index("method")
+        frame.attrs["metric"] = self._task.metric
+        frame.attrs["best_member"] = self.members_[self._best.index_].name
+        return frame
+
+    # --- exporting ------------------------------------------------------------------------------
+
+    def to_keras(self):
+        """One ``keras.Model`` that gives ``predict_proba``'s numbers (``predict``'s for a
+        regressor): the frozen members behind a head that carries the meta-learner."""
+        check_is_fitted(self, "members_")
+        return export.to_keras(self)
+
+    def save(self, path) -> None:
+        """Save the fitted stack to ``path`` (one file): its members as ``.keras``, the
+        meta-learner and the table transformer with skops (or as JSON numbers), its settings as
+        JSON. ``stackgen.load(path)`` reads it back without running code from the file."""
+        check_is_fitted(self, "members_")
+        saving.save(self, path)
+
+
+class StackingClassifier(ClassifierMixin, _BaseStacking):
+    """Stacked generalization of Keras networks for classes; see ``stackgen.api.estimator``.
+
+    Parameters
+    ----------
+    members : list
+        Trained ``keras.Model`` objects, paths of ``.keras`` files, or builders: callables
+        taking any of ``input_shape``, ``n_outputs`` and ``seed`` that return a compiled
+        ``keras.Model`` (``stackgen.tutorial_mlp(hidden=25)`` is the tutorial's member).
+    final_estimator : str, scikit-learn classifier or NetworkHead, default None
+        The meta-learner: None is multinomial logistic regression; names are
+        ``stackgen.final_estimator_names()``; ``"network"`` is the integrated network's head.
+    cv : "prefit", int, float or splitter, default 5
+        "prefit": members used as given, the meta-learner fit on the rows passed to ``fit``.
+        k: out-of-fold predictions from fresh copies trained without each of k stratified
+        folds. A float: one split holding out that fraction. Any scikit-learn splitter.
+    passthrough : bool, default False
+        The meta-learner also sees the raw features.
+    epochs, batch_size : int, default 500, 32
+        Training of the members stackgen trains (builders' and fresh copies).
+    random_state : int, RandomState or None
+        Seeds everything: member i uses ``random_state + i``, the network head
+        ``random_state + 10000``. None draws one (kept in ``random_state_``).
+    verbose : int, default 0
+        Print progress lines.
+    """
+
+    _task = CLASSIFICATION
+
+    def _targets(self, y, n, fitted=False):
+        if not fitted:
+            self.classes_, encoded = api_data.class_labels(y, n)
+            return encoded, Classes(
+                CLASSIFICATION, len(self.classes_), tuple(str(c) for c in self.classes_)
+            )
+        labels = api_data._labels(y, n)
+        known = np.isin(labels, self.classes_)
+        if not known.all():
+            raise StackgenError(
+                f"y holds {labels[~known][0]!r}, a class the stack was not fit on "
+                f"({', '.join(map(str, self.classes_[:6]))})"
+            )
+        return np.searchsorted(self.classes_, labels).astype(np.int64), None
+
+    def _target_scale(self):
+        return None
+
+    def _in_target_units(self, P):
+        return P
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities [rows, classes], in the order of ``classes_``; rows sum to one."""
+        probs = np.asarray(self._stacked(X), dtype=np.float64)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class StackingRegressor(RegressorMixin, _BaseStacking):
+    """Stacked generalization of Keras networks for a numeric target; the parameters are
+    ``StackingClassifier``'s, with a regressor (or "linear", "nnls", "network") as the
+    final estimator. The target is standardised on the rows passed to ``fit`` for training,
+    and predictions are given back in its units."""
+
+    _task = REGRESSION
+
+    def _targets(self, y, n, fitted=False):
+        values = api_data.target_values(y, n)
+        if not fitted:
+            self.target_mean_ = float(values.mean())
+            std = float(values.std())
+            self.target_scale_ = std if std > 0 else 1.0
+        standard = ((values - self.target_mean_) / self.target_scale_).astype(np.float32)
+        return standard, Classes(REGRESSION, 1)
+
+    def _target_scale(self):
+        return self.target_mean_, self.target_scale_
+
+    def _in_target_units(self, P):
+        return P * self.target_scale_ + self.target_mean_
+
+    def predict(self, X) -> np.ndarray:
+        standard = np.asarray(self._stacked(X), dtype=np.float64).reshape(-1)
+        return standard * self.target_scale_ + self.target_mean_
+
+
+def load(path, trusted: list[str] | None = None):
+    """A stack ``StackingClassifier.save`` or ``StackingRegressor.save`` wrote, fitted as it was
+    saved, read without running code from the file: Keras's safe mode, skops with trusted types
+    (``trusted`` adds the types of a custom final estimator, when you trust the file)."""
+    kinds = {"StackingClassifier": StackingClassifier, "StackingRegressor": StackingRegressor}
+    return saving.load(path, kinds, trusted)
+
+
+def _is_model(item) -> bool:
+    return isinstance(item, keras.Model)
+
+
+def _seed(random_state) -> int:
+    """The seed everything derives from: ``random_state`` itself, one drawn from a
+    ``RandomState``, or (None) from NumPy's global generator."""
+    if random_state is None:
+        return int(np.random.randint(0, 2**31 - seeds.HEAD_SEED_OFFSET))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - seeds.HEAD_SEED_OFFSET))
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise StackgenTypeError(
+            f"random_state={random_state!r}: give a whole number, a numpy RandomState or None"
+        )
+    if not 0 <= random_state <= seeds.LARGEST:
+        raise StackgenError(
+            f"random_state={random_state}: give a seed from 0 to {seeds.LARGEST} (the members "
+            f"and the head use seeds up to {seeds.HEAD_SEED_OFFSET} above it)"
+        )
+    return int(random_state)
+
+
+@contextlib.contextmanager
+def _global_random_state_kept():
+    """Keras seeds Python's and NumPy's global generators; a fit gives them back as it found
+    them, so code around it draws what it would have drawn."""
+    python, numpy = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)
+
+
+def final_estimator_names(task: str = "classification") -> list[str]:
+    """The names ``final_estimator`` takes for a classifier ("classification") or a regressor
+    ("regression")."""
+    return final_estimators.names(CLASSIFICATION if task == "classification" else REGRESSION)
