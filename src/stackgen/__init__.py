@@ -25,6 +25,7 @@ _EXPORTS = {
     "NetworkHead": "stackgen.methods.integrated",
     "final_estimator_names": "stackgen.api.estimator",
     "StackgenError": "stackgen.trust.errors",
+    "expected_failed_checks": "stackgen.api.estimator",
 }
 __all__ = [*_EXPORTS, "__version__"]
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -48,6 +49,7 @@ class Fitted:
 def fit_inputs(estimator, X) -> tuple[inputs.Inputs, Fitted]:
     """X as the members read it, and how it was given; sets ``n_features_in_`` (and
     ``feature_names_in_`` for a DataFrame) on ``estimator``."""
+    _refuse_sparse(X)
     if isinstance(X, dict):
         rows = _named_arrays(X)
         return rows, Fitted("arrays", inputs.shapes(rows))
@@ -61,6 +63,7 @@ def fit_inputs(estimator, X) -> tuple[inputs.Inputs, Fitted]:
 def later_inputs(estimator, X, fitted: Fitted) -> inputs.Inputs:
     """Later X (to predict or score) read as ``fit`` read its X, or one line saying how it
     differs."""
+    _refuse_sparse(X)
     if fitted.kind == "arrays":
         if not isinstance(X, dict):
             raise StackgenTypeError(
@@ -128,6 +131,14 @@ def weights(sample_weight, n_rows: int) -> np.ndarray | None:
 
 
 # --- arrays -------------------------------------------------------------------------------------
+
+
+def _refuse_sparse(X) -> None:
+    if sparse.issparse(X):  # a dok_matrix is a dict too: not named inputs
+        raise StackgenTypeError(
+            "X is a sparse matrix; the members read dense rows: give X.toarray() (sparse input "
+            "is not supported)"
+        )
 
 
 def _array(estimator, X, reset: bool) -> np.ndarray:

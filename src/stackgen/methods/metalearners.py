@@ -279,11 +279,18 @@ class MultiResponseLinear(Combiner):
         return scores / scores.sum(axis=1, keepdims=True)
 
     def state(self) -> dict:
-        return {"coef": self.coef_.tolist(), "intercept": self.intercept_.tolist()}
+        # Fit on float32 member outputs, the coefficients are float32: said, so that the loaded
+        # ones compute in the same precision and give the same bits.
+        return {
+            "coef": self.coef_.tolist(),
+            "intercept": self.intercept_.tolist(),
+            "dtype": str(self.coef_.dtype),
+        }
 
     def load_state(self, state: dict) -> None:
-        self.coef_ = _floats(state, "coef", ndim=2)
-        self.intercept_ = _floats(state, "intercept", ndim=1)
+        dtype = {"float32": np.float32}.get(state.get("dtype"), np.float64)
+        self.coef_ = _floats(state, "coef", ndim=2).astype(dtype)
+        self.intercept_ = _floats(state, "intercept", ndim=1).astype(dtype)
 
 
 class SklearnMeta(Combiner):
