@@ -110,7 +110,7 @@ def test_init_stores_its_arguments_and_clone_keeps_trained_models(blobs):
 def test_cross_val_score_grid_search_and_a_pipeline_after_a_column_transformer(blobs):
     X, y, X_test, y_test = blobs
     scores = cross_val_score(stack(cv=2), X, y, cv=2)
-    assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
     grid = GridSearchCV(
         stack(cv=2),
         {"final_estimator": ["logistic", "nnls", LogisticRegression(C=0.1)], "cv": [2, 3]},

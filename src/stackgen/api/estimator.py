@@ -50,7 +50,6 @@ from stackgen.methods.metalearners import BestMember
 from stackgen.methods.protocols import Prefit
 from stackgen.trust.errors import StackgenError, StackgenTypeError
 
-
 # scikit-learn's own checks (``sklearn.utils.estimator_checks``) that a stack of networks cannot
 # meet, with the reason; scikit-learn 1.6 moved such declarations out of the estimator's tags and
 # into ``check_estimator(..., expected_failed_checks=...)``, which ``expected_failed_checks`` feeds.
