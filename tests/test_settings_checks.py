@@ -23,6 +23,12 @@ from stackgen.workdir import settings
 def split_of(train_y, test_y, names=("no", "yes"), table=True, task="classification"):
     train_y, test_y = np.asarray(train_y), np.asarray(test_y)
     params = {"task": task, "source": "table" if table else "blobs"}
+    if table:
+        params |= {"file": "t.csv", "file_name": "t.csv", "sha256": "0" * 64, "target": "y"}
+        params["rows"] = len(train_y) + len(test_y)
+    else:
+        params |= {"n_samples": 0, "centers": 2, "n_features": 2, "cluster_std": 1.0}
+        params["random_state"] = 0
     if task == "classification":
         params["class_names"] = list(names)
     return Split(
@@ -255,6 +261,6 @@ def test_hints_repeat_the_users_flags_so_that_they_parse_back(tmp_path):
     flags = config.identity_flags()
     assert "--target=-y" in flags
     args = make_parser("x", None).parse_args(shlex.split(flags))
-    assert (args.data.resolve(), args.target, args.task) == (table, "-y", "regression")
-    assert (args.test_size, args.protocol, args.folds) == (0.1234567, "cv", 3)
+    assert (args.data_file.resolve(), args.target, args.task) == (table, "-y", "regression")
+    assert (args.test_size, args.protocols, args.folds) == (0.1234567, "cv", 3)
     assert args.workdir.resolve() == (tmp_path / "work dir").resolve()

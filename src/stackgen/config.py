@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from stackgen.methods import protocols
+from stackgen.methods.metalearners import KINDS, NO_PASSTHROUGH, WITH_RAW
 from stackgen.methods.seeds import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED
 
 PROTOCOLS = protocols.NAMES
 # --diverse: member i gets the (i-1)-th of these hidden-layer stacks, cycling.
 DIVERSE_ARCHITECTURES = ((10,), (25,), (50,), (25, 25), (25, 25, 25))
+TASKS = ("auto", "classification", "regression")
 
 
 def default_workdir() -> Path:
@@ -27,23 +30,258 @@ def default_workdir() -> Path:
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
+# --- how a setting's value is read and checked: once, for the flags and for Config alike ------
+
+
+def whole(text) -> int:
+    """A whole number, from a flag's text."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
+def number(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {text!r}") from None
+
+
+def at_least(low: int) -> Callable[[object], str | None]:
+    """A check: what is wrong with a value below ``low``, or None."""
+    return lambda value: f"must be at least {low}, got {value}" if value < low else None
+
+
+def fraction(value) -> str | None:
+    return None if 0 < value < 1 else f"must be between 0 and 1, got {value}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How a setting is given on the command line; ``cli/flags.py`` makes the parser from these.
+    ``read`` turns the flag's text into a value (``check`` then says what is wrong with it);
+    ``given`` turns what argparse collected into the setting's value."""
+
+    name: str
+    help: str
+    read: Callable[[str], object] | None = None
+    choices: tuple | None = None
+    metavar: str | None = None
+    many: bool = False  # takes several values, and the flag may be given again
+    switch: bool = False  # on when given
+    default: object = None  # the flag's default, where it is not the setting's (--protocol)
+    given: Callable[[object], object] | None = None
+
+
+def setting(default=MISSING, *, flag: Flag | None = None, check=None, default_factory=MISSING):
+    """A Config field, with its flag and its check (a function: value -> problem or None)."""
+    metadata = {"flag": flag, "check": check}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _protocols(value: str) -> tuple[str, ...]:
+    return PROTOCOLS if value == "all" else (value,)
+
+
+def _resolved(path: Path | None) -> Path | None:
+    return None if path is None else path.expanduser().resolve()
+
+
+def _names(values) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))  # each once, in the order given
+
+
 @dataclass(frozen=True)
 class Config:
     # Networks and training (tutorial: Dense(25, relu) -> Dense(3, softmax), Adam, batch 32).
-    seed: int = 1
-    epochs: int = 500
-    meta_epochs: int = 300
-    members: int = 5
-    batch_size: int = 32
-    hidden_units: int = 25
-    head_units: int = 10
-    meta: str = "auto"  # step 4's meta-learner: a kind of methods/metalearners.py's SPECS
-    # Honest stacking: which protocols steps 4 and 5 run, k for cv, raw input in the meta-learner,
-    # members of different widths and depths.
-    protocols: tuple[str, ...] = PROTOCOLS
-    folds: int = 5
-    passthrough: bool = False
-    diverse: bool = False
+    seed: int = setting(
+        1,
+        flag=Flag(
+            "--seed",
+            "seed for every network's weights and shuffling (default: %(default)s)",
+            read=whole,
+        ),
+    )
+    epochs: int = setting(
+        500,
+        flag=Flag(
+            "--epochs", "epochs for the single MLP and each member (default: %(default)s)", whole
+        ),
+        check=at_least(1),
+    )
+    meta_epochs: int = setting(
+        300,
+        flag=Flag(
+            "--meta-epochs",
+            "epochs for the integrated network's head (default: %(default)s)",
+            whole,
+        ),
+        check=at_least(1),
+    )
+    members: int = setting(
+        5,
+        flag=Flag("--members", "number of ensemble members (default: %(default)s)", whole),
+        check=at_least(1),
+    )
+    batch_size: int = setting(32, check=at_least(1))
+    hidden_units: int = setting(25, check=at_least(1))
+    head_units: int = setting(10, check=at_least(1))
+    # Step 4's meta-learner: a kind of methods/metalearners.py's SPECS.
+    meta: str = setting(
+        "auto",
+        flag=Flag(
+            "--meta",
+            "step 4's meta-learner: logistic regression, modern multinomial or the "
+            "tutorial-era one-vs-rest (ovr), or an alternative; for regression linear or nnls "
+            "(default: %(default)s, multinomial for classes and linear for regression)",
+            choices=KINDS,
+        ),
+    )
+    # Your own data instead (--data FILE.csv --target COLUMN): workdir/table_files.py and
+    # array_files.py. The split is seeded by data_random_state.
+    data_file: Path | None = setting(
+        None,
+        flag=Flag(
+            "--data",
+            "step 1: your own data instead of the blobs: a CSV table with a header row (with "
+            "--target), or an .npz of arrays train_X, train_y, test_X, test_y (X of any shape; "
+            "several inputs as test_X_<name>; docs/own-members.md); the work dir then defaults "
+            "to runs/<file name>/",
+            read=Path,
+            metavar="FILE",
+            given=_resolved,
+        ),
+    )
+    # Members trained elsewhere (--member-files A.keras B.keras ...), imported by step 3 instead
+    # of training stackgen's MLPs: workdir/own_members.py.
+    member_files: tuple[Path, ...] = setting(
+        (),
+        flag=Flag(
+            "--member-files",
+            "step 3 and run: stack these trained Keras models instead of training MLPs "
+            "(loaded safely, renamed member_1..N, outputs made class probabilities)",
+            read=Path,
+            metavar="FILE.keras",
+            many=True,
+            default=(),
+            given=lambda files: tuple(_resolved(f) for f in files),
+        ),
+    )
+    target: str | None = setting(
+        None, flag=Flag("--target", "with --data: the column to predict", metavar="COLUMN")
+    )
+    task: str = setting(
+        "auto",
+        flag=Flag(
+            "--task",
+            "with --data: auto (default) is regression for a numeric target with more than "
+            "20 distinct values or any fractional value, else classification",
+            choices=TASKS,
+        ),
+        check=lambda v: None if v in TASKS else f"must be one of {', '.join(TASKS)}, got {v!r}",
+    )
+    test_size: float = setting(
+        0.25,
+        flag=Flag(
+            "--test-size",
+            "with --data: the fraction of rows held out for testing, stratified by class "
+            "(default: %(default)s)",
+            read=number,
+            metavar="F",
+        ),
+        check=fraction,
+    )
+    # How a table is read (data/columns.py): its separator (None: sniffed), columns of integer
+    # codes to treat as categories, and columns to leave out.
+    sep: str | None = setting(
+        None,
+        flag=Flag(
+            "--sep",
+            "with --data FILE.csv: the separator, one of , ; tab | (default: sniffed from "
+            "the first rows)",
+            choices=(",", ";", "tab", "|"),
+            metavar="SEP",
+        ),
+    )
+    categorical: tuple[str, ...] = setting(
+        (),
+        flag=Flag(
+            "--categorical",
+            "with --data: columns of integer codes to one-hot encode as categories (text "
+            "columns are categories already)",
+            metavar="COLUMN",
+            many=True,
+            default=[],
+            given=_names,
+        ),
+    )
+    drop: tuple[str, ...] = setting(
+        (),
+        flag=Flag(
+            "--drop",
+            "with --data: columns to leave out (identifiers and constant columns are left "
+            "out without it, and step 1 says so)",
+            metavar="COLUMN",
+            many=True,
+            default=[],
+            given=_names,
+        ),
+    )
+    # Honest stacking: which protocols steps 4 and 5 run, k for cv, raw input in the
+    # meta-learner, members of different widths and depths.
+    protocols: tuple[str, ...] = setting(
+        PROTOCOLS,
+        flag=Flag(
+            "--protocol",
+            "which rows steps 4 and 5 fit their meta-learners on: the tutorial's (the test "
+            "set), holdout, cv, or all three (default: all)",
+            choices=(*PROTOCOLS, "all"),
+            default="all",
+            given=_protocols,
+        ),
+    )
+    folds: int = setting(
+        5,
+        flag=Flag(
+            "--folds",
+            "k for the cv protocol's out-of-fold predictions (default: %(default)s)",
+            whole,
+        ),
+        check=at_least(2),
+    )
+    passthrough: bool = setting(
+        False,
+        flag=Flag("--passthrough", "the meta-learners also see the raw features", switch=True),
+    )
+    force: bool = setting(  # use artifacts whose lineage does not hold, with a warning
+        False,
+        flag=Flag(
+            "--force",
+            "use inputs whose lineage does not hold (changed since they were made), with a warning",
+            switch=True,
+        ),
+    )
+    diverse: bool = setting(
+        False,
+        flag=Flag(
+            "--diverse",
+            "members of different widths and depths instead of identical ones",
+            switch=True,
+        ),
+    )
+    # Where data/, models/, figures/ and results/ live.
+    workdir: Path = setting(
+        default_factory=default_workdir,
+        flag=Flag(
+            "--workdir",
+            "where data/, models/, figures/ and results/ live (default: the repository root)",
+            read=Path,
+        ),
+    )
+    quiet: bool = setting(False, flag=Flag("--quiet", "print only the result lines", switch=True))
     # Data: make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_state=2),
     # first 100 rows train, last 1,000 test.
     n_samples: int = 1100
@@ -52,63 +290,69 @@ class Config:
     n_features: int = 2
     cluster_std: float = 2.0
     data_random_state: int = 2
-    # Your own data instead (--data FILE.csv --target COLUMN): see tables.py. The split is seeded
-    # by data_random_state; the task is "auto", "classification" or "regression".
-    data_file: Path | None = None
-    target: str | None = None
-    task: str = "auto"
-    test_size: float = 0.25
-    # How a table is read (data/columns.py): its separator (None: sniffed), columns of integer
-    # codes to treat as categories, and columns to leave out.
-    sep: str | None = None
-    categorical: tuple[str, ...] = ()
-    drop: tuple[str, ...] = ()
-    # Members trained elsewhere (--member-files A.keras B.keras ...), imported by step 3 instead
-    # of training stackgen's MLPs: methods/imported.py.
-    member_files: tuple[Path, ...] = ()
-    # Where data/, models/, figures/ and results/ live.
-    workdir: Path = field(default_factory=default_workdir)
-    quiet: bool = False
-    force: bool = False  # use artifacts whose lineage does not hold, with a warning
 
     def __post_init__(self) -> None:
-        for name in (
-            "epochs",
-            "meta_epochs",
-            "members",
-            "batch_size",
-            "hidden_units",
-            "head_units",
+        problem = self.problem()
+        if problem:
+            raise ValueError(problem)
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings together, in the flags' words, or None: each
+        setting's own check, then the ones that involve several."""
+        for f in fields(self):
+            check = f.metadata.get("check")
+            said = check and check(getattr(self, f.name))
+            if said:
+                return f"{f.name} {said}"
+        d = Config.__dataclass_fields__
+        npz = self.data_file is not None and Path(self.data_file).suffix == ".npz"
+        if npz and self.target is not None:
+            return (
+                "--target names a CSV table's column; an .npz holds its labels as train_y and "
+                "test_y: drop --target"
+            )
+        if not npz and (self.data_file is None) != (self.target is None):
+            return "--data FILE.csv and --target COLUMN go together"
+        if self.data_file is None and (
+            self.task != d["task"].default or self.test_size != d["test_size"].default
         ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            return "--task and --test-size apply to your own data: add --data FILE.csv"
+        if npz and self.test_size != d["test_size"].default:
+            return "--test-size applies to a CSV table; an .npz holds its own train and test arrays"
+        table_flags = [
+            flag
+            for flag, given in (
+                ("--sep", self.sep is not None),
+                ("--categorical", self.categorical),
+                ("--drop", self.drop),
+            )
+            if given
+        ]
+        if table_flags and (self.data_file is None or npz):
+            return (
+                f"{table_flags[0]} applies to a table's columns: give --data FILE.csv --target "
+                "COLUMN"
+            )
+        if self.passthrough and self.meta in NO_PASSTHROUGH:
+            return (
+                f"--meta {self.meta} only weights the members' outputs and cannot use the raw "
+                "features: drop --passthrough, or pick a meta-learner that takes extra columns "
+                f"({', '.join(WITH_RAW)})"
+            )
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
         if unknown or not self.protocols:
-            raise ValueError(f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}")
+            return f"protocols must be some of {', '.join(PROTOCOLS)}, got {unknown}"
         if self.members > MAX_MEMBERS:
-            raise ValueError(f"--members must be at most {MAX_MEMBERS}, got {self.members}")
+            return f"--members must be at most {MAX_MEMBERS}, got {self.members}"
         if not 0 <= self.seed <= MAX_SEED - HEAD_SEED_OFFSET:
-            raise ValueError(
+            return (
                 f"--seed must be between 0 and {MAX_SEED - HEAD_SEED_OFFSET}, got {self.seed}: "
                 f"the members and the head use seeds up to {HEAD_SEED_OFFSET} above it, and "
                 "every seed must stay below 2**32"
             )
-        if self.folds < 2:
-            raise ValueError(f"folds must be at least 2, got {self.folds}")
-        if self.data_file is not None and Path(self.data_file).suffix == ".npz":
-            if self.target is not None:
-                raise ValueError(
-                    "--target names a CSV table's column; an .npz holds its labels as "
-                    "train_y and test_y: drop --target"
-                )
-        elif (self.data_file is None) != (self.target is None):
-            raise ValueError("--data FILE.csv and --target COLUMN go together")
-        if self.task not in ("auto", "classification", "regression"):
-            raise ValueError(f"task must be auto, classification or regression, got {self.task!r}")
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be between 0 and 1, got {self.test_size}")
         if not 0 < self.n_train < self.n_samples:
-            raise ValueError(f"n_train must be between 1 and n_samples - 1, got {self.n_train}")
+            return f"n_train must be between 1 and n_samples - 1, got {self.n_train}"
+        return None
 
     def member_seed(self, index: int) -> int:
         """Seed of member ``index`` (1-based): its initial weights and its shuffling."""

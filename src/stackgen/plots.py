@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from stackgen.data.split import Split
+from stackgen.data.split import Split, TableFile
 from stackgen.trust.atomic import atomic_path
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
@@ -41,10 +41,11 @@ def plot_data(split: Split, path: Path) -> Path | None:
         _scatter_by_target(fig, ax, split)
     else:
         _scatter_by_class(ax, split)
-    title = "Blobs" if split.params.get("source") != "table" else split.params["file_name"]
+    table = isinstance(split.source, TableFile)
+    title = split.source.file_name if table else "Blobs"
     ax.set_title(f"{title}: {len(split.train_X)} training points (edged), {len(split.test_X)} test")
     names = split.feature_names
-    scaled = " (standardised)" if split.params.get("source") == "table" else ""
+    scaled = " (standardised)" if table else ""
     ax.set_xlabel(names[0] + scaled)
     ax.set_ylabel(names[1] + scaled)
     return _save(fig, path)

@@ -35,6 +35,7 @@ from stackgen.config import Config
 from stackgen.data import columns
 from stackgen.data.inputs import count, describe_shapes, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number
+from stackgen.data.split import TableFile
 from stackgen.methods import members, metalearners, training
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import lineage, member_files, metalearner_files, served
@@ -137,7 +138,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     if input_path not in (None, "-") and str(input_path).endswith(".npz"):
         points = read_arrays(input_path, split)
         X = points.X
-    elif split.params.get("source") == "table":
+    elif isinstance(split.source, TableFile):
         points = read_table_rows(input_path, split, paths)
         X = points.X
     else:

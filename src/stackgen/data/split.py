@@ -18,6 +18,83 @@ from stackgen.data.task import Classes, Task, task_named
 
 
 @dataclass(frozen=True)
+class Blobs:
+    """The tutorial's make_blobs rows."""
+
+    n_samples: int
+    centers: int
+    n_features: int
+    cluster_std: float
+    random_state: int
+
+    def describe(self, split: Split) -> str:
+        return (
+            f"make_blobs(n_samples={self.n_samples}, centers={self.centers}, "
+            f"n_features={self.n_features}, cluster_std={self.cluster_std}, "
+            f"random_state={self.random_state})"
+        )
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """Your CSV or Parquet table, split by step 1 (``workdir/table_files.py``)."""
+
+    file: str
+    file_name: str
+    sha256: str
+    target: str
+    rows: int
+
+    def describe(self, split: Split) -> str:
+        return (
+            f"{self.file_name} (target {self.target!r}, {_what(split)}, {self.rows} rows, "
+            f"{split.n_features} features, sha256 {self.sha256[:12]})"
+        )
+
+
+@dataclass(frozen=True)
+class ArrayFile:
+    """Your .npz of arrays, split as the file splits them (``workdir/array_files.py``)."""
+
+    file: str
+    file_name: str
+    sha256: str
+
+    def describe(self, split: Split) -> str:
+        return (
+            f"{self.file_name} ({_what(split)}, {len(split.train_y)} train and "
+            f"{len(split.test_y)} test rows, input {inputs.describe_shapes(split.test_X)}, "
+            f"sha256 {self.sha256[:12]})"
+        )
+
+
+DataSource = Blobs | TableFile | ArrayFile
+
+
+def source_of(params: dict) -> DataSource:
+    """Where a split's rows came from, from its saved parameters; a ``KeyError`` naming what a
+    damaged record lacks."""
+    kind = params.get("source")
+    if kind == "table":
+        return TableFile(
+            params["file"], params["file_name"], params["sha256"], params["target"], params["rows"]
+        )
+    if kind == "arrays":
+        return ArrayFile(params["file"], params["file_name"], params["sha256"])
+    return Blobs(
+        params["n_samples"],
+        params["centers"],
+        params["n_features"],
+        params["cluster_std"],
+        params["random_state"],
+    )
+
+
+def _what(split: Split) -> str:
+    return f"{split.n_classes} classes" if split.task.name == "classification" else "regression"
+
+
+@dataclass(frozen=True)
 class Split:
     """Train and test rows. X is one array or {input name: array} (``data/inputs.py``); with
     members trained elsewhere there may be no training rows (``has_train``)."""
@@ -73,26 +150,14 @@ class Split:
             ]
         return labels
 
+    @property
+    def source(self) -> DataSource:
+        """Where the rows came from: the blobs, your table, or your arrays."""
+        return source_of(self.params)
+
     def describe(self) -> str:
         """Which data this is, for printouts, results and the report."""
-        p = self.params
-        what = f"{self.n_classes} classes" if self.task.name == "classification" else "regression"
-        if p.get("source") == "arrays":
-            return (
-                f"{p['file_name']} ({what}, {len(self.train_y)} train and {len(self.test_y)} "
-                f"test rows, input {inputs.describe_shapes(self.test_X)}, "
-                f"sha256 {p['sha256'][:12]})"
-            )
-        if p.get("source") != "table":
-            return (
-                f"make_blobs(n_samples={p['n_samples']}, centers={p['centers']}, "
-                f"n_features={p['n_features']}, cluster_std={p['cluster_std']}, "
-                f"random_state={p['random_state']})"
-            )
-        return (
-            f"{p['file_name']} (target {p['target']!r}, {what}, {p['rows']} rows, "
-            f"{self.n_features} features, sha256 {p['sha256'][:12]})"
-        )
+        return self.source.describe(self)
 
     @property
     def feature_names(self) -> list[str]:

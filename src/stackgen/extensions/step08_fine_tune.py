@@ -10,7 +10,9 @@ import keras
 
 from stackgen.config import Config
 from stackgen.methods import integrated, training
+from stackgen.methods.members import own_copy
 from stackgen.methods.metalearners import stacked_features
+from stackgen.stack_steps import each_protocol
 from stackgen.step_io import Printer, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files
@@ -25,10 +27,10 @@ def run(cfg: Config) -> dict:
     paths = out.paths
     split, models, _, protocol_rows = member_files.for_stacking(cfg, out)
     task = split.task
-    table = {}
-    for rows in protocol_rows:
+
+    def fine_tune(rows) -> dict:
         # Fresh copies: fine-tuning changes the members, and each protocol starts from step 3's.
-        copies = [_copy(m) for m in models]
+        copies = [own_copy(m) for m in models]
         head = integrated.fit_head(
             stacked_features(rows.fit_P, rows.fit_raw, False),
             rows.fit_y,
@@ -53,7 +55,9 @@ def run(cfg: Config) -> dict:
             optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
         )
         after = rows.score(training.predict_proba(network, rows.score_raw))
-        table[rows.protocol] = {"head_only": before, "fine_tuned": after, "rows": rows.describe()}
+        return {"head_only": before, "fine_tuned": after, "rows": rows.describe()}
+
+    table = each_protocol(protocol_rows, fine_tune)
     out.result(f"{'protocol':<9} {'head only':>9} {'fine-tuned':>10} {'change':>7}")
     for protocol, row in table.items():
         out.result(
@@ -71,8 +75,3 @@ def run(cfg: Config) -> dict:
     out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result
 
-
-def _copy(model: keras.Model) -> keras.Model:
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy

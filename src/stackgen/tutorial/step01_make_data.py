@@ -10,6 +10,7 @@ import numpy as np
 from stackgen import plots
 from stackgen.config import Config
 from stackgen.data import columns
+from stackgen.data.split import ArrayFile, TableFile
 from stackgen.step_io import Printer
 from stackgen.trust import skops_files
 from stackgen.workdir import settings
@@ -25,7 +26,7 @@ def run(cfg: Config) -> dict:
     settings.check(cfg, split)  # folds, test size and protocols the later steps will ask for
     shapes = _shapes(split)
     out.result(f"{shapes['train']} {shapes['test']}")
-    if split.params.get("source") in ("table", "arrays"):
+    if isinstance(split.source, TableFile | ArrayFile):
         out.result(f"data: {split.describe()}")
         out.result(f"task: {split.task.name} ({split.params['task_reason']})")
         if split.task.name == "classification":
@@ -37,7 +38,7 @@ def run(cfg: Config) -> dict:
                 + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
             )
     outputs = []
-    if split.params.get("source") == "table":
+    if isinstance(split.source, TableFile):
         p = split.params
         if p["rows_without_target"]:
             out.result(
@@ -57,7 +58,7 @@ def run(cfg: Config) -> dict:
         # the old split is refused by lineage, never served with it.
         outputs.append(skops_files.save(split.preprocessor, paths.preprocessor))
     outputs.insert(0, save_split(split, paths.data))
-    if split.params.get("source") == "arrays":
+    if isinstance(split.source, ArrayFile):
         out.info("inputs passed to the members as they are; the split is the file's own")
         if not split.has_train:
             out.result(

@@ -11,6 +11,7 @@ the folds. Either way the members are made and trained by the estimators' own co
 from __future__ import annotations
 
 from stackgen.config import Config
+from stackgen.data.split import TableFile
 from stackgen.step_io import Printer
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import own_members
@@ -30,7 +31,7 @@ def run(cfg: Config) -> dict:
     split = load_split(paths)
     sources, cv_skipped = None, None
     if cfg.member_files:
-        if split.params.get("source") == "table":
+        if isinstance(split.source, TableFile):
             raise StackgenError(
                 "--member-files stacks members as you trained them, and step 1 standardised "
                 "this table's columns: give your rows as the members read them, in --data "

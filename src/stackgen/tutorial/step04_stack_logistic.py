@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from stackgen.config import Config
 from stackgen.methods import metalearners
-from stackgen.methods.protocols import baseline_numbers
-from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, print_protocol_table, stacking_inputs
+from stackgen.stack_steps import Stacked, stack_each_protocol
+from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files, metalearner_files, settings
 
@@ -29,23 +29,15 @@ def run(cfg: Config) -> dict:
     member_scores = [split.score(test_P[:, m], split.test_y) for m in range(len(models))]
     for m in range(len(models)):
         out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y)}")
-    table, files = [], {}
-    for rows in protocol_rows:
+
+    def fit(rows) -> Stacked:
         meta = metalearners.meta_learner(spec.kind, task, cfg.seed, cfg.passthrough)
         meta.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
-        stacked = meta.predict_proba(rows.score_P, rows.score_raw)
-        table.append({**baseline_numbers(rows), "stacked_score": rows.score(stacked)})
-        if rows.protocol == "tutorial":
-            out.result(f"Stacked Test {task.score_name}: {split.headline(stacked, rows.score_y)}")
-            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
         path = paths.meta_learner_for(rows.protocol, metalearner_files.suffix_of(meta))
-        files[rows.protocol] = metalearner_files.save_meta(
-            meta, path, n_inputs=len(models) * split.n_outputs
-        )
-    # Only what this run saved may be served: drop meta-learners of earlier runs.
-    for stale in paths.models_dir.glob("meta_learner*.*"):
-        if stale not in files.values():
-            stale.unlink()
+        saved = metalearner_files.save_meta(meta, path, n_inputs=len(models) * split.n_outputs)
+        return Stacked(meta.predict_proba(rows.score_P, rows.score_raw), saved)
+
+    table, files = stack_each_protocol(out, split, protocol_rows, fit, "meta_learner*.*")
     print_protocol_table(out, table, "stacked", task.metric)
     result = {
         **split.labels(),

@@ -10,8 +10,8 @@ from stackgen import plots
 from stackgen.config import Config
 from stackgen.methods import integrated, training
 from stackgen.methods.metalearners import stacked_features
-from stackgen.methods.protocols import baseline_numbers
-from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer, print_protocol_table, stacking_inputs
+from stackgen.stack_steps import Stacked, stack_each_protocol
+from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files
 
@@ -23,21 +23,20 @@ def run(cfg: Config) -> dict:
     paths = out.paths
     split, models, _, protocol_rows = member_files.for_stacking(cfg, out)
     task = split.task
-    table, written, network = [], [], None
-    for rows in protocol_rows:
+    networks = []
+
+    def fit(rows) -> Stacked:
         features = stacked_features(rows.fit_P, rows.fit_raw, cfg.passthrough)
         head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, **cfg.head())
         network = integrated.assemble(models, head, task, cfg.passthrough, split.test_X)
-        outputs = training.predict_proba(network, rows.score_raw)
-        table.append({**baseline_numbers(rows), "stacked_score": rows.score(outputs)})
-        if rows.protocol == "tutorial":
-            out.result(f"Stacked Test {task.score_name}: {split.headline(outputs, rows.score_y)}")
-            out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
-        written.append(member_files.save_model(network, paths.stacked_network_for(rows.protocol)))
-    # Only what this run saved may be served: drop networks of protocols it did not run.
-    for stale in paths.models_dir.glob("stacked_network*.keras"):
-        if stale not in written:
-            stale.unlink()
+        networks.append(network)
+        path = paths.stacked_network_for(rows.protocol)
+        return Stacked(
+            training.predict_proba(network, rows.score_raw), member_files.save_model(network, path)
+        )
+
+    table, files = stack_each_protocol(out, split, protocol_rows, fit, "stacked_network*.keras")
+    written, network = list(files.values()), networks[-1]
     print_protocol_table(out, table, "network", task.metric)
     figure = plots.plot_network(network, paths.figure("stacked_model.png"))
     if figure is None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from stackgen import registry
 from stackgen.config import PROTOCOLS, Config
+from stackgen.data.split import ArrayFile, TableFile, source_of
 from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
 
 
@@ -174,19 +175,22 @@ def _split_settings(workdir: Path) -> dict | None:
     params = split_params(workdir)
     if params is None:  # ask lineage
         return None
-    if params.get("source") == "arrays":
-        asked = str(params.get("task_reason", "")).startswith("--task")
+    try:
+        source = source_of(params)
+    except KeyError:  # parameters the steps would refuse: no data settings from them
+        return {}
+    asked = str(params.get("task_reason", "")).startswith("--task")
+    if isinstance(source, ArrayFile):
         return {
-            "data_file": params.get("file"),
+            "data_file": source.file,
             "target": None,
             "task": params.get("task") if asked else "auto",
         }
-    if params.get("source") != "table":
+    if not isinstance(source, TableFile):
         return {}
-    asked = str(params.get("task_reason", "")).startswith("--task")
     return {
-        "data_file": params.get("file"),
-        "target": params.get("target"),
+        "data_file": source.file,
+        "target": source.target,
         "task": params.get("task") if asked else "auto",
         "test_size": params.get("test_size"),
         "sep": params.get("sep"),

@@ -18,60 +18,116 @@ import dataclasses
 
 import numpy as np
 
-from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, spec
+from stackgen.data.split import TableFile
+from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, specs_for
+from stackgen.methods.protocols import CrossValidated, Holdout, Tutorial
 from stackgen.trust.errors import StackgenError
 
 
 def check(cfg, split) -> None:
-    """Refuse, in one line, a ``--meta`` of the other task, and protocols (``cfg.protocols``,
-    ``cfg.folds``) that ``split`` cannot give rows for."""
-    spec(cfg.meta, split.task)
+    """Refuse, in one line, a ``--meta`` of the other task, ``--passthrough`` on data that is
+    not feature columns, and protocols (``--protocol``, ``--folds``) that ``split`` cannot give
+    rows for: each protocol object's own check (``CHECKS``)."""
+    kinds = [s.kind for s in specs_for(split.task)]
+    if cfg.meta != "auto" and cfg.meta not in kinds:
+        raise StackgenError(
+            f"--meta {cfg.meta} is not a {split.task.name} meta-learner; use {', '.join(kinds)}"
+        )
     if cfg.passthrough and not split.flat:
         raise StackgenError(
             "--passthrough gives the meta-learners the raw features, and this data is "
             f"{split.describe()}, not feature columns: drop --passthrough"
         )
+    chosen = cfg.protocol_objects()
     if not split.has_train:  # members trained elsewhere: cv is skipped, with a note
-        if cfg.protocols == ("cv",):
+        if all(p.needs_oof for p in chosen):
             raise StackgenError(
                 "the cv protocol retrains the members on the training rows, and this data has "
                 "no train arrays: use --protocol holdout or --protocol tutorial"
             )
-        cfg = dataclasses.replace(cfg, protocols=tuple(p for p in cfg.protocols if p != "cv"))
-    table = split.params.get("source") == "table"
-    if split.task.name == "regression":
-        _check_regression(cfg, len(split.train_y), len(split.test_y))
+        chosen = [p for p in chosen if not p.needs_oof]
+    counts = _Counts.of(split)
+    order = list(CHECKS)  # cv's rows first, then holdout's, then the tutorial's
+    for protocol in sorted(chosen, key=lambda p: order.index(type(p))):
+        CHECKS[type(protocol)](protocol, counts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Counts:
+    """What the checks look at: the task, the rows of each class (or in all, for regression)
+    in the train and test parts, and whether a larger --test-size is there to suggest."""
+
+    regression: bool
+    names: list[str]
+    train: list[int]
+    test: list[int]
+    table: bool
+
+    @classmethod
+    def of(cls, split) -> _Counts:
+        table = isinstance(split.source, TableFile)
+        if split.task.name == "regression":
+            return cls(True, [], [len(split.train_y)], [len(split.test_y)], table)
+        names = split.class_names
+        train = np.bincount(split.train_y, minlength=len(names)).tolist()
+        test = np.bincount(split.test_y, minlength=len(names)).tolist()
+        return cls(False, names, train, test, table)
+
+
+def _check_cv(protocol: CrossValidated, c: _Counts) -> None:
+    folds = protocol.folds
+    if c.regression:
+        if c.train[0] < folds:
+            raise StackgenError(
+                f"--folds {folds} is more than the {c.train[0]} training rows; use --folds "
+                f"{max(2, c.train[0])} or fewer"
+            )
         return
-    names = split.class_names
-    train = np.bincount(split.train_y, minlength=len(names)).tolist()
-    test = np.bincount(split.test_y, minlength=len(names)).tolist()
-    smaller_test = "a smaller --test-size, " if table else ""
-    larger_test = "a larger --test-size, or " if table else ""
-    if "cv" in cfg.protocols:
-        fewest = min(range(len(names)), key=lambda c: train[c])
-        k = train[fewest]
-        if k < 2:
+    smaller_test = "a smaller --test-size, " if c.table else ""
+    fewest = min(range(len(c.names)), key=lambda k: c.train[k])
+    k = c.train[fewest]
+    if k < 2:
+        raise StackgenError(
+            f"class {c.names[fewest]!r} has {_rows(k, 'training')}: the cv protocol's "
+            "stratified folds need at least 2 of every class; use "
+            f"{smaller_test}--protocol holdout or --protocol tutorial"
+        )
+    if k < folds:
+        raise StackgenError(
+            f"--folds {folds} is more than the {k} training rows of class "
+            f"{c.names[fewest]!r}: the cv protocol's stratified folds each need a row of "
+            f"every class; use --folds {k} or fewer, {smaller_test}or --protocol holdout"
+        )
+
+
+def _check_holdout(protocol: Holdout, c: _Counts) -> None:
+    if c.regression:
+        if c.test[0] < 4:
             raise StackgenError(
-                f"class {names[fewest]!r} has {_rows(k, 'training')}: the cv protocol's "
-                "stratified folds need at least 2 of every class; use "
-                f"{smaller_test}--protocol holdout or --protocol tutorial"
+                f"{c.test[0]} test rows: the holdout protocol needs at least 4 (2 to fit on, 2 "
+                "to score on); use a larger --test-size, or --protocol cv"
             )
-        if k < cfg.folds:
+        return
+    larger_test = "a larger --test-size, or " if c.table else ""
+    fewest = min(range(len(c.names)), key=lambda k: c.test[k])
+    if c.test[fewest] < 2:
+        raise StackgenError(
+            f"class {c.names[fewest]!r} has {_rows(c.test[fewest], 'test')}: the holdout "
+            "protocol halves the test rows class by class, so every class needs at least "
+            f"2 there; use {larger_test}--protocol cv or --protocol tutorial"
+        )
+
+
+def _check_tutorial(protocol: Tutorial, c: _Counts) -> None:
+    if c.regression:
+        if c.test[0] < 2:
             raise StackgenError(
-                f"--folds {cfg.folds} is more than the {k} training rows of class "
-                f"{names[fewest]!r}: the cv protocol's stratified folds each need a row of "
-                f"every class; use --folds {k} or fewer, {smaller_test}or --protocol holdout"
+                f"{c.test[0]} test row: a score needs at least 2; use a larger --test-size"
             )
-    if "holdout" in cfg.protocols:
-        fewest = min(range(len(names)), key=lambda c: test[c])
-        if test[fewest] < 2:
-            raise StackgenError(
-                f"class {names[fewest]!r} has {_rows(test[fewest], 'test')}: the holdout "
-                "protocol halves the test rows class by class, so every class needs at least "
-                f"2 there; use {larger_test}--protocol cv or --protocol tutorial"
-            )
-    present = [names[c] for c in range(len(names)) if test[c] > 0]
-    if "tutorial" in cfg.protocols and len(present) < 2:
+        return
+    larger_test = "a larger --test-size, or " if c.table else ""
+    present = [c.names[k] for k in range(len(c.names)) if c.test[k] > 0]
+    if len(present) < 2:
         raise StackgenError(
             f"the test rows hold only class {present[0]!r}: the tutorial protocol fits its "
             f"meta-learner on them and needs two classes or more; use {larger_test}"
@@ -79,21 +135,8 @@ def check(cfg, split) -> None:
         )
 
 
-def _check_regression(cfg, n_train: int, n_test: int) -> None:
-    if "cv" in cfg.protocols and n_train < cfg.folds:
-        raise StackgenError(
-            f"--folds {cfg.folds} is more than the {n_train} training rows; use --folds "
-            f"{max(2, n_train)} or fewer"
-        )
-    if "holdout" in cfg.protocols and n_test < 4:
-        raise StackgenError(
-            f"{n_test} test rows: the holdout protocol needs at least 4 (2 to fit on, 2 to "
-            "score on); use a larger --test-size, or --protocol cv"
-        )
-    if "tutorial" in cfg.protocols and n_test < 2:
-        raise StackgenError(
-            f"{n_test} test row: a score needs at least 2; use a larger --test-size"
-        )
+# Each protocol's check, by its class: what rows it needs the data to have.
+CHECKS = {CrossValidated: _check_cv, Holdout: _check_holdout, Tutorial: _check_tutorial}
 
 
 def knn_notes(cfg, split) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.config import Config
 from stackgen.data import blobs, inputs
-from stackgen.data.split import Split
+from stackgen.data.split import ArrayFile, Split, TableFile, source_of
 from stackgen.data.task import task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
@@ -85,7 +85,10 @@ def load_split(paths: Paths) -> Split:
                     arrays[k] = npz[k]
     except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
         raise corrupt(path, paths, exc) from None
-    problem = _check_arrays(arrays, params)
+    try:
+        problem = _check_arrays(arrays, params)
+    except KeyError as exc:  # parameters that do not say where the rows came from
+        problem = f"params_json lacks {exc}"
     if problem:
         raise corrupt(path, paths, problem)
     y_type = task_named(params.get("task", "classification")).label_dtype
@@ -99,7 +102,7 @@ def load_split(paths: Paths) -> Split:
 
 
 def _check_arrays(arrays: dict, params: dict) -> str | None:
-    own_arrays = params.get("source") == "arrays"  # any row shape; maybe no training rows
+    own_arrays = isinstance(source_of(params), ArrayFile)  # any row shape; maybe no train rows
     for part in ("train", "test"):
         X, y = arrays[f"{part}_X"], arrays[f"{part}_y"]
         if isinstance(X, dict) != bool(params.get("input_names")):
@@ -136,13 +139,17 @@ def check_same_data(cfg: Config) -> None:
     """A later step given --data: refuse if step 1 made the work dir's split from other data."""
     paths = Paths.of(cfg)
     split = load_split(paths)
-    p = split.params
     try:
         digest = tables.file_digest(cfg.data_file)
     except OSError:
         digest = None
-    source = "arrays" if cfg.target is None else "table"
-    if p.get("source") != source or p.get("sha256") != digest or p.get("target") != cfg.target:
+    source = split.source
+    kind = ArrayFile if cfg.target is None else TableFile
+    if (
+        not isinstance(source, kind)
+        or source.sha256 != digest
+        or getattr(source, "target", None) != cfg.target
+    ):
         target = "" if cfg.target is None else f" with --target {cfg.target}"
         raise StackgenError(
             f"{paths.rel(paths.data)} was made from {split.describe()}, not "
