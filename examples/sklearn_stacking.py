@@ -24,8 +24,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
-from stackgen.workdir.split_files import load_split
 from stackgen.workdir.paths import Paths
+from stackgen.workdir.split_files import load_split
 
 
 def main() -> None:

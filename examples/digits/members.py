@@ -35,8 +35,9 @@ def features(images: np.ndarray) -> np.ndarray:
     return np.stack([total / 64, *quadrants, rows, cols], axis=1).astype(np.float32)
 
 
-def write_data(path: Path) -> Path:
-    """digits.npz: train and test arrays of both inputs, split 75/25 stratified (seed 0)."""
+def split() -> tuple[dict, np.ndarray, dict, np.ndarray]:
+    """(train X, train y, test X, test y): both inputs of the digits, split 75/25 stratified
+    (seed 0); X is {"image": [n, 8, 8, 1], "features": [n, 7]}."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -47,15 +48,24 @@ def write_data(path: Path) -> Path:
         rows, test_size=TEST_SIZE, stratify=digits.target, random_state=SPLIT_SEED
     )
     feats = features(images)
+
+    def inputs(part):
+        return {"image": images[part], "features": feats[part]}
+
+    return inputs(train), digits.target[train], inputs(test), digits.target[test]
+
+
+def write_data(path: Path) -> Path:
+    """digits.npz, for the command line (``--data``): the arrays of ``split()``, as
+    train_X_image, train_X_features, train_y, test_X_image, test_X_features, test_y."""
+    train_X, train_y, test_X, test_y = split()
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         path,
-        train_X_image=images[train],
-        train_X_features=feats[train],
-        train_y=digits.target[train],
-        test_X_image=images[test],
-        test_X_features=feats[test],
-        test_y=digits.target[test],
+        **{f"train_X_{name}": a for name, a in train_X.items()},
+        train_y=train_y,
+        **{f"test_X_{name}": a for name, a in test_X.items()},
+        test_y=test_y,
     )
     return path
 

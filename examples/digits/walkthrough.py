@@ -1,93 +1,117 @@
-"""Stack four different members trained elsewhere on scikit-learn's digits, under all three
-protocols, and (with --seeds N) ask over N seeds whether stacking them beats the best one.
+"""Stack four different members on scikit-learn's digits with stackgen's estimators, under all
+three protocols, and (with --seeds N) ask over N seeds whether stacking them beats the best one.
 
     .venv/bin/python examples/digits/walkthrough.py                # one run, seed 1
     .venv/bin/python examples/digits/walkthrough.py --seeds 10     # and the 10-seed study
 
-What it does, as a user of stackgen would:
+What it does, as a notebook user of stackgen would, all in this process:
 
-1. writes runs/digits/digits.npz (members.py): inputs ``image`` and ``features``;
-2. trains an MLP, a CNN, a GRU and a two-input member, each in its own process
-   (train_member.py), saved as runs/digits/members/seed_S/<kind>.keras;
-3. ``python -m stackgen run --data runs/digits/digits.npz --member-files ...``: every step that
-   applies, the cv protocol retraining fresh copies of the four architectures on the folds.
+1. the digits as two named inputs, ``image`` and ``features`` (members.py);
+2. trains an MLP, a CNN, a GRU and a two-input member with Keras's own ``fit``, on the train
+   rows only, each seeded;
+3. stacks them with ``stackgen.StackingClassifier``, a logistic meta-learner and the integrated
+   network's head: ``cv="prefit"`` fit on the test rows (the tutorial's protocol) and on half of
+   them (holdout), and ``cv=5`` on the train rows (fresh copies of the four architectures
+   retrained on the folds). ``compare`` scores the best member, the average and the stack.
 
-The study repeats 2-3 (steps 1-5 only) for seeds 1..N, members and stackgen both seeded by S, the
-split fixed, and writes runs/digits/study.json: per protocol, the mean and 95% interval of the
-best member, the average, the logistic stack and the integrated network, and each stack's paired
-difference from the best member. A seed already done is read back, not rerun.
+The study repeats 2-3 for seeds 1..N, the split fixed, and writes runs/digits/study.json: per
+protocol, the mean and 95% interval of the best member, the average, the logistic stack and the
+integrated network, and each stack's paired difference from the best member. A seed already done
+(runs/digits/study/seed_S.json) is read back, not rerun.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+import stackgen
+from stackgen.methods.stats import format_p, paired, summary
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from members import KINDS, write_data  # noqa: E402
+from members import KINDS, build, split  # noqa: E402
 
-QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-METHODS = {
-    "best member": ("stack_logistic", "best_member_score"),
-    "average": ("stack_logistic", "average_score"),
-    "logistic stack": ("stack_logistic", "stacked_score"),
-    "integrated network": ("stack_integrated", "stacked_score"),
-}
+METHODS = ("best member", "average", "logistic stack", "integrated network")
 PROTOCOLS = ("tutorial", "holdout", "cv")
 
 
-def train_members(data: Path, folder: Path, seed: int, epochs: int) -> list[Path]:
-    files = []
+def train_members(train_X: dict, train_y: np.ndarray, seed: int, epochs: int) -> list:
+    """The four members, each trained with Keras's fit on the train rows, seeded."""
+    trained = []
     for kind in KINDS:
-        out = folder / f"seed_{seed}" / f"{kind}.keras"
-        if not out.is_file():
-            command = [sys.executable, str(HERE / "train_member.py"), kind, "--data", str(data)]
-            command += ["--out", str(out), "--seed", str(seed), "--epochs", str(epochs)]
-            subprocess.run(command, check=True, env=QUIET)
-        files.append(out)
-    return files
+        keras.utils.set_random_seed(seed)
+        model = build(kind)
+        X = [train_X["image"], train_X["features"]] if kind == "two_inputs" else train_X["image"]
+        model.fit(X, train_y, epochs=epochs, batch_size=32, verbose=0)
+        trained.append(model)
+    return trained
 
 
-def stackgen(data: Path, files: list[Path], workdir: Path, seed: int, epochs: int, *extra):
-    command = [sys.executable, "-m", "stackgen", "run", "--data", str(data), "--seed", str(seed)]
-    command += ["--epochs", str(epochs), "--workdir", str(workdir), *extra]
-    command += ["--member-files", *map(str, files)]
-    subprocess.run(command, check=True, env=QUIET, cwd=ROOT)
+def seed_scores(trained: list, data, seed: int, epochs: int, show: bool = False) -> dict:
+    """{protocol: {method: test accuracy}} for one set of trained members."""
+    train_X, train_y, test_X, test_y = data
+    fit_rows, scored_rows = (
+        np.sort(rows)
+        for rows in train_test_split(
+            np.arange(len(test_y)), test_size=0.5, stratify=test_y, random_state=seed
+        )
+    )
 
+    def rows(X, y, at):
+        return {name: a[at] for name, a in X.items()}, y[at]
 
-def seed_scores(workdir: Path) -> dict:
-    """{protocol: {method: score}} from a finished run's results."""
-    results = {
-        name: json.loads((workdir / "results" / f"{name}.json").read_text())
-        for name in ("stack_logistic", "stack_integrated")
+    protocol_rows = {  # (cv, the rows fit on, the rows scored on)
+        "tutorial": ("prefit", (test_X, test_y), (test_X, test_y)),
+        "holdout": ("prefit", rows(test_X, test_y, fit_rows), rows(test_X, test_y, scored_rows)),
+        "cv": (5, (train_X, train_y), (test_X, test_y)),
     }
-    return {
-        protocol: {
-            method: results[file]["protocols"][protocol][key]
-            for method, (file, key) in METHODS.items()
-        }
-        for protocol in PROTOCOLS
-    }
+    scores = {}
+    for protocol, (cv, fit_on, scored_on) in protocol_rows.items():
+        scores[protocol] = {}
+        for label, final in (
+            ("logistic stack", "logistic"),
+            ("integrated network", stackgen.NetworkHead()),
+        ):
+            stack = stackgen.StackingClassifier(
+                trained, final, cv=cv, epochs=epochs, random_state=seed
+            ).fit(*fit_on)
+            table = stack.compare(*scored_on)
+            scores[protocol][label] = float(table.loc["stack", "accuracy"])
+            scores[protocol]["best member"] = float(table.loc["best member", "accuracy"])
+            scores[protocol]["average"] = float(table.loc["average", "accuracy"])
+            if show and label == "logistic stack" and protocol == "cv":
+                print(f"\nseed {seed}, cv (fresh copies on 5 folds), each member and the stack:")
+                print(table.round(3).to_string())
+    return scores
 
 
-def study(data: Path, out: Path, seeds: int, epochs: int) -> dict:
-    from stackgen.methods.stats import format_p, paired, summary
+def print_run(scores: dict) -> None:
+    print(f"\n{'protocol':<9} " + "".join(f"{m:>20}" for m in METHODS))
+    for protocol in PROTOCOLS:
+        cells = [f"{scores[protocol][m]:>20.3f}" for m in METHODS]
+        print(f"{protocol:<9} " + "".join(cells))
 
+
+def study(data, out: Path, seeds: int, epochs: int) -> dict:
     per_seed = {}
     for seed in range(1, seeds + 1):
-        workdir = out / "study" / f"seed_{seed}"
-        done = workdir / "results" / "stack_integrated.json"
-        if not done.is_file():
-            files = train_members(data, out / "members", seed, epochs)
-            stackgen(data, files, workdir, seed, epochs, "--upto", "5", "--quiet")
-        per_seed[seed] = seed_scores(workdir)
+        done = out / "study" / f"seed_{seed}.json"
+        if done.is_file():
+            per_seed[seed] = json.loads(done.read_text())
+        else:
+            trained = train_members(data[0], data[1], seed, epochs)
+            per_seed[seed] = seed_scores(trained, data, seed, epochs)
+            done.parent.mkdir(parents=True, exist_ok=True)
+            done.write_text(json.dumps(per_seed[seed]))
         print(f"seed {seed}: done", flush=True)
     table = {}
     print(f"\n{seeds} seeds: mean accuracy [95% interval]")
@@ -124,13 +148,16 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=20, help="each member's epochs")
     parser.add_argument("--seed", type=int, default=1, help="the one run's seed")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "digits")
-    parser.add_argument("--upto", default="11", help="the one run's last step")
     args = parser.parse_args()
     began = time.perf_counter()
-    data = write_data(args.out / "digits.npz")
-    print(f"wrote {data}")
-    files = train_members(data, args.out / "members", args.seed, args.epochs)
-    stackgen(data, files, args.out / "work", args.seed, args.epochs, "--upto", args.upto)
+    data = split()
+    print(f"digits: {len(data[1])} train and {len(data[3])} test rows, inputs image and features")
+    trained = train_members(data[0], data[1], args.seed, args.epochs)
+    for kind, model in zip(KINDS, trained, strict=True):
+        X = [data[2]["image"], data[2]["features"]] if kind == "two_inputs" else data[2]["image"]
+        accuracy = np.mean(np.argmax(model.predict(X, verbose=0), axis=1) == data[3])
+        print(f"{kind}: test accuracy {accuracy:.3f}")
+    print_run(seed_scores(trained, data, args.seed, args.epochs, show=True))
     print(f"one run: {time.perf_counter() - began:.0f} s", flush=True)
     if args.seeds:
         study(data, args.out, args.seeds, args.epochs)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from types import ModuleType
 
-from stackgen.data.split import TableFile, source_of
+from stackgen.data.split import TableFile, kind_of
 
 MEMBERS = ("data/split.npz", "models/members.json", "models/member_*.keras")
 OUT_OF_FOLD = "models/oof_predictions.npz"
@@ -189,7 +189,7 @@ BY_MODULE = {step.module_name: step for step in STEPS}
 
 def required(step: Step, data_params: dict) -> tuple[str, ...]:
     """What ``step`` must have written for the work dir's data (its split's parameters)."""
-    table = step.number == 1 and isinstance(source_of(data_params), TableFile)
+    table = step.number == 1 and kind_of(data_params) is TableFile
     return (*step.writes, PREPROCESSOR) if table else step.writes
 
 

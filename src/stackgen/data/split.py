@@ -71,6 +71,11 @@ class ArrayFile:
 DataSource = Blobs | TableFile | ArrayFile
 
 
+def kind_of(params: dict) -> type:
+    """Which kind of source a split's parameters describe (Blobs for none at all)."""
+    return {"table": TableFile, "arrays": ArrayFile}.get(params.get("source"), Blobs)
+
+
 def source_of(params: dict) -> DataSource:
     """Where a split's rows came from, from its saved parameters; a ``KeyError`` naming what a
     damaged record lacks."""

@@ -12,7 +12,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.config import Config
 from stackgen.data import blobs, inputs
-from stackgen.data.split import ArrayFile, Split, TableFile, source_of
+from stackgen.data.split import ArrayFile, Split, TableFile, kind_of
 from stackgen.data.task import task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
@@ -85,10 +85,7 @@ def load_split(paths: Paths) -> Split:
                     arrays[k] = npz[k]
     except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
         raise corrupt(path, paths, exc) from None
-    try:
-        problem = _check_arrays(arrays, params)
-    except KeyError as exc:  # parameters that do not say where the rows came from
-        problem = f"params_json lacks {exc}"
+    problem = _check_arrays(arrays, params)
     if problem:
         raise corrupt(path, paths, problem)
     y_type = task_named(params.get("task", "classification")).label_dtype
@@ -102,7 +99,7 @@ def load_split(paths: Paths) -> Split:
 
 
 def _check_arrays(arrays: dict, params: dict) -> str | None:
-    own_arrays = isinstance(source_of(params), ArrayFile)  # any row shape; maybe no train rows
+    own_arrays = kind_of(params) is ArrayFile  # any row shape; maybe no training rows
     for part in ("train", "test"):
         X, y = arrays[f"{part}_X"], arrays[f"{part}_y"]
         if isinstance(X, dict) != bool(params.get("input_names")):
