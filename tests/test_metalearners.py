@@ -100,7 +100,7 @@ def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
     )
     raw = rng.normal(size=(60, 2))
     if passthrough and name in metalearners.NO_PASSTHROUGH:
-        with pytest.raises(StackgenError, match=f"--meta {name} only weights the members"):
+        with pytest.raises(StackgenError, match=f"^{name} only weights the members' outputs"):
             metalearners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=True)
         return
     meta = metalearners.meta_learner(name, CLASSIFICATION, seed=0, passthrough=passthrough)
@@ -151,7 +151,7 @@ def test_regression_meta_learners_combine_members_predictions(name, passthrough)
 def test_meta_kind_resolves_auto_and_refuses_the_other_tasks_learners():
     assert metalearners.spec("auto", CLASSIFICATION).kind == "multinomial"
     assert metalearners.spec("auto", REGRESSION).kind == "linear"
-    with pytest.raises(StackgenError, match="--meta multinomial is not a regression"):
+    with pytest.raises(StackgenError, match="'multinomial' is not a regression meta-learner"):
         metalearners.spec("multinomial", REGRESSION)
-    with pytest.raises(StackgenError, match="--meta linear is not a classification"):
+    with pytest.raises(StackgenError, match="'linear' is not a classification meta-learner"):
         metalearners.spec("linear", CLASSIFICATION)

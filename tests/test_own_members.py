@@ -353,9 +353,12 @@ def test_cv_never_gives_a_row_a_prediction_from_a_copy_that_trained_on_it(
     assert np.isfinite(oof).all() and oof.shape == (90, 3, 3)
     again, _ = own_members.out_of_fold(items, split, cfg)  # same seed: the same predictions
     np.testing.assert_array_equal(again, oof)
-    # Fresh copies: new weights, not the file's.
-    copy = items[0].fresh()
-    assert not np.allclose(copy.get_weights()[0], items[0].given.get_weights()[0])
+    # Fresh copies: new weights drawn from the member's own seed, the same every time.
+    first, again = items[0].fresh(), items[0].fresh()
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), again.get_weights()))
+    keras.utils.set_random_seed(999)
+    other = keras.models.clone_model(items[0].given)
+    assert not np.allclose(other.get_weights()[0], first.get_weights()[0])
 
 
 @pytest.mark.xdist_group("own_members")

@@ -166,7 +166,7 @@ class Config:
             read=Path,
             metavar="FILE.keras",
             many=True,
-            default=(),
+            default=[],
             given=lambda files: tuple(_resolved(f) for f in files),
         ),
     )
