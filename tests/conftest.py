@@ -13,11 +13,13 @@ from stackgen.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
-TINY = ["--epochs", "3", "--meta-epochs", "2", "--members", "3", "--quiet"]
+TINY = ["--epochs", "3", "--meta-epochs", "2", "--fine-tune-epochs", "2", "--members", "3"]
+TINY += ["--quiet"]
 
 
 def tiny_config(workdir: Path, **overrides) -> Config:
-    settings = dict(epochs=3, meta_epochs=2, members=3, workdir=workdir, quiet=True)
+    settings = dict(epochs=3, meta_epochs=2, fine_tune_epochs=2, members=3, workdir=workdir)
+    settings["quiet"] = True
     settings.update(overrides)
     return Config(**settings)
 

@@ -30,7 +30,7 @@ from stackgen.workdir import own_members
 from stackgen.workdir.paths import Paths
 from stackgen.workdir.split_files import load_split
 
-TINY = ["--epochs", "2", "--meta-epochs", "2", "--quiet"]
+TINY = ["--epochs", "2", "--meta-epochs", "2", "--fine-tune-epochs", "2", "--quiet"]
 
 
 def import_members(files, split):
@@ -355,7 +355,8 @@ def test_cv_never_gives_a_row_a_prediction_from_a_copy_that_trained_on_it(
     np.testing.assert_array_equal(again, oof)
     # Fresh copies: new weights drawn from the member's own seed, the same every time.
     first, again = items[0].fresh(), items[0].fresh()
-    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), again.get_weights()))
+    pairs = zip(first.get_weights(), again.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
     keras.utils.set_random_seed(999)
     other = keras.models.clone_model(items[0].given)
     assert not np.allclose(other.get_weights()[0], first.get_weights()[0])

@@ -121,6 +121,16 @@ class Config:
         ),
         check=at_least(1),
     )
+    fine_tune_epochs: int = setting(
+        100,
+        flag=Flag(
+            "--fine-tune-epochs",
+            "step 8: epochs for which the whole integrated network is trained gently after its "
+            "head (default: %(default)s)",
+            whole,
+        ),
+        check=at_least(1),
+    )
     members: int = setting(
         5,
         flag=Flag("--members", "number of ensemble members (default: %(default)s)", whole),

@@ -1,7 +1,8 @@
 """Step 8: the integrated network with its head trained, then everything trained gently.
 
 Script: scripts/08_fine_tune.py. Fine-tuning unfreezes the members after the head is trained
-and trains the whole network at a tenth of Adam's default learning rate.
+and trains the whole network at a tenth of Adam's default learning rate, for
+``--fine-tune-epochs`` (100).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from stackgen.workdir import member_files
 
 NUMBER = 8
 FINE_TUNE_LEARNING_RATE = 1e-4  # ten times below Adam's default, so the members move gently
-FINE_TUNE_EPOCHS = 100
 
 
 def run(cfg: Config) -> dict:
@@ -49,7 +49,7 @@ def run(cfg: Config) -> dict:
             rows.fit_raw,
             split.targets(rows.fit_y),
             task=task,
-            epochs=FINE_TUNE_EPOCHS,
+            epochs=cfg.fine_tune_epochs,
             batch_size=cfg.batch_size,
             seed=cfg.head_seed,
             optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
@@ -68,7 +68,7 @@ def run(cfg: Config) -> dict:
         **split.labels(),
         "protocols": table,
         "learning_rate": FINE_TUNE_LEARNING_RATE,
-        "epochs": FINE_TUNE_EPOCHS,
+        "epochs": cfg.fine_tune_epochs,
         "seed": cfg.seed,
     }
     outputs = [write_json(paths.result("fine_tune.json"), result)]
