@@ -97,3 +97,19 @@ def stacked_network(models, X, y, n_classes, task, cfg: Config, passthrough=Fals
         stacked_features(P, X, passthrough), y, n_classes, task, **cfg.head()
     )
     return integrated.assemble(models, head, task, passthrough, X)
+
+
+def step_here(number: int, argv: list[str], capfd) -> tuple[int, str, str]:
+    """Numbered script ``number``'s main, in this process (no new interpreter, no new import of
+    TensorFlow): (exit status, stdout, stderr)."""
+    from stackgen import registry
+    from stackgen.cli.main import run_script as run_step
+
+    capfd.readouterr()
+    try:
+        run_step(registry.step(number).module_name, argv, None)
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    out, err = capfd.readouterr()
+    return status, out, err

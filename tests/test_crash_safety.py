@@ -11,7 +11,7 @@ import time
 
 import keras
 import pytest
-from conftest import ROOT, TINY, run_script
+from conftest import ROOT, TINY, run_script, step_here
 
 FAULTS = [
     "before-rename:member_1.keras",  # a model fully written to its temporary file, not renamed
@@ -34,34 +34,36 @@ def _visible_files_load(work):
         keras.saving.load_model(path, compile=False)  # raises on a partial file
 
 
-def _after_the_crash(work):
+def _after_the_crash(work, capfd):
     """Whatever the kill left, step 4 either works or says in one line what to re-run; then a
-    clean re-run of step 3 and step 4 both succeed and no temporary file is left."""
+    clean re-run of step 3 and step 4 both succeed and no temporary file is left. (The steps
+    after the kill run in this process: what is tested is the files the kill left.)"""
     _visible_files_load(work)
-    step4 = run_script("04_stack_logistic.py", *TINY, workdir=work)
-    assert "Traceback" not in step4.stderr
-    if step4.returncode != 0:
-        assert step4.stderr.startswith("error: ") and step4.stderr.count("\n") == 1
-        assert "scripts/03_train_members.py" in step4.stderr
-    again = run_script("03_train_members.py", *TINY, workdir=work)
-    assert again.returncode == 0, again.stderr
-    assert run_script("04_stack_logistic.py", *TINY, workdir=work).returncode == 0
+    flags = [*TINY, "--workdir", str(work)]
+    status, _, err = step_here(4, flags, capfd)
+    assert "Traceback" not in err
+    if status != 0:
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert "scripts/03_train_members.py" in err
+    again, _, err = step_here(3, flags, capfd)
+    assert again == 0, err
+    assert step_here(4, flags, capfd)[0] == 0
     assert not list((work / "models").glob(".*tmp*"))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_sigkill_at_a_chosen_point_while_saving(finished, tmp_path, fault):
+def test_sigkill_at_a_chosen_point_while_saving(finished, tmp_path, fault, capfd):
     work = tmp_path / "w"
     shutil.copytree(finished, work)
     killed = run_script(
         "03_train_members.py", *TINY, "--seed", "9", workdir=work, env={"STACKGEN_FAULT": fault}
     )
     assert killed.returncode == -signal.SIGKILL
-    _after_the_crash(work)
+    _after_the_crash(work, capfd)
 
 
 @pytest.mark.parametrize("delay", [1.0, 3.0, 4.5])
-def test_sigkill_at_a_moment_in_time(finished, tmp_path, delay):
+def test_sigkill_at_a_moment_in_time(finished, tmp_path, delay, capfd):
     work = tmp_path / "w"
     shutil.copytree(finished, work)
     proc = subprocess.Popen(
@@ -85,4 +87,4 @@ def test_sigkill_at_a_moment_in_time(finished, tmp_path, delay):
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    _after_the_crash(work)
+    _after_the_crash(work, capfd)
