@@ -19,8 +19,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from stackgen.config import Config  # noqa: E402
-from stackgen.workdir import split_files as data  # noqa: E402
 from stackgen.methods import members, training  # noqa: E402
+from stackgen.workdir import split_files as data  # noqa: E402
 
 
 def member_accuracy(split, cfg: Config, seed: int, fast: bool) -> tuple[float, float]:

@@ -69,7 +69,7 @@ def run_child(command: list[str]) -> dict:
 
 
 def settings(smoke: bool) -> list[str]:
-    return ["--epochs", "3", "--meta-epochs", "2"] if smoke else []
+    return ["--epochs", "3", "--meta-epochs", "2", "--fine-tune-epochs", "2"] if smoke else []
 
 
 def run_baseline(tmp: Path, smoke: bool) -> dict:

@@ -113,3 +113,19 @@ def step_here(number: int, argv: list[str], capfd) -> tuple[int, str, str]:
         status = exc.code if isinstance(exc.code, int) else 1
     out, err = capfd.readouterr()
     return status, out, err
+
+
+@pytest.fixture(scope="session")
+def once():
+    """``once(key, make)``: what ``make()`` gives, made the first time ``key`` is asked for and
+    kept for the session. For expensive parametrized fixtures (a whole run per table, per
+    backend): pytest makes a parametrized fixture again each time its parameter changes, and
+    xdist runs the tests that share it in collection order, interleaved with other modules'."""
+    made = {}
+
+    def get(key, make):
+        if key not in made:
+            made[key] = make()
+        return made[key]
+
+    return get

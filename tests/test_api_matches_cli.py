@@ -18,9 +18,10 @@ from stackgen.methods import compiled_loop
 from stackgen.methods.protocols import holdout_rows
 
 EPOCHS, HEAD_EPOCHS, MEMBERS = 30, 20, 3
+pytestmark = pytest.mark.xdist_group("api_matches_cli")  # one run of the steps for all three
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cli(tmp_path_factory) -> dict:
     """Steps 1-5 at small settings, in this process, as ``python -m stackgen run`` runs them."""
     cfg = tiny_config(
@@ -34,7 +35,7 @@ def cli(tmp_path_factory) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(cli) -> dict:
     """The same stacks through the API: the tutorial's data and members, seed 1. Trained
     afresh: the fits the command line made are forgotten first (``compiled_loop`` would give

@@ -149,3 +149,52 @@ def test_no_module_types_a_step_script_the_registry_names():
 )
 def test_run_takes_its_steps_from_the_registry(upto, numbers):
     assert [s.number for s in registry.in_run(upto)] == numbers
+
+
+# --- the core and its shell ----------------------------------------------------------------------
+
+CORE = ("api", "methods", "data", "trust")  # what the estimators are made of
+SHELL = ("cli", "workdir", "tutorial", "extensions")  # and the command line around it
+SHELL_MODULES = ("config", "registry", "pipeline", "step_io", "step_skips", "stack_steps", "plots")
+
+
+def _core_files():
+    return [p for pkg in CORE for p in (PACKAGE / pkg).rglob("*.py")]
+
+
+def _is_shell(module: str) -> bool:
+    parts = module.split(".")
+    return parts[0] == "stackgen" and len(parts) > 1 and parts[1] in (*SHELL, *SHELL_MODULES)
+
+
+def test_the_core_imports_nothing_of_the_command_line():
+    """No module of the estimators' core imports the flags' Config, the registry, the work
+    dir's Paths, the steps' Printer, the steps or the command line; so none takes them."""
+    crossing = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _core_files()
+        for name, _ in _imports(path)
+        if _is_shell(name)
+    ]
+    assert crossing == []
+    assert _is_shell("stackgen.workdir.paths") and not _is_shell("stackgen.methods.members")
+
+
+def test_the_cores_messages_name_no_flag():
+    """The core says what is wrong in the API's words (``cv=5``, ``members[2]``); the command
+    line passes its own words in (``--member-files cnn.keras``) where it calls the core."""
+    flagged = [
+        f"{path.relative_to(ROOT)}: {text[:60]!r}"
+        for path in _core_files()
+        for text in _code_strings(path)
+        if re.search(r"(^|[\s(])--[a-z]", text)
+    ]
+    assert flagged == []
+
+
+def test_the_package_exports_the_api_without_loading_it():
+    import stackgen
+
+    assert {"StackingClassifier", "StackingRegressor", "load", "tutorial_mlp"} <= set(dir(stackgen))
+    init = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    assert "import keras" not in init and "from stackgen.api" not in init

@@ -36,29 +36,19 @@ def under(backend: str) -> dict:
     return {"KERAS_BACKEND": backend}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Every step and the report under a backend, run once per backend however the tests that
-    use it are ordered (a parametrized module fixture is made again each time its parameter
-    changes, and xdist runs these tests in collection order)."""
-    made = {}
-
-    def run(backend: str):
-        if backend not in made:
-            workdir = tmp_path_factory.mktemp(f"chain_{backend}") / "work"
-            done = run_script("run", *TINY, workdir=workdir, env=under(backend))
-            assert done.returncode == 0, f"{backend}:\n{done.stdout}\n{done.stderr[-3000:]}"
-            made[backend] = (backend, workdir, done)
-        return made[backend]
-
-    return run
+def _run_under(backend: str, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp(f"chain_{backend}") / "work"
+    done = run_script("run", *TINY, workdir=workdir, env=under(backend))
+    assert done.returncode == 0, f"{backend}:\n{done.stdout}\n{done.stderr[-3000:]}"
+    return backend, workdir, done
 
 
 @pytest.fixture(params=OTHER_BACKENDS)
-def chained(request, runs):
-    """Every step and the report under one backend: (backend, work dir, the run's output)."""
+def chained(request, once, tmp_path_factory):
+    """Every step and the report under one backend, run once per backend: (backend, work dir,
+    the run's output)."""
     need(request.param)
-    return runs(request.param)
+    return once(("backend", request.param), lambda: _run_under(request.param, tmp_path_factory))
 
 
 @pytest.mark.xdist_group("backends")

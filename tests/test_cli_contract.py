@@ -42,7 +42,7 @@ def write_table(path: Path, header: list[str], rows: list[list[object]]) -> Path
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tables(tmp_path_factory) -> dict[str, Path]:
     """Tables to point --data at: good ones, odd ones, broken ones."""
     folder = tmp_path_factory.mktemp("tables")
@@ -152,7 +152,7 @@ def command_lines(draw) -> list[str]:
     return argv
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def made_before(tmp_path_factory, tables) -> Path:
     """A work dir step 1 already made: what a failing command must leave exactly as it was."""
     work = tmp_path_factory.mktemp("before") / "w"
@@ -192,7 +192,7 @@ def load_split_of(work: Path):
     return load_split(Paths(work))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory, tables) -> Path:
     """A work dir with the tutorial's five steps run on the 60-row table (features a, b)."""
     work = tmp_path_factory.mktemp("served") / "w"

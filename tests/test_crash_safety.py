@@ -21,7 +21,7 @@ FAULTS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished(tmp_path_factory):
     work = tmp_path_factory.mktemp("crash") / "w"
     done = run_script("run", *TINY, "--upto", "4", workdir=work)

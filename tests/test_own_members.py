@@ -165,7 +165,7 @@ def one_line_failure(status: int, err: str) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def default_named(tmp_path_factory) -> dict:
     """Three plain Sequential members with Keras's default names, on three-class images."""
     folder = tmp_path_factory.mktemp("default_named")
@@ -276,7 +276,7 @@ def _softmax(x):
     return e / e.sum(axis=1, keepdims=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def several_inputs(tmp_path_factory) -> dict:
     """An image and two features as named inputs; a CNN and a GRU on the image, a member on both;
     steps 1-5 run, predict's input written."""
@@ -506,7 +506,7 @@ def test_a_regression_member_is_served_in_the_targets_units(tmp_path, capfd):
     np.testing.assert_allclose(served["member_1"], model(X[50:51]).numpy()[0, 0], atol=1e-3)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bad_members(tmp_path_factory, default_named) -> dict:
     """A work dir where step 1 ran on three-class images, and member files that cannot be
     stacked on it."""

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from stackgen.cli.predict import read_points
 from stackgen.trust.errors import StackgenError
 
+pytestmark = pytest.mark.xdist_group("predict")  # one worker makes the trained run
+
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
 NAMES = ["x1", "x2"]
 
@@ -72,7 +74,7 @@ def test_malformed_input_is_one_clear_error(text, message):
         read_points(text, NAMES)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("predict") / "w"
     done = run_script("run", *TINY, "--upto", "5", workdir=work)

@@ -272,7 +272,7 @@ def test_table_flags_need_a_table(tmp_path):
 # --- predict on raw rows ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mixed_run(tmp_path_factory):
     """Steps 1, 3, 4 and 5 (tutorial protocol, tiny) on the mixed table, in this process."""
     from stackgen.tutorial import (
@@ -416,13 +416,17 @@ REAL = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(REAL))
-def real_run(request, tmp_path_factory):
+@pytest.fixture(params=sorted(REAL))
+def real_run(request, once, tmp_path_factory):
     pytest.importorskip({"penguins_raw": "palmerpenguins", "cars": "vega_datasets"}[request.param])
-    folder = tmp_path_factory.mktemp(request.param)
-    path, target = write_package_table(request.param, folder)
+    return once(("real", request.param), lambda: _real_run(request.param, tmp_path_factory))
+
+
+def _real_run(name: str, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(name)
+    path, target = write_package_table(name, folder)
     work = folder / "work"
-    flags, _ = REAL[request.param]
+    flags, _ = REAL[name]
     done = run_script(
         "run",
         "--data",
@@ -436,7 +440,7 @@ def real_run(request, tmp_path_factory):
         workdir=work,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return request.param, path, target, work, done.stdout
+    return name, path, target, work, done.stdout
 
 
 @pytest.mark.xdist_group("real_tables")

@@ -21,7 +21,7 @@ SCRIPTS = [Path(s.script).name for s in registry.STEPS if s.package == "tutorial
 ACC = r"[01]\.\d{3}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chained(tmp_path_factory):
     """The five scripts run in order in one work dir; their results, by script."""
     workdir = tmp_path_factory.mktemp("chain") / "my work dir é"
@@ -153,7 +153,7 @@ def test_step_1_does_not_import_tensorflow(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def two_full_runs(tmp_path_factory):
     """``python -m stackgen run`` (steps 1-9 and the report) twice, same seed, tiny settings."""
     root = tmp_path_factory.mktemp("runs")

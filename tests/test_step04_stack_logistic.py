@@ -161,7 +161,7 @@ def test_a_skops_file_with_another_estimator_is_refused(tmp_path):
         metalearner_files.load_meta(paths.meta_learner_for("tutorial", ".skops"), paths)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stacked_network_made(trained, tmp_path_factory):
     """A copy of the trained work dir with step 5's networks, which predict serves too."""
     work = tmp_path_factory.mktemp("with_network") / "w"

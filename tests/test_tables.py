@@ -158,15 +158,20 @@ def test_the_work_dir_defaults_to_runs_named_after_the_file(tmp_path):
     assert cfg.workdir.parts[-2:] == ("runs", "my data")
 
 
-@pytest.fixture(scope="module", params=["breast_cancer", "wine", "diabetes"])
-def table_run(request, tmp_path_factory):
-    """``python -m stackgen run --data <table>.csv`` (every step and the report), tiny epochs."""
-    folder = tmp_path_factory.mktemp(request.param)
-    path, target = sklearn_table(folder, request.param)
-    work = folder / "work"
-    done = run_script("run", "--data", str(path), "--target", target, *TINY, workdir=work)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return request.param, path, target, work, done.stdout
+@pytest.fixture(params=["breast_cancer", "wine", "diabetes"])
+def table_run(request, once, tmp_path_factory):
+    """``python -m stackgen run --data <table>.csv`` (every step and the report), tiny epochs;
+    once per table."""
+
+    def run(name: str):
+        folder = tmp_path_factory.mktemp(name)
+        path, target = sklearn_table(folder, name)
+        work = folder / "work"
+        done = run_script("run", "--data", str(path), "--target", target, *TINY, workdir=work)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return name, path, target, work, done.stdout
+
+    return once(("table", request.param), lambda: run(request.param))
 
 
 @pytest.mark.xdist_group("tables")
