@@ -69,7 +69,7 @@ def run_child(command: list[str]) -> dict:
 
 
 def settings(smoke: bool) -> list[str]:
-    return ["--epochs", "3", "--meta-epochs", "2", "--fine-tune-epochs", "2"] if smoke else []
+    return ["--epochs", "3", "--meta-epochs", "2"] if smoke else []
 
 
 def run_baseline(tmp: Path, smoke: bool) -> dict:
@@ -224,6 +224,7 @@ def run_default(tmp: Path, smoke: bool) -> dict:
     proc = run_child(
         [sys.executable, "-m", "stackgen", "run", "--quiet", "--workdir", str(workdir)]
         + settings(smoke)
+        + (["--fine-tune-epochs", "2"] if smoke else [])
     )
     steps = json.loads((workdir / "results/run.json").read_text())["steps"]
     return {
