@@ -141,6 +141,19 @@ def test_the_same_random_state_gives_the_same_bits_and_fit_leaves_the_global_gen
     assert isinstance(drawn.random_state_, int)
 
 
+def test_a_users_seeded_keras_model_is_the_same_before_and_after_a_fit(blobs):
+    X, y, _, _ = blobs
+
+    def users_model():
+        keras.utils.set_random_seed(5)
+        layers = [keras.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(3)]
+        return keras.Sequential(layers).get_weights()[0]
+
+    before = users_model()
+    stack().fit(X, y)
+    assert np.array_equal(users_model(), before)
+
+
 def test_fit_prints_nothing_and_writes_no_file_unless_verbose(blobs, tmp_path, monkeypatch):
     X, y, _, _ = blobs
     monkeypatch.chdir(tmp_path)

@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-from sklearn.model_selection import train_test_split
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log lines, before its import
 
-import stackgen
-from stackgen.methods.stats import format_p, paired, summary
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+import stackgen  # noqa: E402
+from stackgen.methods.stats import format_p, paired, summary  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -45,7 +49,10 @@ PROTOCOLS = ("tutorial", "holdout", "cv")
 
 
 def train_members(train_X: dict, train_y: np.ndarray, seed: int, epochs: int) -> list:
-    """The four members, each trained with Keras's fit on the train rows, seeded."""
+    """The four members, each trained with Keras's fit on the train rows, seeded. TensorFlow's
+    deterministic kernels are on from the start (stackgen turns them on when it first trains),
+    so every seed's members are the same whether a stack was fit before them or not."""
+    tf.config.experimental.enable_op_determinism()
     trained = []
     for kind in KINDS:
         keras.utils.set_random_seed(seed)

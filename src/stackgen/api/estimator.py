@@ -38,6 +38,7 @@ import random
 import keras
 import numpy as np
 import pandas as pd
+from keras.src.random import seed_generator as keras_seeds
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -158,17 +159,14 @@ class _BaseStacking(BaseEstimator):
         target = self._target_scale()
         say = self._say
         say(f"stacking {len(chosen)} members, {protocol.name}: {n} rows")
-        models = fitting.final_models(
-            chosen,
-            rows,
-            y_fit,
-            classes,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            target=target,
-            sample_weight=weights,
-            progress=self._progress,
-        )
+        how = {  # how every member and fresh copy trains
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "target": target,
+            "sample_weight": weights,
+            "progress": self._progress,
+        }
+        models = fitting.final_models(chosen, rows, y_fit, classes, **how)
         final = [
             m.wrapped(members.own_copy(model) if m.given is not None else model, target)
             for m, model in zip(chosen, models, strict=True)
@@ -178,18 +176,7 @@ class _BaseStacking(BaseEstimator):
             self.folds_ = np.full(n, -1, dtype=np.int64)
         else:
             splits = protocol.split(rows, y_fit, groups)
-            oof = fitting.out_of_fold(
-                chosen,
-                rows,
-                y_fit,
-                classes,
-                splits,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                target=target,
-                sample_weight=weights,
-                progress=self._progress,
-            )
+            oof = fitting.out_of_fold(chosen, rows, y_fit, classes, splits, **how)
             self.folds_ = protocols.fold_ids(splits, n)
         covered = ~np.isnan(oof).any(axis=(1, 2))
         raw = api_data.raw_features(rows)
@@ -449,14 +436,18 @@ def _seed(random_state) -> int:
 
 @contextlib.contextmanager
 def _global_random_state_kept():
-    """Keras seeds Python's and NumPy's global generators; a fit gives them back as it found
-    them, so code around it draws what it would have drawn."""
+    """A fit seeds Python's and NumPy's global generators (``keras.utils.set_random_seed``) and
+    gives Keras a generator of its own to draw default seeds from (``training.seed_everything``);
+    it gives all three back as it found them, so code around it draws what it would have drawn,
+    and ``keras.utils.set_random_seed`` keeps making a user's own models the same after a fit."""
     python, numpy = random.getstate(), np.random.get_state()
+    keras_draws = keras_seeds.python_random
     try:
         yield
     finally:
         random.setstate(python)
         np.random.set_state(numpy)
+        keras_seeds.python_random = keras_draws
 
 
 def final_estimator_names(task: str = "classification") -> list[str]:

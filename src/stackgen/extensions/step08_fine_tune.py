@@ -74,4 +74,3 @@ def run(cfg: Config) -> dict:
     outputs = [write_json(paths.result("fine_tune.json"), result)]
     out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result
-

@@ -6,7 +6,6 @@ the data and lineage."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from pathlib import Path
 
 import keras
@@ -173,8 +172,3 @@ def runnable_protocols(cfg: Config, out) -> list[protocols.Protocol]:
         )
     out.result(f"note: the cv protocol is skipped: {why}")
     return others
-
-
-def without_skipped(cfg: Config, chosen: list[protocols.Protocol]) -> Config:
-    """``cfg`` asking for the protocols ``chosen`` only."""
-    return dataclasses.replace(cfg, protocols=tuple(p.name for p in chosen))
