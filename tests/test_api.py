@@ -460,3 +460,68 @@ def test_bad_data_is_one_plain_exception(blobs):
         est.predict(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="a class the stack was not fit on"):
         est.compare(X_test, np.full(len(X_test), 7))
+
+
+def test_what_can_be_refused_is_refused_before_anything_trains(blobs, monkeypatch):
+    from sklearn.svm import SVC
+
+    X, y, _, _ = blobs
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr(fitting, "final_models", no_training)
+    weights = np.ones(len(y)) * 2
+    for settings, fit, message in [
+        ({"final_estimator": "nope"}, {}, "final_estimator='nope'"),
+        ({"final_estimator": "nnls", "passthrough": True}, {}, "only weights"),
+        ({"final_estimator": "knn"}, {"sample_weight": weights}, "cannot weight its rows"),
+        ({"final_estimator": stackgen.NetworkHead(epochs=0)}, {}, r"NetworkHead\(epochs=0\)"),
+        ({"final_estimator": SVC()}, {}, r"SVC\(\) gives no class probabilities"),
+        ({"cv": ShuffleSplit(3, random_state=0)}, {}, "more than once"),
+    ]:
+        with pytest.raises(StackgenError, match=message):
+            stack(**settings).fit(X, y, **fit)
+
+
+def test_a_dense_builder_reading_one_named_input_trains(blobs):
+    X, y, X_test, _ = blobs
+    named = {"a": X[:, :1], "b": X[:, 1:]}
+
+    def on_b(input_shape, n_outputs, name):
+        inputs = keras.Input(input_shape["b"], name="b")
+        hidden = keras.layers.Dense(4, activation="relu", name=f"{name}_hidden")(inputs)
+        outputs = keras.layers.Dense(n_outputs, activation="softmax")(hidden)
+        model = keras.Model(inputs, outputs, name=name)
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        return model
+
+    est = stackgen.StackingClassifier([on_b, on_b], cv=3, epochs=5, random_state=1).fit(named, y)
+    probs = est.predict_proba({"a": X_test[:, :1], "b": X_test[:, 1:]})
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_a_category_column_is_one_hot_and_a_table_stack_exports(blobs):
+    X, y, X_test, _ = blobs
+    rng = np.random.default_rng(1)
+
+    def frame(X):
+        codes = pd.Categorical(rng.choice([1, 2, 3], len(X)))
+        return pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "code": codes})
+
+    est = stack().fit(frame(X), y)
+    assert est.encoded_names_ == ["x1", "x2", "code=1", "code=2", "code=3"]
+    test = frame(X_test)
+    network = est.to_keras()
+    np.testing.assert_allclose(
+        network.predict(est.encode(test), verbose=0), est.predict_proba(test), atol=1e-5
+    )
+
+
+def test_settings_held_as_numpy_numbers_save(blobs, tmp_path):
+    X, y, X_test, _ = blobs
+    est = stack(epochs=np.int64(EPOCHS), cv=np.int64(3), random_state=np.int64(1)).fit(X, y)
+    est.save(tmp_path / "s.zip")
+    loaded = stackgen.load(tmp_path / "s.zip")
+    assert loaded.get_params()["epochs"] == EPOCHS and loaded.get_params()["random_state"] == 1
+    assert np.array_equal(loaded.predict_proba(X_test), est.predict_proba(X_test))

@@ -41,4 +41,4 @@ def test_the_tutorial_notebook_runs_and_its_checks_hold(tmp_path, monkeypatch):
     assert "stacked_network gives predict_proba's numbers: True" in printed
     assert "blobs_stack.zip loaded; same predictions: True" in printed
     assert "'final_estimator'" in printed  # the grid search's best parameters
-    assert list(tmp_path.iterdir()) == []  # the notebook writes its file to a temporary folder
+    assert list(tmp_path.iterdir()) == []  # its saved stack went to a temporary folder, now gone

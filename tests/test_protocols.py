@@ -69,13 +69,22 @@ def test_cv_scores_members_and_stacks_on_all_test_rows_and_fits_on_train_rows(sp
     assert task.score_rows[0] == "test" and len(task.score_rows[1]) == 1000
 
 
-def test_cv_folds_are_stratified_and_refuse_too_small_classes():
+def fold_of(y, folds, seed):
+    """Each row's fold under the command line's cv protocol (step 3's out-of-fold splits)."""
+    splits = protocols.CrossValidated(folds, seed).stacking_cv(CLASSIFICATION).split(y, y)
+    return protocols.fold_ids(splits, len(y))
+
+
+def test_cv_folds_are_stratified_and_say_when_a_class_is_too_small():
     y = np.array([0] * 10 + [1] * 10 + [2] * 10)
-    folds = protocols.cv_folds(y, 5, 0, CLASSIFICATION)
+    folds = fold_of(y, 5, 0)
     for f in range(5):
         np.testing.assert_array_equal(np.bincount(y[folds == f]), [2, 2, 2])
-    with pytest.raises(ValueError, match="only 3 training rows, fewer than 5 folds"):
-        protocols.cv_folds(np.array([0] * 3 + [1] * 10), 5, 0, CLASSIFICATION)
+    # The command line refuses this at the door (test_settings_checks.py); the splitter warns.
+    with pytest.warns(UserWarning, match="least populated class in y has only 3 members"):
+        fold_of(np.array([0] * 3 + [1] * 10), 5, 0)
+    with pytest.raises(ValueError, match="5 folds cannot split these 4 rows"):
+        fold_of(np.array([0, 0, 1, 1]), 5, 0)
 
 
 def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_row(
@@ -151,10 +160,10 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
 @settings(max_examples=40, deadline=None)
 def test_folds_and_halves_always_partition_the_rows(labels, folds, seed):
     y = np.asarray(labels)
-    fold_of = protocols.cv_folds(y, folds, seed, CLASSIFICATION)
-    assert set(fold_of) == set(range(folds))  # every row in exactly one fold, every fold used
+    folds_of = fold_of(y, folds, seed)
+    assert set(folds_of) == set(range(folds))  # every row in exactly one fold, every fold used
     for c in range(4):  # stratified: each class spread over the folds as evenly as possible
-        counts = np.bincount(fold_of[y == c], minlength=folds)
+        counts = np.bincount(folds_of[y == c], minlength=folds)
         assert counts.max() - counts.min() <= 1
     fit, score = protocols.holdout_rows(y, seed, CLASSIFICATION)
     assert not set(fit) & set(score)

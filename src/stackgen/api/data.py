@@ -94,7 +94,7 @@ def raw_features(X: inputs.Inputs) -> np.ndarray | None:
 
 def class_labels(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """(the classes, sorted; y as their indices) for a classifier, or one line."""
-    y = _labels(y, n_rows)
+    y = labels(y, n_rows)
     check_classification_targets(y)
     classes, encoded = np.unique(y, return_inverse=True)
     if len(classes) < 2:
@@ -106,7 +106,7 @@ def class_labels(y, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 def target_values(y, n_rows: int) -> np.ndarray:
     """y as float64 values for a regressor, or one line."""
-    y = _labels(y, n_rows)
+    y = labels(y, n_rows)
     try:
         values = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
@@ -186,7 +186,8 @@ def _same_shapes(given: dict, fitted: dict) -> None:
             )
 
 
-def _labels(y, n_rows: int) -> np.ndarray:
+def labels(y, n_rows: int) -> np.ndarray:
+    """y as a 1-D array of one label per row, or one line."""
     if y is None:
         raise StackgenError(
             "requires y to be passed, but the target y is None: stacking learns from labels"
@@ -219,7 +220,10 @@ def _raw_table(frame: pd.DataFrame) -> tables.RawTable:
 def _encode_table(frame: pd.DataFrame) -> tuple[np.ndarray, Fitted]:
     table = _raw_table(frame)
     every = np.arange(table.rows)
-    encoded = columns.encode_table(table, table.header, every, columns.Options(), "X", every)
+    # Integer codes read as categories: the columns given pandas's 'category' dtype.
+    codes = tuple(c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype))
+    options = columns.Options(categorical=codes, said_categorical="category dtype")
+    encoded = columns.encode_table(table, table.header, every, options, "X", every)
     fitted = Fitted(
         "table",
         {"X": (encoded.X.shape[1],)},

@@ -48,7 +48,6 @@ from stackgen.data import inputs
 from stackgen.data.task import CLASSIFICATION, REGRESSION, Classes
 from stackgen.methods import final_estimators, fitting, members, protocols, seeds, stats
 from stackgen.methods.metalearners import BestMember
-from stackgen.methods.protocols import Prefit
 from stackgen.trust.errors import StackgenError, StackgenTypeError
 
 # scikit-learn's own checks (``sklearn.utils.estimator_checks``) that a stack of networks cannot
@@ -155,7 +154,19 @@ class _BaseStacking(BaseEstimator):
                 "feature columns (images, or several inputs): set passthrough=False"
             )
         protocol = protocols.stacking_cv(self.cv, self._task, seed)
+        # Everything that can be refused is refused before any training: the meta-learner, the
+        # members, the splits.
+        meta = final_estimators.combiner(
+            self.final_estimator,
+            self._task,
+            seed=seed,
+            head_seed=seeds.head_seed(seed),
+            passthrough=self.passthrough,
+            batch_size=self.batch_size,
+        )
+        final_estimators.check_weights(meta, weights)
         chosen = self._members(rows, classes, seed, protocol)
+        splits = protocol.split(rows, y_fit, groups)
         target = self._target_scale()
         say = self._say
         say(f"stacking {len(chosen)} members, {protocol.name}: {n} rows")
@@ -168,26 +179,16 @@ class _BaseStacking(BaseEstimator):
         }
         models = fitting.final_models(chosen, rows, y_fit, classes, **how)
         final = [
-            m.wrapped(members.own_copy(model) if m.given is not None else model, target)
+            m.wrapped(members.own_copy(model, m.where) if m.given is not None else model, target)
             for m, model in zip(chosen, models, strict=True)
         ]
-        if isinstance(protocol, Prefit):
-            oof = np.stack(members.member_probabilities(final, rows), axis=1)
-            self.folds_ = np.full(n, -1, dtype=np.int64)
-        else:
-            splits = protocol.split(rows, y_fit, groups)
+        if protocol.trains_copies:
             oof = fitting.out_of_fold(chosen, rows, y_fit, classes, splits, **how)
-            self.folds_ = protocols.fold_ids(splits, n)
+        else:  # the members as given: their own predictions on the rows are the meta-learner's
+            oof = np.stack(members.member_probabilities(final, rows), axis=1)
+        self.folds_ = protocols.fold_ids(splits, n)
         covered = ~np.isnan(oof).any(axis=(1, 2))
         raw = api_data.raw_features(rows)
-        meta = final_estimators.combiner(
-            self.final_estimator,
-            self._task,
-            seed=seed,
-            head_seed=seeds.head_seed(seed),
-            passthrough=self.passthrough,
-            batch_size=self.batch_size,
-        )
         say(f"fitting the meta-learner on {int(covered.sum())} rows")
         meta.fit(
             oof[covered],
@@ -203,6 +204,7 @@ class _BaseStacking(BaseEstimator):
         self.random_state_ = seed
         self.protocol_ = protocol.name
         self.member_outputs_ = [m.output for m in chosen]
+        self.encoded_names_ = self._inputs.feature_names or None
         self._best = BestMember().fit(oof[covered], y_fit[covered])
         return self
 
@@ -225,12 +227,12 @@ class _BaseStacking(BaseEstimator):
             for i, item in enumerate(given, start=1)
         ]
         for member in chosen:
-            if isinstance(protocol, Prefit) and member.given is None:
+            if not protocol.trains_copies and member.given is None:
                 raise StackgenError(
                     f"{member.where} is a builder, and cv='prefit' uses members as given: give "
                     "trained models, or a number of folds (cv=5) so that stackgen trains them"
                 )
-            if not isinstance(protocol, Prefit) and member.settings is None:
+            if protocol.trains_copies and member.settings is None:
                 raise StackgenError(
                     f"{member.where} cannot be retrained on the folds: {member.why_not}; "
                     "compile it with its optimizer and loss, or use cv='prefit'"
@@ -254,9 +256,15 @@ class _BaseStacking(BaseEstimator):
 
     # --- predicting -----------------------------------------------------------------------------
 
-    def _member_outputs(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+    def encode(self, X):
+        """X as the members read it: a DataFrame encoded by the transformer ``fit`` made (its
+        imputed, standardised and one-hot columns, named in ``encoded_names_``), an array or a
+        dict of arrays as float32. What ``to_keras()``'s network takes."""
         check_is_fitted(self, "members_")
-        rows = api_data.later_inputs(self, X, self._inputs)
+        return api_data.later_inputs(self, X, self._inputs)
+
+    def _member_outputs(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        rows = self.encode(X)
         P = np.stack(members.member_probabilities(self.members_, rows), axis=1)
         return P, api_data.raw_features(rows)
 
@@ -339,26 +347,26 @@ class StackingClassifier(ClassifierMixin, _BaseStacking):
 
     _task = CLASSIFICATION
 
-    def _targets(self, y, n, fitted=False):
-        if not fitted:
-            self.classes_, encoded = api_data.class_labels(y, n)
-            return encoded, Classes(
-                CLASSIFICATION, len(self.classes_), tuple(str(c) for c in self.classes_)
-            )
-        labels = api_data._labels(y, n)
+    def _targets(self, y, n):
+        """y as class indices (``classes_`` set), and the classes the members are checked
+        against."""
+        self.classes_, encoded = api_data.class_labels(y, n)
+        names = tuple(str(c) for c in self.classes_)
+        return encoded, Classes(CLASSIFICATION, len(self.classes_), names)
+
+    def _target_scale(self):
+        return None
+
+    def _scored_labels(self, y, n):
+        """Labels to score against, as indices of ``classes_``; one line for an unknown one."""
+        labels = api_data.labels(y, n)
         known = np.isin(labels, self.classes_)
         if not known.all():
             raise StackgenError(
                 f"y holds {labels[~known][0]!r}, a class the stack was not fit on "
                 f"({', '.join(map(str, self.classes_[:6]))})"
             )
-        return np.searchsorted(self.classes_, labels).astype(np.int64), None
-
-    def _target_scale(self):
-        return None
-
-    def _scored_labels(self, y, n):
-        return self._targets(y, n, fitted=True)[0]
+        return np.searchsorted(self.classes_, labels).astype(np.int64)
 
     def _in_target_units(self, P):
         return P
@@ -381,12 +389,12 @@ class StackingRegressor(RegressorMixin, _BaseStacking):
 
     _task = REGRESSION
 
-    def _targets(self, y, n, fitted=False):
+    def _targets(self, y, n):
+        """y standardised (``target_mean_``, ``target_scale_`` set), and the one "class"."""
         values = api_data.target_values(y, n)
-        if not fitted:
-            self.target_mean_ = float(values.mean())
-            std = float(values.std())
-            self.target_scale_ = std if std > 0 else 1.0
+        self.target_mean_ = float(values.mean())
+        std = float(values.std())
+        self.target_scale_ = std if std > 0 else 1.0
         standard = ((values - self.target_mean_) / self.target_scale_).astype(np.float32)
         return standard, Classes(REGRESSION, 1)
 

@@ -96,29 +96,39 @@ def load(path, kinds: dict, trusted: list[str] | None = None):
         raise UnreadableFileError(path, f"not a saved stack: {exc}") from None
     with archive, tempfile.TemporaryDirectory() as folder:
         try:
-            record = json.loads(archive.read("stack.json"))
-        except (KeyError, ValueError) as exc:
-            raise UnreadableFileError(path, f"not a saved stack ({exc})") from None
-        if record.get("format") != FORMAT or record.get("version") != VERSION:
-            raise UnreadableFileError(path, "not a stack saved by this version of stackgen")
-        cls = kinds.get(record.get("estimator"))
-        if cls is None:
-            raise UnreadableFileError(path, f"unknown estimator {record.get('estimator')!r}")
-        models = []
-        for i in range(1, record["members"] + 1):
-            where = Path(folder) / f"member_{i}.keras"
-            where.write_bytes(archive.read(f"members/member_{i}.keras"))
-            model, _ = members.load_member_file(where, f"{path.name}: member_{i}")
-            models.append(model)
-        meta, final_object, cv = _load_meta(record["meta"], archive, path, trusted, folder)
-        final = record["final_estimator"]
-        params = dict(
-            record["params"], final_estimator=final_object if final["object"] else final["name"]
-        )
-        if record["params"]["cv"] == {"saved": "splitter"}:
-            params["cv"] = cv
-        stack = cls(members=models, **params)
-        _restore(stack, record, archive, path, trusted, models, meta)
+            return _read(archive, path, kinds, trusted, folder)
+        except (KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, StackgenError):
+                raise
+            raise UnreadableFileError(path, f"not a whole saved stack ({exc!r})") from None
+
+
+def _read(archive: zipfile.ZipFile, path: Path, kinds: dict, trusted: list[str], folder: str):
+    """The stack in an opened archive (``load``'s work)."""
+    try:
+        record = json.loads(archive.read("stack.json"))
+    except (KeyError, ValueError) as exc:
+        raise UnreadableFileError(path, f"not a saved stack ({exc})") from None
+    if record.get("format") != FORMAT or record.get("version") != VERSION:
+        raise UnreadableFileError(path, "not a stack saved by this version of stackgen")
+    cls = kinds.get(record.get("estimator"))
+    if cls is None:
+        raise UnreadableFileError(path, f"unknown estimator {record.get('estimator')!r}")
+    models = []
+    for i in range(1, record["members"] + 1):
+        where = Path(folder) / f"member_{i}.keras"
+        where.write_bytes(archive.read(f"members/member_{i}.keras"))
+        model, _ = members.load_member_file(where, f"{path.name}: member_{i}")
+        models.append(model)
+    meta, final_object, cv = _load_meta(record["meta"], archive, path, trusted, folder)
+    final = record["final_estimator"]
+    params = dict(
+        record["params"], final_estimator=final_object if final["object"] else final["name"]
+    )
+    if record["params"]["cv"] == {"saved": "splitter"}:
+        params["cv"] = cv
+    stack = cls(members=models, **params)
+    _restore(stack, record, archive, path, trusted, models, meta)
     return stack
 
 
@@ -174,6 +184,8 @@ def _record(stack, meta_record: dict) -> dict:
     params.pop("members")
     if not _plain_cv(params["cv"]):
         params["cv"] = {"saved": "splitter"}
+    # NumPy numbers (a grid search's values) as plain ones; a RandomState is saved as None.
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
     random_state = params["random_state"]
     params["random_state"] = random_state if isinstance(random_state, int) else None
     fitted = {
@@ -258,6 +270,7 @@ def _restore(stack, record, archive, path, trusted, models, meta) -> None:
     stack.random_state_ = fitted["random_state_"]
     stack.protocol_ = fitted["protocol_"]
     stack.member_outputs_ = fitted["member_outputs_"]
+    stack.encoded_names_ = fitted["inputs"]["feature_names"] or None
     best = BestMember()
     best.index_ = fitted["best_member"]
     stack._best = best

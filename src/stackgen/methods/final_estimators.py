@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.utils.validation import has_fit_parameter
 
 from stackgen.data.task import Task
 from stackgen.methods import metalearners
@@ -74,13 +75,15 @@ def combiner(
     if isinstance(final_estimator, str):
         return _named(final_estimator, task, seed, head_seed, passthrough, batch_size)
     if isinstance(final_estimator, NetworkHead):
-        return NetworkCombiner(clone(final_estimator), passthrough, head_seed, batch_size)
+        head = clone(final_estimator)
+        head.check()
+        return NetworkCombiner(head, passthrough, head_seed, batch_size)
     if isinstance(final_estimator, type):
         raise StackgenTypeError(
             f"final_estimator={final_estimator.__name__} is a class; give an instance, "
             f"{final_estimator.__name__}()"
         )
-    if not hasattr(final_estimator, "fit"):
+    if not hasattr(final_estimator, "fit") or not hasattr(final_estimator, "get_params"):
         raise StackgenTypeError(
             f"final_estimator is a {type(final_estimator).__name__}; give a name "
             f"({', '.join(names(task))}) or a scikit-learn estimator"
@@ -94,7 +97,24 @@ def combiner(
         raise StackgenError(
             f"final_estimator={label}() is a classifier; a StackingRegressor needs a regressor"
         )
+    if task.name == "classification" and not hasattr(final_estimator, "predict_proba"):
+        raise StackgenError(
+            f"final_estimator={label}() gives no class probabilities (no predict_proba), and a "
+            "stack's are its meta-learner's: give one that does (SVC(probability=True), or "
+            "CalibratedClassifierCV around it)"
+        )
     return SklearnMeta("custom", clone(final_estimator), passthrough)
+
+
+def check_weights(meta: Combiner, sample_weight) -> None:
+    """Refuse, before anything trains, weights a meta-learner cannot take."""
+    if sample_weight is None or not isinstance(meta, SklearnMeta):
+        return
+    if not has_fit_parameter(meta.estimator, "sample_weight"):
+        raise StackgenError(
+            f"the {type(meta.estimator).__name__} meta-learner cannot weight its rows (its fit "
+            "takes no sample_weight); pick another, or fit without weights"
+        )
 
 
 def _named(name, task, seed, head_seed, passthrough, batch_size) -> Combiner:

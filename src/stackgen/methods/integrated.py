@@ -138,7 +138,8 @@ class NetworkHead(BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
 
-    def _settings(self) -> None:
+    def check(self) -> None:
+        """Refuse settings the head cannot train with, in one line."""
         for name in ("hidden", "epochs", "batch_size"):
             value = getattr(self, name)
             if value is None and name != "epochs":
@@ -151,7 +152,7 @@ class NetworkHead(BaseEstimator):
     def fit_stack(self, P, y, raw, *, passthrough, seed, batch_size, n_classes, sample_weight=None):
         """Fit the head on members' outputs P [rows, members, classes] (and the raw features
         with ``passthrough``); ``seed`` fixes its weights and shuffles."""
-        self._settings()
+        self.check()
         self.passthrough_ = passthrough
         task = task_of(y)
         self.model_ = fit_head(

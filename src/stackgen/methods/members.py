@@ -24,6 +24,7 @@ import hashlib
 import inspect
 import os
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,7 +133,7 @@ class Member:
     given: keras.Model | None = None  # trained elsewhere: used as it is
     builder: Callable | None = None
     build_args: dict = field(default_factory=dict)
-    plain: bool = False  # a Dense chain with the task's loss and default Adam: side by side
+    plain: bool = False  # one input of features, Dense layers, default Adam, the task's loss
     own_units: bool = False  # a regression member that predicts in the target's own units
     source: Path | None = None
     sha256: str | None = None
@@ -258,7 +259,7 @@ def _built(builder, index, seed, X, classes, where) -> Member:
         None,
         builder=builder,
         build_args={**args, "model": model},
-        plain=is_plain(model, classes, kind, compile_config),
+        plain=inputs.is_flat(X) and is_plain(model, classes, kind, compile_config),
         first=model,
     )
     return member
@@ -324,15 +325,23 @@ def load_member_file(path: Path, where: str) -> tuple[keras.Model, dict | None]:
     return model, config.get("compile_config") or None
 
 
-def own_copy(model: keras.Model) -> keras.Model:
-    """A copy of a model a user gave, weights and all, so that nothing the stack does (freezing
-    it inside the integrated network) changes theirs."""
+def own_copy(model: keras.Model, where: str = "the model") -> keras.Model:
+    """A copy of a model, weights and all, so that nothing done to the copy (freezing it inside
+    the integrated network, fine-tuning it) changes the original: rebuilt from its
+    configuration, or else deep-copied; one line if neither can be done."""
     try:
         copy = keras.models.clone_model(model)
         copy.set_weights(model.get_weights())
-    except Exception:  # noqa: BLE001 - a model clone_model cannot rebuild: use it as given
-        return model
-    return copy
+        return copy
+    except Exception:  # noqa: BLE001 - a model clone_model cannot rebuild (subclassed, say)
+        pass
+    try:
+        return deepcopy(model)
+    except Exception as exc:  # noqa: BLE001
+        raise StackgenError(
+            f"{where}: stackgen cannot make a copy of it to work on, so it would change yours "
+            f"({str(exc)[:80]}); build it from Keras layers (the functional or Sequential API)"
+        ) from None
 
 
 def _digest(path: Path) -> str:

@@ -217,17 +217,38 @@ class MetaRows:
 
 
 class Protocol:
-    """One of the command line's protocols: ``rows`` says which of a run's rows its
-    meta-learners fit on and are scored on."""
+    """One of the command line's protocols. ``split`` says which of a run's rows its
+    meta-learners fit on and which they are scored on, each as (the array the indices are of,
+    "train" or "test"; the indices), as the estimators' protocols say which rows fit and which
+    are held out; ``rows`` gathers those rows' member outputs, labels and features."""
 
     name: str
     needs_oof = False  # fit on the members' out-of-fold predictions (made by step 3)
 
-    def rows(self, split: Split, test_P: np.ndarray, oof_P: np.ndarray | None) -> MetaRows:
+    def split(self, split: Split) -> tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]:
         raise NotImplementedError
 
-    def _rows(self, split, fit: tuple, score: tuple, fit_set: str, score_set: str, said: str):
-        (fit_P, fit_y, fit_raw, fit_idx), (score_P, score_y, score_raw, score_idx) = fit, score
+    def describe(self, fit: tuple, score: tuple) -> str:
+        """E.g. "fit: 500 test; scored: other 500 test"."""
+        (fit_set, fit_idx), (score_set, score_idx) = fit, score
+        return f"fit: {len(fit_idx)} {fit_set}; scored: {len(score_idx)} {score_set}"
+
+    def rows(self, split: Split, test_P: np.ndarray, oof_P: np.ndarray | None) -> MetaRows:
+        fit, score = self.split(split)
+        if oof_P is None and "train" in (fit[0], score[0]):
+            raise ValueError(f"the {self.name} protocol needs out-of-fold predictions")
+        parts = {
+            "train": (oof_P, split.train_y, split.train_X),
+            "test": (test_P, split.test_y, split.test_X),
+        }
+
+        def take(which, rows):
+            P, y, X = parts[which]
+            if len(rows) == len(y) and np.array_equal(rows, np.arange(len(y))):
+                return P, y, X  # every row, in order: the arrays themselves
+            return P[rows], y[rows], inputs.take(X, rows)
+
+        (fit_P, fit_y, fit_raw), (score_P, score_y, score_raw) = take(*fit), take(*score)
         return MetaRows(
             self.name,
             split.task,
@@ -237,9 +258,9 @@ class Protocol:
             score_P,
             score_y,
             score_raw,
-            (fit_set, fit_idx),
-            (score_set, score_idx),
-            said,
+            fit,
+            score,
+            self.describe(fit, score),
         )
 
 
@@ -247,11 +268,9 @@ class Protocol:
 class Tutorial(Protocol):
     name = "tutorial"
 
-    def rows(self, split, test_P, oof_P=None) -> MetaRows:
+    def split(self, split):
         every = np.arange(len(split.test_y))
-        both = (test_P, split.test_y, split.test_X, every)
-        said = f"fit: {len(every)} test; scored: {len(every)} test"
-        return self._rows(split, both, both, "test", "test", said)
+        return ("test", every), ("test", every)
 
 
 @dataclass(frozen=True)
@@ -259,14 +278,12 @@ class Holdout(Protocol):
     seed: int = 1
     name = "holdout"
 
-    def rows(self, split, test_P, oof_P=None) -> MetaRows:
+    def split(self, split):
         fit, score = holdout_rows(split.test_y, self.seed, split.task)
+        return ("test", fit), ("test", score)
 
-        def part(rows):
-            return test_P[rows], split.test_y[rows], inputs.take(split.test_X, rows), rows
-
-        said = f"fit: {len(fit)} test; scored: other {len(score)} test"
-        return self._rows(split, part(fit), part(score), "test", "test", said)
+    def describe(self, fit, score) -> str:
+        return f"fit: {len(fit[1])} test; scored: other {len(score[1])} test"
 
 
 @dataclass(frozen=True)
@@ -280,20 +297,11 @@ class CrossValidated(Protocol):
         """How step 3 makes the out-of-fold predictions this protocol fits on."""
         return Folds(kfold(self.folds, self.seed, task), f"{self.folds} folds")
 
-    def rows(self, split, test_P, oof_P) -> MetaRows:
-        if oof_P is None:
-            raise ValueError("the cv protocol needs out-of-fold predictions")
-        train = np.arange(len(split.train_y))
-        every = np.arange(len(split.test_y))
-        said = f"fit: {len(train)} train out-of-fold; scored: {len(every)} test"
-        return self._rows(
-            split,
-            (oof_P, split.train_y, split.train_X, train),
-            (test_P, split.test_y, split.test_X, every),
-            "train",
-            "test",
-            said,
-        )
+    def split(self, split):
+        return ("train", np.arange(len(split.train_y))), ("test", np.arange(len(split.test_y)))
+
+    def describe(self, fit, score) -> str:
+        return f"fit: {len(fit[1])} train out-of-fold; scored: {len(score[1])} test"
 
 
 NAMES = ("tutorial", "holdout", "cv")
@@ -316,19 +324,6 @@ def holdout_rows(test_y: np.ndarray, seed: int, task: Task) -> tuple[np.ndarray,
     stratify = task.stratify(test_y)
     fit, score = train_test_split(rows, test_size=0.5, stratify=stratify, random_state=seed)
     return np.sort(fit), np.sort(score)
-
-
-def cv_folds(train_y: np.ndarray, folds: int, seed: int, task: Task) -> np.ndarray:
-    """Fold number (0..folds-1) of each training row, stratified by class and seeded."""
-    fold_of = np.empty(len(train_y), dtype=np.int64)
-    if task.stratify(train_y) is not None:
-        smallest = int(np.bincount(train_y).min())
-        if smallest < folds:
-            raise ValueError(f"a class has only {smallest} training rows, fewer than {folds} folds")
-    splitter = kfold(folds, seed, task)
-    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(train_y)), train_y)):
-        fold_of[held_out] = fold
-    return fold_of
 
 
 def fold_ids(splits: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
