@@ -67,22 +67,10 @@ def trained(tmp_path_factory):
 
 def train_member(split, cfg: Config, seed: int, name: str = "member_1"):
     """The tutorial's MLP for ``split``, seeded ``seed`` and trained on its training rows at
-    ``cfg``'s epochs, as the steps train each member."""
-    from stackgen.methods import members, training
+    ``cfg``'s epochs, as step 2 trains its MLP (without scoring every epoch)."""
+    from stackgen.tutorial.step02_single_mlp import train_single_mlp
 
-    training.seed_everything(seed)
-    hidden = members.sized_hidden(cfg.hidden_units, split.n_features, split.n_classes)
-    model = members.tutorial_mlp(hidden)((split.n_features,), split.n_outputs, name=name)
-    training.fit(
-        model,
-        split.train_X,
-        split.targets(split.train_y),
-        task=split.task,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        seed=seed,
-    )
-    return model
+    return train_single_mlp(split, cfg, seed=seed, name=name, validate=False)[0]
 
 
 def stacked_network(models, X, y, n_classes, task, cfg: Config, passthrough=False):

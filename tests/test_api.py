@@ -141,8 +141,15 @@ def test_the_same_random_state_gives_the_same_bits_and_fit_leaves_the_global_gen
     assert isinstance(drawn.random_state_, int)
 
 
-def test_a_users_seeded_keras_model_is_the_same_before_and_after_a_fit(blobs):
+def test_a_users_seeded_keras_model_is_the_same_before_and_after_a_fit(blobs, monkeypatch):
+    import random
+
+    from keras.src.random import seed_generator
+
     X, y, _, _ = blobs
+    # As in a fresh notebook: Keras draws default seeds from Python's global generator (the
+    # command line's steps, run in this process by other tests, leave it a generator of its own).
+    monkeypatch.setattr(seed_generator, "python_random", random)
 
     def users_model():
         keras.utils.set_random_seed(5)

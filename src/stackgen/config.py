@@ -374,19 +374,11 @@ class Config:
             return DIVERSE_ARCHITECTURES[(index - 1) % len(DIVERSE_ARCHITECTURES)]
         return (self.hidden_units,)
 
-    def sized(self, n_features: int, n_outputs: int) -> Config:
-        """These settings with the networks widened for wider data: members get at least
-        2 x (features + outputs) hidden units, the head at least 2 x outputs plus 4. The
-        tutorial's problem (2 features, 3 classes) keeps its 25 and 10."""
-        return replace(
-            self,
-            hidden_units=max(self.hidden_units, 2 * (n_features + n_outputs)),
-            head_units=self.head_width(n_outputs),
-        )
-
-    def head_width(self, n_outputs: int) -> int:
-        """The integrated network's hidden units for ``n_outputs`` classes (1: regression)."""
-        return max(self.head_units, 2 * n_outputs + 4)
+    def sized(self, n_features: int, n_classes: int) -> Config:
+        """These settings with the members widened for wider data: at least 2 x (features +
+        classes) hidden units. The tutorial's problem (2 features, 3 classes) keeps its 25. (The
+        head is widened where it is built: ``integrated.head_width``.)"""
+        return replace(self, hidden_units=max(self.hidden_units, 2 * (n_features + n_classes)))
 
     @property
     def head_seed(self) -> int:

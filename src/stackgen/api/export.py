@@ -54,7 +54,7 @@ def _raw_width(stack) -> int:
 def _head(meta: Combiner, n_members: int, n_out: int, n_raw: int, stack) -> keras.Model:
     n_inputs = n_members * n_out + n_raw
     if isinstance(meta, NetworkCombiner):
-        return _copy(meta.head.model_)
+        return members.own_copy(meta.head.model_)
     if isinstance(meta, Weights | Average | BestMember):
         weights = _member_weights(meta, n_members)
         kernel = np.kron(weights.reshape(-1, 1), np.eye(n_out))  # [members * outputs, outputs]
@@ -134,10 +134,6 @@ def _in_target_units(head: keras.Model, mean: float, scale: float) -> keras.Mode
     inputs = keras.Input(shape=head.input_shape[1:], name="stack_head_input")
     outputs = keras.layers.Rescaling(scale, offset=mean, name="stack_target_units")(head(inputs))
     return keras.Model(inputs, outputs, name="stack_head_units")
-
-
-def _copy(model: keras.Model) -> keras.Model:
-    return members.own_copy(model)
 
 
 def _label(meta: Combiner) -> str:

@@ -90,8 +90,7 @@ def out_of_fold(
     every split, a fresh copy of every member trains on its fit rows (their losses weighted by
     ``sample_weight`` if given) and predicts its held-out rows. Rows no split holds out are
     NaN."""
-    n_out = classes.task.outputs(classes.n_classes)
-    oof = np.full((inputs.count(X), len(members), n_out), np.nan, dtype=np.float32)
+    oof = np.full((inputs.count(X), len(members), classes.n_outputs), np.nan, dtype=np.float32)
     plain = [m for m in members if m.plain and sample_weight is None]
     total, done = len(splits) * len(members), 0
     if plain:

@@ -61,12 +61,6 @@ def build_mlp(
     return keras.Model(inputs, outputs, name=name)
 
 
-def sized_hidden(hidden: int, n_features: int, n_classes: int) -> int:
-    """The command line's hidden units for wider data: at least 2 x (features + classes). The
-    tutorial's problem (2 features, 3 classes) keeps its 25."""
-    return max(hidden, 2 * (n_features + n_classes))
-
-
 class TutorialMLP(BaseEstimator):
     """A builder of the tutorial's member: Dense(hidden, relu) -> Dense(classes, softmax), or
     Dense(1, linear) for regression, compiled with Keras's default Adam and the tutorial's loss.
@@ -231,7 +225,7 @@ def _built(builder, index, seed, X, classes, where) -> Member:
     shapes = inputs.shapes(X)
     args = {
         "input_shape": shapes if isinstance(X, dict) else shapes["X"],
-        "n_outputs": classes.task.outputs(classes.n_classes),
+        "n_outputs": classes.n_outputs,
         "seed": seed,
         "name": member_name(index),
     }

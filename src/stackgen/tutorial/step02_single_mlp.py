@@ -8,7 +8,7 @@ from __future__ import annotations
 from stackgen import plots, step_skips
 from stackgen.config import Config
 from stackgen.methods import training
-from stackgen.methods.members import sized_hidden, tutorial_mlp
+from stackgen.methods.members import tutorial_mlp
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
 from stackgen.workdir.split_files import load_split
@@ -16,13 +16,16 @@ from stackgen.workdir.split_files import load_split
 NUMBER = 2
 
 
-def train_single_mlp(split, cfg: Config):
-    """The tutorial's MLP (widened for wide data), seeded ``cfg.seed``, fit on the training rows
-    and scored on the test rows after every epoch, as the tutorial's ``validation_data`` does;
-    the model and its learning curves."""
-    training.seed_everything(cfg.seed)
-    hidden = sized_hidden(cfg.hidden_units, split.n_features, split.n_classes)
-    model = tutorial_mlp(hidden)((split.n_features,), split.n_outputs, name="single_mlp")
+def train_single_mlp(
+    split, cfg: Config, seed: int | None = None, name: str = "single_mlp", validate: bool = True
+):
+    """The tutorial's MLP (widened for wide data), seeded ``seed`` (``cfg.seed``), fit on the
+    training rows; with ``validate``, scored on the test rows after every epoch, as the
+    tutorial's ``validation_data`` does. The model and its learning curves."""
+    seed = cfg.seed if seed is None else seed
+    training.seed_everything(seed)
+    hidden = cfg.sized(split.n_features, split.n_classes).hidden_units
+    model = tutorial_mlp(hidden)((split.n_features,), split.n_outputs, name=name)
     history = training.fit(
         model,
         split.train_X,
@@ -30,8 +33,8 @@ def train_single_mlp(split, cfg: Config):
         task=split.task,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
-        seed=cfg.seed,
-        validation=(split.test_X, split.targets(split.test_y)),
+        seed=seed,
+        validation=(split.test_X, split.targets(split.test_y)) if validate else None,
     )
     return model, history
 
