@@ -132,7 +132,8 @@ def test_step_4_fits_the_meta_learner_only_on_the_protocols_fit_rows(trained, mo
         meta = real(kind, task, seed, passthrough)
         fit = meta.fit
 
-        def fit_and_record(P, y, raw=None):
+        def fit_and_record(P, y, raw=None, sample_weight=None):
+            assert sample_weight is None  # no --weights: every row counts the same
             seen.append(_rows_as_set(raw))
             return fit(P, y, raw)
 

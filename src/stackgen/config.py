@@ -180,6 +180,20 @@ class Config:
             given=lambda files: tuple(_resolved(f) for f in files),
         ),
     )
+    # Members trained anywhere, as their saved predictions (--predictions FILE.npz): run stacks
+    # them instead of steps 1-11 (stack_predictions.py).
+    predictions_file: Path | None = setting(
+        None,
+        flag=Flag(
+            "--predictions",
+            "run: stack members trained anywhere (PyTorch, XGBoost, ...) from an .npz of their "
+            "predictions: oof [train rows, members, outputs], train_y, test, test_y, and "
+            "optionally members, folds, groups (docs/own-members.md); no networks are trained",
+            read=Path,
+            metavar="FILE.npz",
+            given=_resolved,
+        ),
+    )
     target: str | None = setting(
         None, flag=Flag("--target", "with --data: the column to predict", metavar="COLUMN")
     )
@@ -238,6 +252,35 @@ class Config:
             many=True,
             default=[],
             given=_names,
+        ),
+    )
+    # What the protocols must respect of a table's rows (workdir/table_files.py's Roles): none of
+    # these columns is a feature.
+    groups: str | None = setting(
+        None,
+        flag=Flag(
+            "--groups",
+            "with --data FILE.csv: a column of group labels (a patient, a site): the test rows, "
+            "the holdout halves and the cv folds keep every group on one side",
+            metavar="COLUMN",
+        ),
+    )
+    time: str | None = setting(
+        None,
+        flag=Flag(
+            "--time",
+            "with --data FILE.csv: a column of times (numbers or dates): the test rows are the "
+            "latest, holdout fits on the earlier half, cv's folds run forward in time",
+            metavar="COLUMN",
+        ),
+    )
+    weights: str | None = setting(
+        None,
+        flag=Flag(
+            "--weights",
+            "with --data FILE.csv: a column of row weights, used in every member's loss, the "
+            "meta-learners and every score",
+            metavar="COLUMN",
         ),
     )
     # Honest stacking: which protocols steps 4 and 5 run, k for cv, raw input in the
@@ -315,6 +358,27 @@ class Config:
             if said:
                 return f"{f.name} {said}"
         d = Config.__dataclass_fields__
+        if self.predictions_file is not None:
+            clash = next(
+                (
+                    flag
+                    for flag, given in (
+                        ("--data", self.data_file is not None),
+                        ("--member-files", bool(self.member_files)),
+                        ("--passthrough", self.passthrough),
+                        ("--diverse", self.diverse),
+                    )
+                    if given
+                ),
+                None,
+            )
+            if clash:
+                return (
+                    f"{clash} does not apply to --predictions: the file holds the members' "
+                    f"predictions, and no network is trained or read; drop {clash}"
+                )
+            if Path(self.predictions_file).suffix != ".npz":
+                return "--predictions takes an .npz file (docs/own-members.md)"
         npz = self.data_file is not None and Path(self.data_file).suffix == ".npz"
         if npz and self.target is not None:
             return (
@@ -335,9 +399,18 @@ class Config:
                 ("--sep", self.sep is not None),
                 ("--categorical", self.categorical),
                 ("--drop", self.drop),
+                ("--groups", self.groups is not None),
+                ("--time", self.time is not None),
+                ("--weights", self.weights is not None),
             )
             if given
         ]
+        if table_flags and npz and table_flags[0] in ("--groups", "--weights"):
+            kind = table_flags[0][2:]
+            return (
+                f"{table_flags[0]} names a table's column; an .npz gives each row's {kind[:-1]} "
+                f"as arrays train_{kind} and test_{kind}: drop {table_flags[0]}"
+            )
         if table_flags and (self.data_file is None or npz):
             return (
                 f"{table_flags[0]} applies to a table's columns: give --data FILE.csv --target "
@@ -414,9 +487,11 @@ class Config:
         }
 
     def workdir_by_default(self) -> Path:
-        """Where this run's files go without --workdir: runs/<file name>/ for your own data."""
+        """Where this run's files go without --workdir: runs/<file name>/ for your own data or
+        predictions."""
         root = default_workdir()
-        return root if self.data_file is None else root / "runs" / Path(self.data_file).stem
+        given = self.data_file if self.data_file is not None else self.predictions_file
+        return root if given is None else root / "runs" / Path(given).stem
 
     def identity_flags(self, absolute: bool = False) -> str:
         """The flags that name this run's work dir, data and protocols (" --workdir W --data F
@@ -438,6 +513,15 @@ class Config:
                 flags.append(("--sep", self.sep))
             flags += [("--categorical", name) for name in self.categorical]
             flags += [("--drop", name) for name in self.drop]
+            flags += [
+                (flag, value)
+                for flag, value in (
+                    ("--groups", self.groups),
+                    ("--time", self.time),
+                    ("--weights", self.weights),
+                )
+                if value is not None
+            ]
         if len(self.protocols) == 1:
             flags.append(("--protocol", self.protocols[0]))
         if self.folds != d["folds"].default and "cv" in self.protocols:
@@ -456,6 +540,9 @@ class Config:
         d = asdict(self)
         d["workdir"] = str(self.workdir)
         d["data_file"] = None if self.data_file is None else str(self.data_file)
+        d["predictions_file"] = (
+            None if self.predictions_file is None else str(self.predictions_file)
+        )
         d["protocols"] = list(self.protocols)
         d["member_files"] = [str(f) for f in self.member_files]
         return d

@@ -7,7 +7,7 @@ import resource
 import sys
 import time
 
-from stackgen import registry
+from stackgen import registry, stack_predictions
 from stackgen.config import Config
 from stackgen.step_io import Printer
 from stackgen.trust import skops_files
@@ -23,7 +23,10 @@ def peak_rss_mib() -> float:
 
 
 def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
-    """Steps up to ``upto``, in order, in this process."""
+    """Steps up to ``upto``, in order, in this process; with ``--predictions``, the stacking of
+    the file's predictions instead (``stack_predictions.py``)."""
+    if cfg.predictions_file is not None:
+        return {"predictions": stack_predictions.run(cfg)}
     out, results, timings = Printer(cfg), {}, []
     start = time.perf_counter()
     planned = registry.in_run(upto)

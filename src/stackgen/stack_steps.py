@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stackgen.methods import stats
 from stackgen.methods.protocols import MetaRows, baseline_numbers
 from stackgen.step_io import TUTORIAL_PROTOCOL_NOTE, Printer
 
@@ -39,14 +40,45 @@ def stack_each_protocol(
     table, files = [], {}
     for rows in protocol_rows:
         stack = made[rows.protocol]
-        table.append({**baseline_numbers(rows), "stacked_score": rows.score(stack.outputs)})
+        baselines = baseline_numbers(rows)
+        best = rows.score_P[:, baselines["best_member"] - 1]
+        table.append(
+            {
+                **baselines,
+                "stacked_score": rows.score(stack.outputs),
+                **uncertainty(rows, stack.outputs, best),
+            }
+        )
         if rows.protocol == "tutorial":
             name = split.task.score_name
-            out.result(f"Stacked Test {name}: {split.headline(stack.outputs, rows.score_y)}")
+            out.result(
+                f"Stacked Test {name}: {split.headline(stack.outputs, rows.score_y, 'test')}"
+            )
             out.info(TUTORIAL_PROTOCOL_NOTE.format(n=len(split.test_y)))
         if stack.saved is not None:
             files[rows.protocol] = stack.saved
-    for stale in out.paths.models_dir.glob(saved):  # only what this run saved may be served
-        if stale not in files.values():
+    for stale in out.paths.models_dir.glob(saved) if saved else ():
+        if stale not in files.values():  # only what this run saved may be served
             stale.unlink()
     return table, files
+
+
+def uncertainty(rows: MetaRows, stacked: np.ndarray, best_out: np.ndarray) -> dict:
+    """How sure a protocol's comparison is: the 95% intervals of the stack's and the best
+    member's (``best_out``: its outputs) scores on the scored rows, and the paired test of the
+    two on those same rows (McNemar's exact test for accuracy, a paired bootstrap for R2), with
+    the rows where exactly one of them is right."""
+    task, y, w = rows.task, rows.score_y, rows.score_w
+    stack, member = stats.scored(task, stacked, y, w), stats.scored(task, best_out, y, w)
+    found = {
+        "stacked_interval": [stack["ci_low"], stack["ci_high"]],
+        "best_member_interval": [member["ci_low"], member["ci_high"]],
+        "p_vs_best_member": stats.paired_p(task, stacked, best_out, y),
+        "test": "McNemar" if task.metric == "accuracy" else "paired bootstrap",
+    }
+    if task.metric == "accuracy":
+        right_stack = np.argmax(stacked, axis=1) == y
+        right_best = np.argmax(best_out, axis=1) == y
+        found["rows_only_stack_right"] = int((right_stack & ~right_best).sum())
+        found["rows_only_best_right"] = int((right_best & ~right_stack).sum())
+    return found

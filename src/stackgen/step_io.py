@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackgen.config import Config
+from stackgen.methods.stats import format_p
 from stackgen.workdir import lineage
 from stackgen.workdir.paths import Paths
 
@@ -71,11 +72,36 @@ def print_protocol_table(out: Printer, rows: list[dict], label: str, metric: str
     """Steps 4 and 5's table: per protocol, its rows, the best member, the average, the stack."""
     if metric == "r2":
         out.result("R2 on the scored rows (1: perfect; 0: no better than the mean):")
+    width = max(46, *(len(row["rows"]) for row in rows))
     out.result(
-        f"{'protocol':<9} {'meta-learner rows':<46} {'best member':>11} {'average':>8} {label:>8}"
+        f"{'protocol':<9} {'meta-learner rows':<{width}} {'best member':>11} {'average':>8} "
+        f"{label:>8}"
     )
     for row in rows:
         out.result(
-            f"{row['protocol']:<9} {row['rows']:<46} {row['best_member_score']:>11.3f} "
+            f"{row['protocol']:<9} {row['rows']:<{width}} {row['best_member_score']:>11.3f} "
             f"{row['average_score']:>8.3f} {row['stacked_score']:>8.3f}"
+        )
+    print_uncertainty(out, rows, label)
+
+
+def print_uncertainty(out: Printer, rows: list[dict], label: str) -> None:
+    """Under a protocol table: each stack's and best member's 95% interval, and the paired test
+    of the two on the same scored rows, so that a difference of a handful of rows says so."""
+    test = rows[0]["test"]
+    counted = " (rows only one of the two gets right)" if test == "McNemar" else ""
+    out.result(f"95% intervals; {label} against the best member on the same rows, {test}{counted}:")
+    for row in rows:
+        (s_low, s_high), (b_low, b_high) = row["stacked_interval"], row["best_member_interval"]
+        difference = row["stacked_score"] - row["best_member_score"]
+        p = format_p(row["p_vs_best_member"])
+        rows_right = (
+            f" ({row['rows_only_stack_right']} vs {row['rows_only_best_right']} rows)"
+            if "rows_only_stack_right" in row
+            else ""
+        )
+        out.result(
+            f"{row['protocol']:<9} {label} {row['stacked_score']:.3f} [{s_low:.3f}, {s_high:.3f}]"
+            f"  best member {row['best_member_score']:.3f} [{b_low:.3f}, {b_high:.3f}]  "
+            f"{difference:+.3f}, p{'' if p.startswith('<') else '='}{p}{rows_right}"
         )

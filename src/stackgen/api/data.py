@@ -130,6 +130,47 @@ def weights(sample_weight, n_rows: int) -> np.ndarray | None:
     return None if np.all(w == 1) else w
 
 
+def groups(given, n_rows: int) -> np.ndarray | None:
+    """One group label per row (numbers or names), or None."""
+    if given is None:
+        return None
+    labels = np.asarray(given.to_numpy() if isinstance(given, pd.Series) else given)
+    if labels.ndim != 1 or len(labels) != n_rows:
+        raise StackgenError(
+            f"groups has shape {list(labels.shape)}: give one label per row ({n_rows})"
+        )
+    if pd.isna(pd.Series(labels)).any():
+        raise StackgenError("groups holds a missing label: every row needs a group")
+    return labels
+
+
+def order(given, n_rows: int) -> np.ndarray | None:
+    """One time per row (numbers, dates or datetime64), as numbers whose order is the rows'
+    order in time; or None."""
+    if given is None:
+        return None
+    values = given.to_numpy() if isinstance(given, pd.Series | pd.Index) else np.asarray(given)
+    if values.ndim != 1 or len(values) != n_rows:
+        raise StackgenError(
+            f"order has shape {list(values.shape)}: give one time per row ({n_rows})"
+        )
+    if np.issubdtype(values.dtype, np.datetime64):
+        if np.isnat(values).any():
+            raise StackgenError("order holds a missing time (NaT): every row needs one")
+        return values.astype("datetime64[ns]").astype(np.int64).astype(np.float64)
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(
+        values.dtype, np.complexfloating
+    ):
+        stamps = pd.to_datetime(pd.Series(values), errors="coerce", format="mixed")
+        if stamps.isna().any():
+            raise StackgenError("order must hold numbers or dates, one per row")
+        return stamps.astype("int64").to_numpy().astype(np.float64)
+    values = values.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise StackgenError("order holds NaN or infinite times: every row needs one")
+    return values
+
+
 # --- arrays -------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import random
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -46,7 +47,15 @@ from stackgen.api import data as api_data
 from stackgen.api import export, saving
 from stackgen.data import inputs
 from stackgen.data.task import CLASSIFICATION, REGRESSION, Classes
-from stackgen.methods import final_estimators, fitting, members, protocols, seeds, stats
+from stackgen.methods import (
+    final_estimators,
+    fitting,
+    members,
+    predictions,
+    protocols,
+    seeds,
+    stats,
+)
 from stackgen.methods.metalearners import BestMember
 from stackgen.trust.errors import StackgenError, StackgenTypeError
 
@@ -125,35 +134,42 @@ class _BaseStacking(BaseEstimator):
         """Train the members (as ``cv`` says) and the meta-learner on (X, y); returns self.
 
         ``sample_weight`` weighs each row in every member's loss, the fresh copies' and the
-        meta-learner's. ``groups=`` (one group label per row) goes to a splitter that uses
-        groups (``GroupKFold``); no other fit parameter is taken.
+        meta-learner's. ``groups=`` (one group label per row: a patient, a site) keeps every
+        group on one side of every split: ``cv=k`` becomes group-wise folds (stratified where
+        the groups allow), a float a split of whole groups, and any other splitter is refused
+        if it puts a group on both sides. ``order=`` (one time per row: numbers or dates) makes
+        the rows a series: ``cv=k`` becomes forward-chaining folds (each fold predicted by
+        copies trained on the earlier rows only; the first block gets no out-of-fold
+        prediction and the meta-learner is not fit on it), a float holds out the latest rows,
+        and a splitter sees the rows in time order. No other fit parameter is taken.
         """
         groups = fit_params.pop("groups", None)
+        order = fit_params.pop("order", None)
         if fit_params:
             raise StackgenTypeError(
-                f"fit() got {', '.join(sorted(fit_params))}; it takes X, y, sample_weight and "
-                "groups (for a splitter that uses groups)"
+                f"fit() got {', '.join(sorted(fit_params))}; it takes X, y, sample_weight, "
+                "groups and order"
             )
         self._check_settings()
         seed = _seed(self.random_state)
         with _global_random_state_kept():
-            return self._fit(X, y, sample_weight, groups, seed)
+            return self._fit(X, y, sample_weight, groups, order, seed)
 
-    def _fit(self, X, y, sample_weight, groups, seed):
+    def _fit(self, X, y, sample_weight, groups, order, seed):
         rows, self._inputs = api_data.fit_inputs(self, X)
         n = inputs.count(rows)
         y_fit, classes = self._targets(y, n)
         weights = api_data.weights(sample_weight, n)
-        if groups is not None:
-            groups = np.asarray(groups)
-            if len(groups) != n:
-                raise StackgenError(f"groups has {len(groups)} labels for {n} rows")
+        groups = api_data.groups(groups, n)
+        order = api_data.order(order, n)
         if self.passthrough and api_data.raw_features(rows) is None:
             raise StackgenError(
                 "passthrough=True gives the meta-learner the raw features, and X is not rows of "
                 "feature columns (images, or several inputs): set passthrough=False"
             )
-        protocol = protocols.stacking_cv(self.cv, self._task, seed)
+        protocol = protocols.stacking_cv(
+            self.cv, self._task, seed, grouped=groups is not None, ordered=order is not None
+        )
         # Everything that can be refused is refused before any training: the meta-learner, the
         # members, the splits.
         meta = final_estimators.combiner(
@@ -166,7 +182,7 @@ class _BaseStacking(BaseEstimator):
         )
         final_estimators.check_weights(meta, weights)
         chosen = self._members(rows, classes, seed, protocol)
-        splits = protocol.split(rows, y_fit, groups)
+        splits = protocol.split(rows, y_fit, groups, order)
         target = self._target_scale()
         say = self._say
         say(f"stacking {len(chosen)} members, {protocol.name}: {n} rows")
@@ -205,8 +221,78 @@ class _BaseStacking(BaseEstimator):
         self.protocol_ = protocol.name
         self.member_outputs_ = [m.output for m in chosen]
         self.encoded_names_ = self._inputs.feature_names or None
-        self._best = BestMember().fit(oof[covered], y_fit[covered])
+        self._best = BestMember().fit(
+            oof[covered],
+            y_fit[covered],
+            sample_weight=None if weights is None else weights[covered],
+        )
         return self
+
+    @classmethod
+    def from_predictions(
+        cls,
+        oof,
+        y,
+        *,
+        test=None,
+        test_y=None,
+        final_estimator=None,
+        names=None,
+        folds=None,
+        groups=None,
+        sample_weight=None,
+        random_state=None,
+    ):
+        """A stack of members trained anywhere (PyTorch, XGBoost, ...), from their saved
+        predictions: ``oof`` [training rows, members, outputs] their out-of-fold class
+        probabilities (values, for a regressor) and ``y`` those rows' labels; the meta-learner
+        is fit on them, as under ``cv``. ``folds`` (each row's fold, -1 where no fold predicted
+        it) and ``groups`` (each row's group) are checked: no group may sit in two folds.
+        ``test`` and ``test_y``, the members' predictions on untouched rows, are only checked
+        against ``oof``: score on them with ``compare(test, test_y)``.
+
+        The fitted stack's ``predict``, ``predict_proba``, ``score`` and ``compare`` take the
+        members' predictions [rows, members, outputs] instead of X. No Keras model is involved;
+        ``to_keras``, ``encode`` and ``save`` are not available.
+        """
+        task = cls._task
+        given = predictions.check(task, oof, y, test, test_y, names, folds, groups)
+        stack = cls(members=list(given.names), final_estimator=final_estimator, cv="prefit")
+        stack.random_state = random_state
+        seed = _seed(random_state)
+        n = len(given.oof)
+        weights = api_data.weights(sample_weight, n)
+        meta = final_estimators.combiner(
+            final_estimator,
+            task,
+            seed=seed,
+            head_seed=seeds.head_seed(seed),
+            passthrough=False,
+            batch_size=stack.batch_size,
+        )
+        final_estimators.check_weights(meta, weights)
+        covered = given.predicted
+        w = None if weights is None else weights[covered]
+        with _global_random_state_kept():
+            meta.fit(given.oof[covered], given.train_y[covered], None, w)
+        if task is CLASSIFICATION:
+            stack.classes_ = given.classes
+        else:
+            stack.target_mean_, stack.target_scale_ = 0.0, 1.0  # the members' own units
+        stack._given = given
+        stack._meta = meta
+        stack.members_ = [_Named(name) for name in given.names]
+        stack.final_estimator_ = final_estimators.fitted_estimator(meta)
+        stack.oof_predictions_ = given.oof
+        stack.meta_rows_ = covered
+        stack.folds_ = given.folds
+        stack.random_state_ = seed
+        stack.protocol_ = "predictions"
+        stack.member_outputs_ = ["probabilities" if task is CLASSIFICATION else "values"] * len(
+            given.names
+        )
+        stack._best = BestMember().fit(given.oof[covered], given.train_y[covered], sample_weight=w)
+        return stack
 
     def _members(self, rows, classes, seed, protocol) -> list[members.Member]:
         given = self.members
@@ -256,14 +342,27 @@ class _BaseStacking(BaseEstimator):
 
     # --- predicting -----------------------------------------------------------------------------
 
+    def _refuse_from_predictions(self, what: str) -> None:
+        if getattr(self, "_given", None) is not None:
+            raise StackgenError(
+                f"this stack was made from predictions (from_predictions) and has no networks: "
+                f"{what} is not available; predict, predict_proba, score and compare take the "
+                "members' predictions"
+            )
+
     def encode(self, X):
         """X as the members read it: a DataFrame encoded by the transformer ``fit`` made (its
         imputed, standardised and one-hot columns, named in ``encoded_names_``), an array or a
         dict of arrays as float32. What ``to_keras()``'s network takes."""
         check_is_fitted(self, "members_")
+        self._refuse_from_predictions("encode")
         return api_data.later_inputs(self, X, self._inputs)
 
     def _member_outputs(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        given = getattr(self, "_given", None)
+        if given is not None:  # made from predictions: X is the members' predictions
+            check_is_fitted(self, "members_")
+            return predictions.later_outputs(self._task, X, given), None
         rows = self.encode(X)
         P = np.stack(members.member_probabilities(self.members_, rows), axis=1)
         return P, api_data.raw_features(rows)
@@ -308,6 +407,7 @@ class _BaseStacking(BaseEstimator):
         """One ``keras.Model`` that gives ``predict_proba``'s numbers (``predict``'s for a
         regressor): the frozen members behind a head that carries the meta-learner."""
         check_is_fitted(self, "members_")
+        self._refuse_from_predictions("to_keras")
         return export.to_keras(self)
 
     def save(self, path) -> None:
@@ -315,6 +415,7 @@ class _BaseStacking(BaseEstimator):
         meta-learner and the table transformer with skops (or as JSON numbers), its settings as
         JSON. ``stackgen.load(path)`` reads it back without running code from the file."""
         check_is_fitted(self, "members_")
+        self._refuse_from_predictions("save")
         saving.save(self, path)
 
 
@@ -417,6 +518,13 @@ def load(path, trusted: list[str] | None = None):
     (``trusted`` adds the types of a custom final estimator, when you trust the file)."""
     kinds = {"StackingClassifier": StackingClassifier, "StackingRegressor": StackingRegressor}
     return saving.load(path, kinds, trusted)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A member known by its name only: one whose predictions were given (from_predictions)."""
+
+    name: str
 
 
 def _is_model(item) -> bool:

@@ -87,9 +87,10 @@ def make_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
 
 def workdir_of(args: argparse.Namespace) -> Path:
     workdir = args.workdir
-    if workdir is None and getattr(args, "data_file", None) is not None:
+    given = getattr(args, "data_file", None) or getattr(args, "predictions_file", None)
+    if workdir is None and given is not None:
         # Your own data gets its own work dir: the blobs' artifacts stay as they are.
-        workdir = default_workdir() / "runs" / args.data_file.stem
+        workdir = default_workdir() / "runs" / given.stem
     return (workdir or default_workdir()).expanduser().resolve()
 
 

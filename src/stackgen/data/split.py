@@ -68,12 +68,31 @@ class ArrayFile:
         )
 
 
-DataSource = Blobs | TableFile | ArrayFile
+@dataclass(frozen=True)
+class PredictionFile:
+    """Members' predictions made anywhere, in an .npz (``--predictions``,
+    ``workdir/prediction_files.py``): the split's X is a placeholder, its outputs given."""
+
+    file: str
+    file_name: str
+    sha256: str
+    members: tuple[str, ...]
+
+    def describe(self, split: Split) -> str:
+        return (
+            f"{self.file_name} ({_what(split)}, {len(self.members)} members' predictions: "
+            f"{len(split.train_y)} out-of-fold and {len(split.test_y)} test rows, sha256 "
+            f"{self.sha256[:12]})"
+        )
+
+
+DataSource = Blobs | TableFile | ArrayFile | PredictionFile
 
 
 def kind_of(params: dict) -> type:
     """Which kind of source a split's parameters describe (Blobs for none at all)."""
-    return {"table": TableFile, "arrays": ArrayFile}.get(params.get("source"), Blobs)
+    kinds = {"table": TableFile, "arrays": ArrayFile, "predictions": PredictionFile}
+    return kinds.get(params.get("source"), Blobs)
 
 
 def source_of(params: dict) -> DataSource:
@@ -86,6 +105,10 @@ def source_of(params: dict) -> DataSource:
         )
     if kind == "arrays":
         return ArrayFile(params["file"], params["file_name"], params["sha256"])
+    if kind == "predictions":
+        return PredictionFile(
+            params["file"], params["file_name"], params["sha256"], tuple(params["members"])
+        )
     return Blobs(
         params["n_samples"],
         params["centers"],
@@ -112,6 +135,33 @@ class Split:
     # A table's fitted column transformer (data/columns.py), when step 1 has just made it; a
     # split loaded from disk leaves it in data/preprocess.skops.
     preprocessor: object = field(default=None, compare=False, repr=False)
+    # What the protocols must respect beyond X and y (--groups, --weights): each row's group
+    # (no group is ever on both sides of a split) and weight, or None. A time order (--time) is
+    # the rows' own: step 1 sorts them, and the test rows are the latest (``ordered``).
+    train_groups: np.ndarray | None = field(default=None, compare=False, repr=False)
+    test_groups: np.ndarray | None = field(default=None, compare=False, repr=False)
+    train_weights: np.ndarray | None = field(default=None, compare=False, repr=False)
+    test_weights: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def grouped(self) -> bool:
+        return self.test_groups is not None
+
+    @property
+    def ordered(self) -> bool:
+        """Rows in time order (``--time``): every test row is later than every training row."""
+        return bool(self.params.get("time"))
+
+    def order(self, part: str) -> np.ndarray | None:
+        """Each row's place in time, for ``part`` ("train" or "test"), or None: rows with no
+        order."""
+        return np.arange(len(getattr(self, f"{part}_y"))) if self.ordered else None
+
+    def groups(self, part: str) -> np.ndarray | None:
+        return getattr(self, f"{part}_groups")
+
+    def weights(self, part: str) -> np.ndarray | None:
+        return getattr(self, f"{part}_weights")
 
     @property
     def task(self) -> Task:
@@ -194,12 +244,22 @@ class Split:
         """What the networks are trained to output for labels ``y`` (one-hot, or one column)."""
         return self.task.targets(y, self.n_classes)
 
-    def score(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        return self.task.score(outputs, y)
+    def score(self, outputs: np.ndarray, y: np.ndarray, part: str | None = None) -> float:
+        """``outputs`` scored against ``y``; weighted by ``part``'s weights ("train" or "test":
+        the rows y is of) when the split has weights."""
+        return self.task.score(outputs, y, self._weights_of(part, y))
 
-    def headline(self, outputs: np.ndarray, y: np.ndarray) -> str:
+    def headline(self, outputs: np.ndarray, y: np.ndarray, part: str | None = None) -> str:
         """ "0.812" (accuracy), or "0.481 (RMSE 55.02)" (R2; RMSE in the target's units)."""
-        return self.task.headline(outputs, y, self.target_scale)
+        return self.task.headline(outputs, y, self.target_scale, self._weights_of(part, y))
 
-    def numbers(self, outputs: np.ndarray, y: np.ndarray) -> dict:
-        return self.task.numbers(outputs, y, self.target_scale)
+    def numbers(self, outputs: np.ndarray, y: np.ndarray, part: str | None = None) -> dict:
+        return self.task.numbers(outputs, y, self.target_scale, self._weights_of(part, y))
+
+    def _weights_of(self, part: str | None, y: np.ndarray) -> np.ndarray | None:
+        if part is None:
+            return None
+        w = self.weights(part)
+        if w is not None and len(w) != len(y):
+            raise ValueError(f"{len(y)} labels scored against the {len(w)} {part} rows' weights")
+        return w

@@ -33,12 +33,12 @@ class Task:
         """The headline number, higher is better; weighted by ``sample_weight`` if given."""
         raise NotImplementedError
 
-    def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> dict:
+    def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float, sample_weight=None) -> dict:
         """Every number results files keep for ``outputs`` against ``y``."""
-        return {self.metric: self.score(outputs, y)}
+        return {self.metric: self.score(outputs, y, sample_weight)}
 
-    def headline(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> str:
-        return f"{self.score(outputs, y):.3f}"
+    def headline(self, outputs: np.ndarray, y: np.ndarray, scale: float, sample_weight=None) -> str:
+        return f"{self.score(outputs, y, sample_weight):.3f}"
 
     def stratify(self, y: np.ndarray) -> np.ndarray | None:
         """What a split stratifies on, or None."""
@@ -89,12 +89,19 @@ class Regression(Task):
     def score(self, outputs: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
         return r2(outputs, y, sample_weight)
 
-    def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> dict:
-        return {"r2": r2(outputs, y), "rmse": rmse(outputs, y, scale)}
+    def numbers(self, outputs: np.ndarray, y: np.ndarray, scale: float, sample_weight=None) -> dict:
+        return {
+            "r2": r2(outputs, y, sample_weight),
+            "rmse": rmse(outputs, y, scale, sample_weight),
+        }
 
-    def headline(self, outputs: np.ndarray, y: np.ndarray, scale: float) -> str:
-        """ "0.481 (RMSE 55.02)": R2, and the RMSE in the target's own units."""
-        return f"{r2(outputs, y):.3f} (RMSE {rmse(outputs, y, scale):.4g})"
+    def headline(self, outputs: np.ndarray, y: np.ndarray, scale: float, sample_weight=None) -> str:
+        """ "0.481 (RMSE 55.02)": R2, and the RMSE in the target's own units (weighted, with
+        weights)."""
+        return (
+            f"{r2(outputs, y, sample_weight):.3f} "
+            f"(RMSE {rmse(outputs, y, scale, sample_weight):.4g})"
+        )
 
 
 CLASSIFICATION = Classification()
@@ -145,8 +152,9 @@ def r2(pred: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
     return float(1.0 - np.sum(w * (y - pred) ** 2) / total) if total > 0 else float("nan")
 
 
-def rmse(pred: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:
-    """Root mean squared error, times ``scale`` (the target's training standard deviation) to
-    read in the target's own units."""
+def rmse(pred: np.ndarray, y: np.ndarray, scale: float = 1.0, sample_weight=None) -> float:
+    """Root mean squared error (weighted mean with ``sample_weight``), times ``scale`` (the
+    target's training standard deviation) to read in the target's own units."""
     pred = np.asarray(pred, dtype=np.float64).reshape(len(y))
-    return float(np.sqrt(np.mean((np.asarray(y, dtype=np.float64) - pred) ** 2)) * scale)
+    squares = (np.asarray(y, dtype=np.float64) - pred) ** 2
+    return float(np.sqrt(np.average(squares, weights=sample_weight)) * scale)

@@ -7,7 +7,7 @@ Script: scripts/06_compare_methods.py. Alternate meta-learners, raw input in the
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.methods import experiments
+from stackgen.methods import experiments, integrated
 from stackgen.step_io import Printer, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files, settings
@@ -23,7 +23,9 @@ def run(cfg: Config) -> dict:
         for note in settings.knn_notes(cfg, split):
             out.info(note)
     scores = {
-        rows.protocol: experiments.evaluate(rows, cfg.seed, cfg.head(), models)
+        rows.protocol: experiments.evaluate(
+            rows, cfg.seed, integrated.network_score(models, cfg.head())
+        )
         for rows in protocol_rows
     }
     labels = [  # a method no protocol could run (passthrough on images) is left out

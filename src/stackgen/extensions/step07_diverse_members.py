@@ -12,7 +12,7 @@ import numpy as np
 
 from stackgen import step_skips
 from stackgen.config import Config
-from stackgen.methods import experiments, members, protocols
+from stackgen.methods import experiments, integrated, members, protocols
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import own_members
@@ -44,7 +44,7 @@ def run(cfg: Config) -> dict:
         test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
         for rows in protocols.rows_for(split, test_P, oof, kind_cfg.protocol_objects()):
             scores[f"{kind} {rows.protocol}"] = experiments.evaluate(
-                rows, cfg.seed, kind_cfg.head(), models, only=labels
+                rows, cfg.seed, integrated.network_score(models, kind_cfg.head()), only=labels
             )
     architectures = [
         list(dataclasses.replace(cfg, diverse=True).member_architecture(i))

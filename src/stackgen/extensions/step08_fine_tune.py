@@ -37,6 +37,7 @@ def run(cfg: Config) -> dict:
             split.n_classes,
             task,
             **cfg.head(),
+            sample_weight=rows.fit_w,
         )
         network = integrated.assemble(copies, head, task, X=split.test_X)
         before = rows.score(training.predict_proba(network, rows.score_raw))

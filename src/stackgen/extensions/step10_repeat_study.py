@@ -23,7 +23,7 @@ from stackgen import cluster, plots
 from stackgen.cli.flags import positive_int
 from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.task import CLASSIFICATION
-from stackgen.methods import experiments, members, protocols, stats
+from stackgen.methods import experiments, integrated, members, protocols, stats
 from stackgen.methods.experiments import AVERAGE, BEST, LOGISTIC
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
@@ -60,7 +60,9 @@ def run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
     n = cfg.members
     main_cfg = dataclasses.replace(seed_cfg, members=n)
     methods = {
-        rows.protocol: experiments.evaluate(rows, seed, main_cfg.head(), models[:n])
+        rows.protocol: experiments.evaluate(
+            rows, seed, integrated.network_score(models[:n], main_cfg.head())
+        )
         for rows in protocols.rows_for(
             split, test_P[:, :n], oof[:, :n], main_cfg.protocol_objects()
         )

@@ -8,12 +8,14 @@ scores it on its scoring rows; nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
-from stackgen.methods import integrated, metalearners, protocols, training
+from stackgen.methods import metalearners, protocols
 from stackgen.methods.protocols import MetaRows
 
 LOGISTIC = "logistic regression (multinomial)"
@@ -51,14 +53,15 @@ def method_rows(n_members: int, task: Task) -> list[str]:
 def evaluate(
     rows: MetaRows,
     seed: int,
-    head: dict | None = None,
-    members=None,
+    network: Callable[[MetaRows], float] | None = None,
     only: list[str] | None = None,
+    raw_input: bool = True,
 ) -> dict[str, float]:
     """Accuracy (R² for regression) on the scoring rows of every method (or the ``only`` ones)
-    fit on the fitting rows; ``seed`` seeds the meta-learners. ``members`` (the Keras members
-    behind ``rows``) and ``head`` (``integrated.fit_head``'s settings) are needed for the
-    integrated network only; without them that row is left out.
+    fit on the fitting rows; ``seed`` seeds the meta-learners. ``network`` scores the
+    integrated network on ``rows`` (``integrated.network_score``: it needs the Keras members);
+    without it that row is left out. ``raw_input`` False leaves out the passthrough row
+    (members' predictions given without their features).
     """
     score = {}
     task = rows.task
@@ -66,14 +69,16 @@ def evaluate(
     def run(label, combiner, P_fit=rows.fit_P, P_score=rows.score_P):
         if only is not None and label not in only:
             return
-        combiner.fit(P_fit, rows.fit_y, rows.fit_raw)
+        if rows.fit_w is not None and not metalearners.takes_weights(combiner):
+            return  # a meta-learner that cannot weight its rows: left out under --weights
+        combiner.fit(P_fit, rows.fit_y, rows.fit_raw, rows.fit_w)
         score[label] = rows.score(combiner.predict_proba(P_score, rows.score_raw))
 
     for label, combiner in metalearners.baselines(rows.fit_P.shape[1], task).items():
         run(label, combiner)
     for spec in metalearners.specs_for(task):
         run(spec.label, spec.make(seed, False))
-    if inputs.is_flat(rows.fit_raw):  # raw input for a meta-learner: feature columns only
+    if raw_input and inputs.is_flat(rows.fit_raw):  # raw input: feature columns only
         run(
             f"{_base(task)} + raw input (passthrough)",
             metalearners.meta_learner("auto", task, seed, passthrough=True),
@@ -84,21 +89,9 @@ def evaluate(
         rows.fit_P[:, :1],
         rows.score_P[:, :1],
     )
-    if members is not None and head is not None and (only is None or INTEGRATED in only):
-        score[INTEGRATED] = integrated_accuracy(rows, members, head)
+    if network is not None and (only is None or INTEGRATED in only):
+        score[INTEGRATED] = network(rows)
     return score
-
-
-def integrated_accuracy(rows: MetaRows, members, head_settings: dict) -> float:
-    head = integrated.fit_head(
-        metalearners.stacked_features(rows.fit_P, rows.fit_raw, False),
-        rows.fit_y,
-        rows.score_P.shape[2],
-        rows.task,
-        **head_settings,
-    )
-    network = integrated.assemble(members, head, rows.task, X=rows.score_raw)
-    return rows.score(training.predict_proba(network, rows.score_raw))
 
 
 def vary_members(
@@ -120,7 +113,7 @@ def vary_members(
                 (average_label(task), metalearners.Average()),
                 (stack_label(task), metalearners.meta_learner("auto", task, seed)),
             ):
-                combiner.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
+                combiner.fit(rows.fit_P, rows.fit_y, rows.fit_raw, rows.fit_w)
                 acc = rows.score(combiner.predict_proba(rows.score_P, rows.score_raw))
                 curves.setdefault(protocol.name, {}).setdefault(label, []).append(acc)
     return curves

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.utils.validation import has_fit_parameter
 
 from stackgen.data.task import Task
 from stackgen.methods import metalearners
 from stackgen.methods.integrated import NetworkHead
-from stackgen.methods.metalearners import Combiner, SklearnMeta
+from stackgen.methods.metalearners import Combiner, SklearnMeta, takes_weights
 from stackgen.trust.errors import StackgenError, StackgenTypeError
 
 ALIASES = {"logistic": "multinomial"}
@@ -108,9 +107,7 @@ def combiner(
 
 def check_weights(meta: Combiner, sample_weight) -> None:
     """Refuse, before anything trains, weights a meta-learner cannot take."""
-    if sample_weight is None or not isinstance(meta, SklearnMeta):
-        return
-    if not has_fit_parameter(meta.estimator, "sample_weight"):
+    if sample_weight is not None and not takes_weights(meta):
         raise StackgenError(
             f"the {type(meta.estimator).__name__} meta-learner cannot weight its rows (its fit "
             "takes no sample_weight); pick another, or fit without weights"

@@ -175,3 +175,23 @@ class NetworkHead(BaseEstimator):
 
 def trainable_weight_names(model: keras.Model) -> list[str]:
     return [w.path for w in model.trainable_weights]
+
+
+def network_score(members, head_settings: dict):
+    """A scorer of the integrated network for ``experiments.evaluate``: for a protocol's rows,
+    a head (``fit_head`` with ``head_settings``) fit on the fitting rows' member outputs, put
+    behind the frozen ``members``, scored on the scoring rows."""
+
+    def score(rows) -> float:
+        head = fit_head(
+            stacked_features(rows.fit_P, rows.fit_raw, False),
+            rows.fit_y,
+            rows.score_P.shape[2],
+            rows.task,
+            **head_settings,
+            sample_weight=rows.fit_w,
+        )
+        network = assemble(members, head, rows.task, X=rows.score_raw)
+        return rows.score(training.predict_proba(network, rows.score_raw))
+
+    return score

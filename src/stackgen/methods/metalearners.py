@@ -293,6 +293,14 @@ class MultiResponseLinear(Combiner):
         self.intercept_ = _floats(state, "intercept", ndim=1).astype(dtype)
 
 
+def takes_weights(combiner) -> bool:
+    """Whether a meta-learner can weight its fitting rows (a scikit-learn estimator whose fit
+    takes ``sample_weight``; every one of stackgen's own)."""
+    if not isinstance(combiner, SklearnMeta):
+        return True
+    return has_fit_parameter(combiner.estimator, "sample_weight")
+
+
 class SklearnMeta(Combiner):
     """A scikit-learn estimator on the flattened member outputs (plus the raw features with
     passthrough). A classifier's ``predict_proba``; a regressor's predicted values."""

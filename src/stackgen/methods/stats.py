@@ -53,10 +53,17 @@ def scored(task, outputs: np.ndarray, y: np.ndarray, sample_weight=None) -> dict
     score = task.score(outputs, y, sample_weight)
     n = len(y)
     if task.metric == "accuracy":
-        low, high = wilson(score, n)
+        low, high = wilson(score, n if sample_weight is None else effective_rows(sample_weight))
     else:
         low, high = _bootstrap_interval(task, outputs, y, sample_weight)
     return {task.metric: score, "ci_low": low, "ci_high": high, "rows": n}
+
+
+def effective_rows(sample_weight) -> float:
+    """Kish's effective number of rows of weighted rows: (sum w)^2 / sum w^2; n for equal
+    weights, fewer when a few rows carry most of the weight."""
+    w = np.asarray(sample_weight, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum()) if (w**2).sum() > 0 else 0.0
 
 
 def wilson(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

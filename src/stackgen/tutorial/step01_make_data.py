@@ -37,6 +37,8 @@ def run(cfg: Config) -> dict:
                 "classes: "
                 + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
             )
+        for line in row_roles(split):
+            out.result(line)
     outputs = []
     if isinstance(split.source, TableFile):
         p = split.params
@@ -80,6 +82,35 @@ def run(cfg: Config) -> dict:
         "test_shape": shapes["test"],
         **split.labels(),
     }
+
+
+def row_roles(split) -> list[str]:
+    """What step 1 says of the rows' groups, time order and weights."""
+    p, lines = split.params, []
+    if split.grouped:
+        test_groups = np.unique(split.test_groups).size
+        lines.append(
+            f"groups: {p['groups']}, {p['group_count']} groups; the {len(split.test_y)} test "
+            f"rows are {test_groups} of them, and no split of the protocols puts a group on "
+            "both sides"
+        )
+        if p.get("shared_groups"):
+            lines.append(
+                f"warning: {p['shared_groups']} groups have rows in both the train and the test "
+                "arrays: members trained on the train arrays have seen them, and their test "
+                "scores are inflated (a leak)"
+            )
+    if split.ordered:
+        lines.append(
+            f"time: column {p['time']!r}; rows in time order, the {len(split.test_y)} test rows "
+            "the latest; holdout fits on the earlier test rows, cv's folds run forward"
+        )
+    if split.test_weights is not None:
+        lines.append(
+            f"weights: {p['weights']}; in every member's loss, every meta-learner and every "
+            "score (weighted accuracy or R2)"
+        )
+    return lines
 
 
 def _shapes(split) -> dict:

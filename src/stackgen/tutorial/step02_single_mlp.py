@@ -35,6 +35,7 @@ def train_single_mlp(
         batch_size=cfg.batch_size,
         seed=seed,
         validation=(split.test_X, split.targets(split.test_y)) if validate else None,
+        sample_weight=split.train_weights,
     )
     return model, history
 
@@ -52,15 +53,15 @@ def run(cfg: Config) -> dict:
     test_out = training.predict_proba(model, split.test_X)
     r2 = "R2 " if split.task.metric == "r2" else ""
     out.result(
-        f"Train: {r2}{split.headline(train_out, split.train_y)}, "
-        f"Test: {r2}{split.headline(test_out, split.test_y)}"
+        f"Train: {r2}{split.headline(train_out, split.train_y, 'train')}, "
+        f"Test: {r2}{split.headline(test_out, split.test_y, 'test')}"
     )
     result = {
         **split.labels(),
-        "train_score": split.score(train_out, split.train_y),
-        "test_score": split.score(test_out, split.test_y),
-        "train": split.numbers(train_out, split.train_y),
-        "test": split.numbers(test_out, split.test_y),
+        "train_score": split.score(train_out, split.train_y, "train"),
+        "test_score": split.score(test_out, split.test_y, "test"),
+        "train": split.numbers(train_out, split.train_y, "train"),
+        "test": split.numbers(test_out, split.test_y, "test"),
         "seed": cfg.seed,
         "epochs": cfg.epochs,
         "history": history,

@@ -63,6 +63,14 @@ def run(cfg: Config) -> dict:
         cv = cfg.needs_oof
     models = own_members.train(chosen, split, cfg)
     oof = own_members.out_of_fold(chosen, split, cfg) if cv else None
+    if oof is not None and (split.grouped or split.ordered):
+        # The leak audit (step 4): what row-wise folds, blind to the groups or the time, would
+        # have reported on the same rows.
+        out.info(
+            f"leak audit: {len(chosen) * cfg.folds} more trainings on row-wise folds, to show "
+            "what they would have reported"
+        )
+        oof = (*oof, own_members.out_of_fold(chosen, split, cfg, rowwise=True))
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
     written = save_members(models, oof, paths, cfg, split, sources, cv_skipped)
     for path in written:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from stackgen.config import Config
 from stackgen.methods import metalearners
+from stackgen.methods.leak_audit import audit
 from stackgen.stack_steps import Stacked, stack_each_protocol
 from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
@@ -26,19 +27,22 @@ def run(cfg: Config) -> dict:
     if spec.kind == "knn":
         for note in settings.knn_notes(cfg, split):
             out.info(note)
-    member_scores = [split.score(test_P[:, m], split.test_y) for m in range(len(models))]
+    member_scores = [split.score(test_P[:, m], split.test_y, "test") for m in range(len(models))]
     for m in range(len(models)):
-        out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y)}")
+        out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y, 'test')}")
 
     def fit(rows) -> Stacked:
         meta = metalearners.meta_learner(spec.kind, task, cfg.seed, cfg.passthrough)
-        meta.fit(rows.fit_P, rows.fit_y, rows.fit_raw)
+        meta.fit(rows.fit_P, rows.fit_y, rows.fit_raw, rows.fit_w)
         path = paths.meta_learner_for(rows.protocol, metalearner_files.suffix_of(meta))
         saved = metalearner_files.save_meta(meta, path, n_inputs=len(models) * split.n_outputs)
         return Stacked(meta.predict_proba(rows.score_P, rows.score_raw), saved)
 
     table, files = stack_each_protocol(out, split, protocol_rows, fit, "meta_learner*.*")
     print_protocol_table(out, table, "stacked", task.metric)
+    audit = None
+    if "cv" in files:
+        audit = leak_audit(out, split, len(models), spec.kind, cfg)
     result = {
         **split.labels(),
         "member_scores": member_scores,
@@ -51,8 +55,42 @@ def run(cfg: Config) -> dict:
         ),
         "meta_files": {protocol: paths.rel(path) for protocol, path in files.items()},
         "protocols": {row["protocol"]: row for row in table},
+        **({"leak_audit": audit} if audit else {}),
         "seed": cfg.seed,
     }
     outputs = [*files.values(), write_json(paths.result("stack_logistic.json"), result)]
     out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg), meta=spec.kind)
     return result
+
+
+def leak_audit(out: Printer, split, n_members: int, kind: str, cfg: Config) -> dict | None:
+    """With groups or a time order: what row-wise folds would have reported beside the honest
+    folds, on the same training rows (``methods/leak_audit.py``); printed, and returned for the
+    results file. None for rows with neither."""
+    both = member_files.load_audit(out.paths, split, n_members)
+    if both is None:
+        return None
+    found = audit(
+        lambda: metalearners.meta_learner(kind, split.task, cfg.seed, False),
+        split.task,
+        split.train_y,
+        *both,
+        weights=split.train_weights,
+        forward=split.ordered,
+    )
+    honest = "forward-chaining" if split.ordered else "group-wise"
+    blind = "the time" if split.ordered else "the groups"
+    out.result(
+        f"leak audit: out-of-fold {split.task.metric} on the same {found['rows']} training rows "
+        "(each fold's stack fit on other folds):"
+    )
+    out.result(f"{'folds':<34} {'best member':>11} {'average':>8} {'stacked':>8}")
+    for name, label in (("rowwise", f"row-wise (blind to {blind})"), ("honest", honest)):
+        s = found[name]
+        out.result(f"{label:<34} {s['best_member']:>11.3f} {s['average']:>8.3f} {s['stack']:>8.3f}")
+    gap = found["rowwise"]["stack"] - found["honest"]["stack"]
+    out.result(
+        f"row-wise folds would have reported the stack {gap:+.3f} against {honest} folds"
+        + (": a leak, the gap is what they flatter it by" if gap > 0 else "")
+    )
+    return {**found, "honest_folds": honest}

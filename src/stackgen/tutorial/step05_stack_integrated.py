@@ -27,7 +27,9 @@ def run(cfg: Config) -> dict:
 
     def fit(rows) -> Stacked:
         features = stacked_features(rows.fit_P, rows.fit_raw, cfg.passthrough)
-        head = integrated.fit_head(features, rows.fit_y, split.n_classes, task, **cfg.head())
+        head = integrated.fit_head(
+            features, rows.fit_y, split.n_classes, task, **cfg.head(), sample_weight=rows.fit_w
+        )
         network = integrated.assemble(models, head, task, cfg.passthrough, split.test_X)
         networks.append(network)
         path = paths.stacked_network_for(rows.protocol)

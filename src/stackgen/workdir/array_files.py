@@ -30,6 +30,8 @@ from stackgen.trust.errors import StackgenError
 from stackgen.workdir.table_files import MAX_AUTO_CLASSES, file_digest
 
 KEY = re.compile(r"(train|test)_(X|y)(?:_(\w+))?")
+# Each row's group (no group is ever on both sides of a split) and weight, for both parts.
+ROLES = ("groups", "weights")
 
 
 def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
@@ -58,7 +60,7 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
             f"{where}: train inputs are {inputs.describe_shapes(train_X)} but test inputs "
             f"{inputs.describe_shapes(test_X)}: they must have the same names and row shapes"
         )
-    task, reason = _task(np.concatenate([train_y, test_y]), task, where)
+    task, reason = label_task(np.concatenate([train_y, test_y]), task, where)
     params = {
         "source": "arrays",
         "file": str(path),
@@ -96,7 +98,50 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
         "test_X": inputs.as_float32(test_X),
         "test_y": ys[1],
     }
+    arrays.update(_roles(raw, {"train": len(train_y), "test": len(test_y)}, where))
+    if "test_groups" in arrays:
+        params["groups"] = "train_groups and test_groups"
+        every = np.concatenate([arrays["train_groups"], arrays["test_groups"]])
+        params["group_count"] = int(np.unique(every).size)
+        shared = np.intersect1d(arrays["train_groups"], arrays["test_groups"])
+        params["shared_groups"] = int(shared.size)
+    if "test_weights" in arrays:
+        params["weights"] = "train_weights and test_weights"
     return arrays, params
+
+
+def _roles(raw: dict, rows: dict[str, int], where: str) -> dict[str, np.ndarray]:
+    """The file's groups and weights, checked: one per row of their part, for both parts (or
+    for the test part when there are no train arrays), weights finite and 0 or more."""
+    found = {}
+    for role in ROLES:
+        given = {part: raw.get(f"{part}_{role}") for part in rows}
+        if all(a is None for a in given.values()):
+            continue
+        for part, a in given.items():
+            name = f"{part}_{role}"
+            if a is None:
+                if rows[part] == 0:
+                    a = np.zeros(0, dtype=np.float32 if role == "weights" else str)
+                else:
+                    raise StackgenError(f"{where}: has {role} for one part only: give {name} too")
+            if a.ndim != 1 or len(a) != rows[part]:
+                raise StackgenError(
+                    f"{where}: {name} has shape {list(a.shape)}: give one value per {part} row "
+                    f"({rows[part]})"
+                )
+            if role == "groups":
+                if not (np.issubdtype(a.dtype, np.integer) or a.dtype.kind in "US"):
+                    raise StackgenError(f"{where}: {name} holds {a.dtype}: give ids or names")
+                a = a.astype(str)
+            else:
+                if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
+                    raise StackgenError(f"{where}: {name} holds values that are not numbers")
+                if a.min(initial=0) < 0:
+                    raise StackgenError(f"{where}: {name} holds a negative weight")
+                a = a.astype(np.float32)
+            found[name] = a
+    return found
 
 
 def _read(path: Path, where: str) -> dict[str, np.ndarray]:
@@ -122,7 +167,8 @@ def _read(path: Path, where: str) -> dict[str, np.ndarray]:
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
         # TypeError: a single .npy array renamed .npz, which np.load returns as an ndarray
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
-    unknown = [name for name in raw if _key(name) is None]
+    roles = {f"{part}_{role}" for part in ("train", "test") for role in ROLES}
+    unknown = [name for name in raw if _key(name) is None and name not in roles]
     if unknown:
         raise StackgenError(
             f"{where}: unexpected array {unknown[0]!r}: the arrays are train_X, train_y, test_X "
@@ -197,7 +243,7 @@ def _key(name: str) -> tuple[str, str, str | None] | None:
     return match[1], match[2], match[3]
 
 
-def _task(y: np.ndarray, asked: str, where: str) -> tuple[str, str]:
+def label_task(y: np.ndarray, asked: str, where: str) -> tuple[str, str]:
     if y.dtype.kind in "USb":
         if asked == "regression":
             raise StackgenError(f"{where}: --task regression needs numeric labels, not {y.dtype}")

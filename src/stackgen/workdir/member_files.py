@@ -56,8 +56,16 @@ def save_members(
             model.save(renames.enter_context(atomic_path(path)))
             fault_point(f"after-member:{i}")
         if oof is not None:
-            probs, fold_of = oof
-            _save_npz(renames.enter_context(atomic_path(paths.oof)), probs=probs, fold_of=fold_of)
+            probs, fold_of, *rowwise = oof
+            audit = {}
+            if rowwise:  # the leak audit's row-wise folds, beside the honest ones
+                audit = {"rowwise_probs": rowwise[0][0], "rowwise_fold_of": rowwise[0][1]}
+            _save_npz(
+                renames.enter_context(atomic_path(paths.oof)),
+                probs=probs,
+                fold_of=fold_of,
+                **audit,
+            )
         paths.members_manifest.unlink(missing_ok=True)
     if oof is None:  # made without the cv protocol: an older file would not match these members
         paths.oof.unlink(missing_ok=True)
@@ -93,18 +101,43 @@ def _save_npz(path: Path, **arrays) -> None:
 
 
 def load_oof(paths: Paths, split: Split, n_members: int) -> np.ndarray:
-    """Step 3's out-of-fold probabilities, checked against the data and the members."""
+    """Step 3's out-of-fold probabilities, checked against the data and the members. Under a
+    time order the first block has none (its rows are NaN, and its fold -1)."""
+    return _load_oof(paths, split, n_members, "")[0]
+
+
+def load_audit(paths: Paths, split: Split, n_members: int):
+    """The leak audit's two sets of (out-of-fold probabilities, folds): the honest ones
+    (group-wise or forward-chaining) and the row-wise ones step 3 makes beside them; None where
+    it did not (rows with no groups and no time order)."""
     path = require(paths.oof, paths)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            probs = npz["probs"]
+            if "rowwise_probs" not in npz.files:
+                return None
+    except Exception as exc:
+        raise corrupt(path, paths, exc) from None
+    return _load_oof(paths, split, n_members, ""), _load_oof(paths, split, n_members, "rowwise_")
+
+
+def _load_oof(paths: Paths, split: Split, n_members: int, prefix: str):
+    path = require(paths.oof, paths)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            probs, fold_of = npz[f"{prefix}probs"], npz[f"{prefix}fold_of"]
     except Exception as exc:
         raise corrupt(path, paths, exc) from None
     expected = (len(split.train_y), n_members, split.n_classes)
-    if probs.shape != expected or not np.isfinite(probs).all():
+    predicted = fold_of >= 0 if fold_of.shape == (len(split.train_y),) else None
+    if (
+        probs.shape != expected
+        or predicted is None
+        or not np.isfinite(probs[predicted]).all()
+        or not np.isnan(probs[~predicted]).all()
+    ):
         raise corrupt(path, paths, f"shape {probs.shape}, expected {expected} and finite")
     lineage.verify(paths, path)
-    return probs
+    return probs, fold_of
 
 
 def load_members(paths: Paths, split: Split) -> list[keras.Model]:

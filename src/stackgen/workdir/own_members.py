@@ -5,8 +5,6 @@ seeded ``--seed`` + its place, checked against the data, trained by the estimato
 
 from __future__ import annotations
 
-import numpy as np
-
 from stackgen.config import Config
 from stackgen.data.split import Split
 from stackgen.methods import fitting
@@ -52,18 +50,21 @@ def train(members: list[Member], split: Split, cfg: Config) -> list:
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         target=target_of(split),
+        sample_weight=split.train_weights,
     )
     return [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
 
 
-def out_of_fold(members: list[Member], split: Split, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+def out_of_fold(members: list[Member], split: Split, cfg: Config, rowwise: bool = False):
     """The cv protocol's out-of-fold probabilities [train rows, members, classes] and each
-    row's fold, from fresh copies of ``members`` trained on the other folds."""
-    splits = (
-        CrossValidated(cfg.folds, cfg.seed)
-        .stacking_cv(split.task)
-        .split(split.train_X, split.train_y)
-    )
+    row's fold, from fresh copies of ``members`` trained on the other folds: group-wise with
+    groups, forward-chaining with a time order. With ``rowwise``, the same from plain
+    (shuffled, row by row) folds, which ignore the groups or the time: the leak audit's."""
+    protocol = CrossValidated(cfg.folds, cfg.seed)
+    if rowwise:
+        splits = protocol.stacking_cv(split.task).split(split.train_X, split.train_y)
+    else:
+        splits = protocol.oof_splits(split)
     oof = fitting.out_of_fold(
         members,
         split.train_X,
@@ -73,6 +74,7 @@ def out_of_fold(members: list[Member], split: Split, cfg: Config) -> tuple[np.nd
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         target=target_of(split),
+        sample_weight=split.train_weights,
     )
     return oof, fold_ids(splits, len(split.train_y))
 

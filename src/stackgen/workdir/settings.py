@@ -62,20 +62,45 @@ class _Counts:
     train: list[int]
     test: list[int]
     table: bool
+    train_groups: int | None = None  # distinct groups in each part, with groups
+    test_groups: int | None = None
+    ordered: bool = False
 
     @classmethod
     def of(cls, split) -> _Counts:
         table = isinstance(split.source, TableFile)
+        groups = {
+            f"{part}_groups": int(np.unique(split.groups(part)).size)
+            for part in ("train", "test")
+            if split.grouped
+        }
+        facts = {**groups, "ordered": split.ordered}
         if split.task.name == "regression":
-            return cls(True, [], [len(split.train_y)], [len(split.test_y)], table)
+            return cls(True, [], [len(split.train_y)], [len(split.test_y)], table, **facts)
         names = split.class_names
         train = np.bincount(split.train_y, minlength=len(names)).tolist()
         test = np.bincount(split.test_y, minlength=len(names)).tolist()
-        return cls(False, names, train, test, table)
+        return cls(False, names, train, test, table, **facts)
 
 
 def _check_cv(protocol: CrossValidated, c: _Counts) -> None:
     folds = protocol.folds
+    if c.train_groups is not None:  # group-wise folds: each fold needs a group of its own
+        if c.train_groups < folds:
+            raise StackgenError(
+                f"--folds {folds} is more than the {c.train_groups} groups of the training rows: "
+                f"group-wise folds need a group for each; use --folds {max(2, c.train_groups)} "
+                "or fewer, or --protocol holdout"
+            )
+        return
+    if c.ordered:  # forward-chaining: k + 1 blocks of at least one row
+        rows = sum(c.train)
+        if rows <= folds:
+            raise StackgenError(
+                f"--folds {folds} forward-chaining folds need more than {folds} training rows, "
+                f"and there are {rows}; use --folds {max(2, rows - 1)} or fewer"
+            )
+        return
     if c.regression:
         if c.train[0] < folds:
             raise StackgenError(
@@ -101,6 +126,19 @@ def _check_cv(protocol: CrossValidated, c: _Counts) -> None:
 
 
 def _check_holdout(protocol: Holdout, c: _Counts) -> None:
+    if c.test_groups is not None and c.test_groups < 2:
+        raise StackgenError(
+            f"the test rows hold {c.test_groups} group: the holdout protocol fits on some "
+            "groups and scores on others, and needs 2 or more; use a larger --test-size, or "
+            "--protocol cv"
+        )
+    if c.test_groups is not None or c.ordered:
+        if sum(c.test) < 4:
+            raise StackgenError(
+                f"{sum(c.test)} test rows: the holdout protocol needs at least 4; use a larger "
+                "--test-size, or --protocol cv"
+            )
+        return
     if c.regression:
         if c.test[0] < 4:
             raise StackgenError(

@@ -21,6 +21,8 @@ from stackgen.workdir import table_files as tables
 from stackgen.workdir.paths import Paths, corrupt, require
 
 ARRAYS = ("train_X", "train_y", "test_X", "test_y")
+# What a split may also hold: each row's group and weight (--groups, --weights).
+OPTIONAL = ("train_groups", "test_groups", "train_weights", "test_weights")
 
 
 def make_split(cfg: Config) -> Split:
@@ -36,6 +38,7 @@ def make_split(cfg: Config) -> Split:
             cfg.test_size,
             cfg.data_random_state,
             tables.flag_options(cfg.sep, cfg.categorical, cfg.drop),
+            tables.Roles(cfg.groups, cfg.time, cfg.weights),
         )
     else:
         params = cfg.data_params()
@@ -54,6 +57,9 @@ def save_split(split: Split, path: Path) -> Path:
             arrays.update({f"{name}_{key}": a for key, a in value.items()})
         else:
             arrays[name] = value
+    for name in OPTIONAL:
+        if getattr(split, name) is not None:
+            arrays[name] = getattr(split, name)
     params = np.array(json.dumps(split.params, sort_keys=True))
 
     def write(tmp: Path) -> None:
@@ -83,6 +89,7 @@ def load_split(paths: Paths) -> Split:
                     arrays[k] = {n: npz[f"{k}_{n}"] for n in names}
                 else:
                     arrays[k] = npz[k]
+            arrays.update({k: npz[k] for k in OPTIONAL if k in npz.files})
     except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
         raise corrupt(path, paths, exc) from None
     problem = _check_arrays(arrays, params)
@@ -95,6 +102,7 @@ def load_split(paths: Paths) -> Split:
         inputs.as_float32(arrays["test_X"]),
         arrays["test_y"].astype(y_type),
         params,
+        **{k: arrays[k] for k in OPTIONAL if k in arrays},
     )
 
 
@@ -121,6 +129,21 @@ def _check_arrays(arrays: dict, params: dict) -> str | None:
             return f"{part}_y holds NaN or infinite values"
     if inputs.shapes(arrays["train_X"]) != inputs.shapes(arrays["test_X"]):
         return "train and test have different numbers of features"
+    for name in OPTIONAL:
+        part = name.split("_")[0]
+        if name in arrays and arrays[name].shape != arrays[f"{part}_y"].shape:
+            return f"{name} does not have one value per {part} row"
+    if ("train_groups" in arrays) != ("test_groups" in arrays):
+        return "groups are given for one part only"
+    if ("train_weights" in arrays) != ("test_weights" in arrays):
+        return "weights are given for one part only"
+    for name in ("train_weights", "test_weights"):
+        if name in arrays and not (
+            np.issubdtype(arrays[name].dtype, np.floating)
+            and np.isfinite(arrays[name]).all()
+            and arrays[name].min(initial=0) >= 0
+        ):
+            return f"{name} holds values that are not weights (0 or more, finite)"
     if params.get("task") == "regression":
         return None
     n_classes = params.get("centers", len(params.get("class_names", [])))

@@ -32,6 +32,7 @@ import hashlib
 import importlib.util
 import io
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ from sklearn.model_selection import train_test_split
 from stackgen.data import columns as cols
 from stackgen.data.numbers import canonical, finite_number, mean_std, standardise
 from stackgen.data.tables import RawTable, cell, frame_table
+from stackgen.data.task import task_named
+from stackgen.methods.protocols import two_parts
 from stackgen.trust.errors import StackgenError
 
 TASKS = ("auto", "classification", "regression")
@@ -274,6 +277,82 @@ def check_options(options: cols.Options, header: list[str], target: str) -> None
         raise StackgenError(f"column {both[0]!r} is given to both --categorical and --drop")
 
 
+@dataclass(frozen=True)
+class Roles:
+    """Columns that say something about the rows rather than the target: each row's group
+    (``--groups``), time (``--time``) and weight (``--weights``). None of them is a feature."""
+
+    groups: str | None = None
+    time: str | None = None
+    weights: str | None = None
+
+    def named(self) -> list[tuple[str, str]]:
+        """(flag, column) of each role given."""
+        flags = (("--groups", self.groups), ("--time", self.time), ("--weights", self.weights))
+        return [(flag, column) for flag, column in flags if column is not None]
+
+
+def check_roles(roles: Roles, options: cols.Options, header: list[str], target: str) -> None:
+    """Each role names a column of the table that is not the target, not given to another role,
+    and not read as a feature by ``--categorical`` or ``--drop``; or one line."""
+    seen: dict[str, str] = {}
+    for flag, name in roles.named():
+        if name == target:
+            raise StackgenError(f"{flag} {name!r} is the target column")
+        if name not in header:
+            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            raise StackgenError(f"{flag} {name!r} is not a column of the table ({shown})")
+        if name in seen:
+            raise StackgenError(f"column {name!r} is given to both {seen[name]} and {flag}")
+        if name in options.categorical or name in options.drop:
+            said = "--categorical" if name in options.categorical else "--drop"
+            raise StackgenError(f"{flag} {name!r} is never a feature: drop it from {said}")
+        seen[name] = flag
+
+
+def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarray]:
+    """Each role's values, one per row: groups as text, times and weights as numbers (times
+    may be dates); one line naming the row of a blank or unreadable cell."""
+    values = {}
+    for flag, column in roles.named():
+        cells = table.cells[column]
+        blank = [i for i, c in enumerate(cells) if c is None]
+        if blank:
+            raise StackgenError(
+                f"{name}: {table.where[blank[0]]}: {flag} column {column!r} is blank; every row "
+                "needs one"
+            )
+        if flag == "--groups":
+            values["groups"] = np.array([canonical(c) for c in cells], dtype=str)
+            continue
+        numbers = [finite_number(c.replace(",", ".") if table.decimal_comma else c) for c in cells]
+        if flag == "--time" and any(n is None for n in numbers):
+            stamps = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed")
+            if stamps.isna().any():
+                first = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+                raise StackgenError(
+                    f"{name}: {table.where[first]}: {cells[first]!r} in --time column "
+                    f"{column!r} is neither a number nor a date"
+                )
+            values["time"] = stamps.astype("int64").to_numpy().astype(np.float64)
+            continue
+        bad = [i for i, n in enumerate(numbers) if n is None]
+        if bad:
+            raise StackgenError(
+                f"{name}: {table.where[bad[0]]}: {cells[bad[0]]!r} in {flag} column {column!r} "
+                "is not a number"
+            )
+        array = np.array(numbers, dtype=np.float64)
+        if flag == "--weights" and (array.min() < 0 or array.sum() <= 0):
+            first = int(np.argmin(array))
+            raise StackgenError(
+                f"{name}: {table.where[first]}: --weights column {column!r} holds "
+                f"{cells[first]!r}: weights must be 0 or more, and not all 0"
+            )
+        values["time" if flag == "--time" else "weights"] = array
+    return values
+
+
 def flag_options(sep: str | None = None, categorical: tuple = (), drop: tuple = ()) -> cols.Options:
     """The command line's reading options, named by its flags in step 1's lines."""
     return cols.Options(
@@ -293,18 +372,28 @@ def load_table(
     test_size: float,
     seed: int,
     options: cols.Options | None = None,
+    roles: Roles | None = None,
 ) -> tuple[dict, dict, object]:
     """(arrays, params, fitted transformer) for a table: the split, encoded, and what
-    describes it."""
+    describes it. With ``roles.groups`` the test rows are whole groups; with ``roles.time`` they
+    are the latest rows, and each part is kept in time order."""
     options = options or flag_options()
+    roles = roles or Roles()
     table = read_table(path, options.sep)
     if target not in table.header:
         shown = ", ".join(table.header[:12]) + (", ..." if len(table.header) > 12 else "")
         raise StackgenError(f"--target {target!r} is not a column of {path.name} ({shown})")
-    features = [h for h in table.header if h != target]
+    check_options(options, table.header, target)
+    check_roles(roles, options, table.header, target)
+    if roles.groups and roles.time:
+        raise StackgenError(
+            "--groups and --time together are not supported: give --time for one series in time "
+            "order, or --groups for rows that come in groups"
+        )
+    role_columns = {column for _, column in roles.named()}
+    features = [h for h in table.header if h != target and h not in role_columns]
     if not features:
         raise StackgenError(f"{path.name}: no feature columns besides the target {target!r}")
-    check_options(options, table.header, target)
     present = np.array([v is not None for v in table.cells[target]])
     if not present.any():
         raise StackgenError(f"target column {target!r} has no values")
@@ -331,7 +420,11 @@ def load_table(
         "separator": table.sep,
         "encoding": table.encoding,
         **options.as_params(),
+        "groups": roles.groups,
+        "time": roles.time,
+        "weights": roles.weights,
     }
+    role = _role_values(table, roles, path.name)
     if chosen == "classification":
         names = _class_names(raw_target)
         if len(names) < 2:
@@ -343,7 +436,7 @@ def load_table(
         params["class_names"] = names
         stratify = y
         counts = np.bincount(y, minlength=len(names))
-        if counts.min() < 2:
+        if counts.min() < 2 and roles.groups is None and roles.time is None:
             rare = names[int(np.argmin(counts))]
             raise StackgenError(
                 f"class {rare!r} of target {target!r} has 1 row: the stratified split needs at "
@@ -356,14 +449,25 @@ def load_table(
         if np.unique(y).size < 2:
             raise StackgenError(f"target {target!r} holds a single value: nothing to predict")
     try:
-        train, test = train_test_split(
-            np.arange(table.rows), test_size=test_size, stratify=stratify, random_state=seed
-        )
+        if "time" in role or "groups" in role:
+            task_of = task_named(chosen)
+            train, test = two_parts(
+                y, test_size, seed, task_of, role.get("groups"), role.get("time"), "--groups"
+            )
+        else:
+            train, test = train_test_split(
+                np.arange(table.rows), test_size=test_size, stratify=stratify, random_state=seed
+            )
     except ValueError as exc:
         raise StackgenError(
             f"cannot split {path.name} with --test-size {test_size}: {exc}"
         ) from None
     train, test = np.sort(train), np.sort(test)
+    if "time" in role:  # each part in time order: the protocols' folds run forward in it
+        train = train[np.argsort(role["time"][train], kind="stable")]
+        test = test[np.argsort(role["time"][test], kind="stable")]
+    if chosen == "classification" and (roles.groups or roles.time):
+        _check_classes_on_both_sides(y, train, test, names, roles)
     encoded = cols.encode_table(table, features, train, options, path.name, kept)
     params["columns"] = [c.as_dict() for c in encoded.columns]
     params["feature_names"] = encoded.feature_names
@@ -379,4 +483,24 @@ def load_table(
         "test_X": X[test],
         "test_y": y[test],
     }
+    if "groups" in role:
+        arrays["train_groups"], arrays["test_groups"] = role["groups"][train], role["groups"][test]
+        params["group_count"] = int(np.unique(role["groups"]).size)
+    if "weights" in role:
+        w = role["weights"].astype(np.float32)
+        arrays["train_weights"], arrays["test_weights"] = w[train], w[test]
     return arrays, params, encoded.transformer
+
+
+def _check_classes_on_both_sides(y, train, test, names, roles: Roles) -> None:
+    """A split by groups or by time cannot stratify row by row: refuse one that leaves a class
+    without training rows (the members could never learn it) or without test rows."""
+    how = "--time's latest rows" if roles.time else "--groups' whole groups"
+    for part, rows in (("training", train), ("test", test)):
+        counts = np.bincount(y[rows], minlength=len(names))
+        if counts.min() == 0:
+            missing = names[int(np.argmin(counts))]
+            raise StackgenError(
+                f"class {missing!r} has no {part} rows once the table is split by {how}: "
+                "choose another --test-size, or gather more rows of it"
+            )

@@ -1,0 +1,105 @@
+"""``--predictions FILE.npz``: members' predictions made anywhere, read safely and checked
+(``methods/predictions.py``), as a split whose members' outputs are given.
+
+The archive holds ``oof`` [training rows, members, outputs] and ``train_y``; optionally
+``test`` [test rows, members, outputs] and ``test_y``, ``members`` (their names), ``folds`` (each
+training row's fold, -1 where none predicted it) and ``groups`` (each training row's group). It
+is read with ``allow_pickle=False``: an object array is refused, never unpickled.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from stackgen.data.split import Split
+from stackgen.data.task import task_named
+from stackgen.methods import predictions
+from stackgen.trust.errors import StackgenError
+from stackgen.workdir.array_files import label_task
+from stackgen.workdir.table_files import file_digest
+
+ARRAYS = ("oof", "train_y", "test", "test_y", "members", "folds", "groups")
+
+
+def load(path: Path, task: str) -> tuple[Split, predictions.Predictions]:
+    """The file's predictions checked, and the split the protocols read: a placeholder X (one
+    zero per row), labels as class indices (or values), the members' outputs beside it."""
+    where = f"--predictions {path}"
+    raw = _read(path, where)
+    for name in ("oof", "train_y"):
+        if name not in raw:
+            raise StackgenError(
+                f"{where}: no {name} array: the file needs oof [training rows, members, "
+                "outputs] and train_y, and may have test, test_y, members, folds and groups"
+            )
+    labels = (
+        raw["train_y"] if "test_y" not in raw else np.concatenate([raw["train_y"], raw["test_y"]])
+    )
+    chosen, reason = label_task(np.asarray(labels).reshape(-1), task, where)
+    given = predictions.check(
+        task_named(chosen),
+        raw["oof"],
+        raw["train_y"],
+        raw.get("test"),
+        raw.get("test_y"),
+        raw.get("members"),
+        raw.get("folds"),
+        raw.get("groups"),
+        where,
+    )
+    if given.test is None:
+        raise StackgenError(
+            f"{where}: no test and test_y arrays: every protocol scores the stack on rows the "
+            "members never trained on; add the members' predictions on such rows"
+        )
+    params = {
+        "source": "predictions",
+        "file": str(path),
+        "file_name": path.name,
+        "sha256": file_digest(path),
+        "task": chosen,
+        "task_reason": reason,
+        "members": given.names,
+    }
+    if given.classes is not None:
+        params["class_names"] = [str(c) for c in given.classes.tolist()]
+    y_type = task_named(chosen).label_dtype
+    split = Split(
+        np.zeros((len(given.train_y), 1), np.float32),
+        given.train_y.astype(y_type),
+        np.zeros((len(given.test_y), 1), np.float32),
+        given.test_y.astype(y_type),
+        params,
+    )
+    return split, given
+
+
+def _read(path: Path, where: str) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise StackgenError(f"{where}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            raw = {}
+            for name in npz.files:
+                if name not in ARRAYS:
+                    raise StackgenError(
+                        f"{where}: unexpected array {name!r}: the arrays are " + ", ".join(ARRAYS)
+                    )
+                try:
+                    raw[name] = npz[name]
+                except ValueError as exc:
+                    if "allow_pickle" in str(exc):
+                        raise StackgenError(
+                            f"{where}: {name} holds Python objects (dtype object), which only "
+                            "pickle could load and is never used here: save numbers, or names "
+                            "as strings"
+                        ) from None
+                    raise
+    except StackgenError:
+        raise
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    return raw
