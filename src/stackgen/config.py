@@ -131,6 +131,19 @@ class Config:
         ),
         check=at_least(1),
     )
+    early_stopping: int | None = setting(
+        None,
+        flag=Flag(
+            "--early-stopping",
+            "step 3: stop each member's training (and each fold copy's) once its validation "
+            "loss has not improved for PATIENCE epochs, validated on 20%% of its own training "
+            "rows (never the rows it predicts out of fold, nor the test rows); the final "
+            "members train for the median of their folds' chosen epochs",
+            whole,
+            metavar="PATIENCE",
+        ),
+        check=lambda v: None if v is None or v >= 1 else f"must be at least 1, got {v}",
+    )
     members: int = setting(
         5,
         flag=Flag("--members", "number of ensemble members (default: %(default)s)", whole),
@@ -415,6 +428,16 @@ class Config:
             return (
                 f"{table_flags[0]} applies to a table's columns: give --data FILE.csv --target "
                 "COLUMN"
+            )
+        if self.early_stopping is not None and self.member_files:
+            return (
+                "--early-stopping applies to the MLPs stackgen trains, not to --member-files: "
+                "drop one of them"
+            )
+        if self.early_stopping is not None and self.weights is not None:
+            return (
+                "--early-stopping with --weights is not supported yet (the validation loss is "
+                "unweighted): drop one of them"
             )
         if self.passthrough and self.meta in NO_PASSTHROUGH:
             return (

@@ -91,6 +91,7 @@ class _BaseStacking(BaseEstimator):
         passthrough: bool = False,
         epochs: int = 500,
         batch_size: int = 32,
+        early_stopping: int | None = None,
         random_state=None,
         verbose: int = 0,
     ):
@@ -100,6 +101,7 @@ class _BaseStacking(BaseEstimator):
         self.passthrough = passthrough
         self.epochs = epochs
         self.batch_size = batch_size
+        self.early_stopping = early_stopping
         self.random_state = random_state
         self.verbose = verbose
 
@@ -181,6 +183,11 @@ class _BaseStacking(BaseEstimator):
             batch_size=self.batch_size,
         )
         final_estimators.check_weights(meta, weights)
+        if self.early_stopping is not None and weights is not None:
+            raise StackgenError(
+                "early_stopping with sample_weight is not supported yet (the validation loss "
+                "is unweighted): drop one of them"
+            )
         chosen = self._members(rows, classes, seed, protocol)
         splits = protocol.split(rows, y_fit, groups, order)
         target = self._target_scale()
@@ -193,14 +200,20 @@ class _BaseStacking(BaseEstimator):
             "sample_weight": weights,
             "progress": self._progress,
         }
-        models = fitting.final_models(chosen, rows, y_fit, classes, **how)
+        if self.early_stopping is not None:
+            oof, models = self._fit_early_stopped(
+                chosen, rows, y_fit, classes, splits, protocol, groups, order
+            )
+        else:
+            models = fitting.final_models(chosen, rows, y_fit, classes, **how)
+            oof = None
         final = [
             m.wrapped(members.own_copy(model, m.where) if m.given is not None else model, target)
             for m, model in zip(chosen, models, strict=True)
         ]
-        if protocol.trains_copies:
+        if oof is None and protocol.trains_copies:
             oof = fitting.out_of_fold(chosen, rows, y_fit, classes, splits, **how)
-        else:  # the members as given: their own predictions on the rows are the meta-learner's
+        elif oof is None:  # the members as given: their predictions are the meta-learner's
             oof = np.stack(members.member_probabilities(final, rows), axis=1)
         self.folds_ = protocols.fold_ids(splits, n)
         covered = ~np.isnan(oof).any(axis=(1, 2))
@@ -294,6 +307,35 @@ class _BaseStacking(BaseEstimator):
         stack._best = BestMember().fit(given.oof[covered], given.train_y[covered], sample_weight=w)
         return stack
 
+    def _fit_early_stopped(self, chosen, rows, y_fit, classes, splits, protocol, groups, order):
+        """Out-of-fold predictions (None under "prefit") and final models, each fit
+        early-stopped on rows of its own training rows (``methods/early_stopping.py``); the
+        epochs chosen in ``stopped_epochs_``."""
+        settings = {
+            "patience": self.early_stopping,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "groups": groups,
+            "order": order,
+        }
+        oof, stopped = None, []
+        if protocol.trains_copies:
+            oof, stopped = fitting.out_of_fold_early_stopped(
+                chosen, rows, y_fit, classes, splits, progress=self._progress, **settings
+            )
+        models, finals = fitting.final_models_early_stopped(
+            chosen, rows, y_fit, classes, stopped, **settings
+        )
+        self.stopped_epochs_ = {
+            m.name: {
+                "folds": [s.epoch for s in stopped if s.member == m.index],
+                "final": next((f.epoch for f in finals if f.member == m.index), None),
+            }
+            for m in chosen
+        }
+        self._stopped = stopped + finals  # with each fit's validation rows, for checks
+        return oof, models
+
     def _members(self, rows, classes, seed, protocol) -> list[members.Member]:
         given = self.members
         if isinstance(given, str) or _is_model(given) or callable(given):
@@ -326,6 +368,14 @@ class _BaseStacking(BaseEstimator):
         return chosen
 
     def _check_settings(self) -> None:
+        es = self.early_stopping
+        if es is not None and (
+            isinstance(es, bool) or not isinstance(es, numbers.Integral) or es < 1
+        ):
+            raise StackgenError(
+                f"early_stopping={es!r}: give a patience in epochs (a whole number, at least 1), "
+                "or None"
+            )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -439,6 +489,13 @@ class StackingClassifier(ClassifierMixin, _BaseStacking):
         The meta-learner also sees the raw features.
     epochs, batch_size : int, default 500, 32
         Training of the members stackgen trains (builders' and fresh copies).
+    early_stopping : int or None, default None
+        A patience in epochs: every member stackgen trains (and every fresh copy) stops once
+        its validation loss has not improved for that many epochs, validated on 20% of its own
+        training rows (whole groups with ``groups``, the latest rows with ``order``), never on
+        a row it predicts out of fold. The final members train on every row for the median of
+        their folds' chosen epochs (``stopped_epochs_``). Members built as the tutorial's
+        (Dense layers, Adam, the task's loss) only; no sample weights.
     random_state : int, RandomState or None
         Seeds everything: member i uses ``random_state + i``, the network head
         ``random_state + 10000``. None draws one (kept in ``random_state_``).

@@ -22,9 +22,10 @@ import numpy as np
 
 from stackgen.data import inputs
 from stackgen.data.task import Classes
-from stackgen.methods import member_checks, training
+from stackgen.methods import early_stopping, member_checks, training
 from stackgen.methods.members import Member
 from stackgen.methods.side_by_side import fit_side_by_side
+from stackgen.trust.errors import StackgenError
 
 # Called after each training: (what was trained, trainings done, trainings in all).
 Progress = Callable[[str, int, int], None]
@@ -154,3 +155,111 @@ def _fit_own(
         loss=loss,
         sample_weight=weights,
     )
+
+
+def out_of_fold_early_stopped(
+    members: list[Member],
+    X: inputs.Inputs,
+    y: np.ndarray,
+    classes: Classes,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    patience: int,
+    epochs: int,
+    batch_size: int,
+    groups: np.ndarray | None = None,
+    order: np.ndarray | None = None,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, list[early_stopping.Stopped]]:
+    """``out_of_fold``'s predictions from early-stopped copies (``methods/early_stopping.py``):
+    each split's copy validated on rows of that split's fit rows only; and every copy's
+    ``Stopped`` (its chosen epoch and validation rows)."""
+    _refuse_not_plain(members)
+    oof = np.full((inputs.count(X), len(members), classes.n_outputs), np.nan, dtype=np.float32)
+    stopped, total = [], len(splits) * len(members)
+    for number, (fit_rows, held_out) in enumerate(splits):
+        for place, member in enumerate(members):
+            copy, record = early_stopping.fit(
+                member,
+                X,
+                y,
+                fit_rows,
+                classes,
+                patience=patience,
+                epochs=epochs,
+                batch_size=batch_size,
+                groups=groups,
+                order=order,
+                split=number,
+            )
+            oof[held_out, place] = training.predict_proba(copy, inputs.take(X, held_out))
+            stopped.append(record)
+            if progress:
+                progress("fold copies", len(stopped), total)
+    return oof, stopped
+
+
+def final_models_early_stopped(
+    members: list[Member],
+    X: inputs.Inputs,
+    y: np.ndarray,
+    classes: Classes,
+    folds_stopped: list[early_stopping.Stopped] | None,
+    *,
+    patience: int,
+    epochs: int,
+    batch_size: int,
+    groups: np.ndarray | None = None,
+    order: np.ndarray | None = None,
+) -> tuple[list[keras.Model], list[early_stopping.Stopped]]:
+    """The final members under early stopping: each trained on every row of (X, y) for the
+    median of its folds' chosen epochs (``folds_stopped``); without folds, for the epoch chosen
+    on validation rows of its own, then trained on every row. Given members are used as they
+    are. Returns the models and the epoch each final member trained for (its ``Stopped``; no
+    validation rows when the folds chose)."""
+    _refuse_not_plain([m for m in members if m.given is None])
+    models, finals = [], []
+    every = np.arange(inputs.count(X))
+    for member in members:
+        if member.given is not None:
+            models.append(member.given)
+            continue
+        if folds_stopped:
+            epoch = early_stopping.median_epoch(folds_stopped, member.index)
+            record = early_stopping.Stopped(member.index, None, epoch, np.zeros(0, np.int64))
+        else:
+            _, record = early_stopping.fit(
+                member,
+                X,
+                y,
+                every,
+                classes,
+                patience=patience,
+                epochs=epochs,
+                batch_size=batch_size,
+                groups=groups,
+                order=order,
+            )
+        model = member.start()
+        training.fit(
+            model,
+            X,
+            classes.task.targets(y, classes.n_classes),
+            task=classes.task,
+            epochs=record.epoch,
+            batch_size=batch_size,
+            seed=member.seed,
+        )
+        models.append(model)
+        finals.append(record)
+    return models, finals
+
+
+def _refuse_not_plain(members: list[Member]) -> None:
+    for member in members:
+        if not member.plain:
+            raise StackgenError(
+                f"{member.where}: early stopping measures the validation loss in the task's own "
+                "loss, so it applies to members that train as the tutorial's do (Dense layers, "
+                "Adam, the task's loss); train this one without early stopping"
+            )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from stackgen.config import Config
 from stackgen.data.split import TableFile
+from stackgen.methods import early_stopping
 from stackgen.step_io import Printer
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import own_members
@@ -61,8 +62,15 @@ def run(cfg: Config) -> dict:
             )
         chosen = own_members.tutorial_members(split, cfg)
         cv = cfg.needs_oof
-    models = own_members.train(chosen, split, cfg)
-    oof = own_members.out_of_fold(chosen, split, cfg) if cv else None
+    stopping = None
+    if cfg.early_stopping:  # the folds' chosen epochs first: the final members train the median
+        stopped: list = []
+        oof = own_members.out_of_fold(chosen, split, cfg, stopped=stopped) if cv else None
+        models, finals = own_members.train_early_stopped(chosen, split, cfg, stopped)
+        stopping = early_stopping_said(out, cfg, stopped, finals, len(split.train_y))
+    else:
+        models = own_members.train(chosen, split, cfg)
+        oof = own_members.out_of_fold(chosen, split, cfg) if cv else None
     if oof is not None and (split.grouped or split.ordered):
         # The leak audit (step 4): what row-wise folds, blind to the groups or the time, would
         # have reported on the same rows.
@@ -72,7 +80,7 @@ def run(cfg: Config) -> dict:
         )
         oof = (*oof, own_members.out_of_fold(chosen, split, cfg, rowwise=True))
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
-    written = save_members(models, oof, paths, cfg, split, sources, cv_skipped)
+    written = save_members(models, oof, paths, cfg, split, sources, cv_skipped, stopping)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
     outputs = [*written, *([paths.oof] if oof else []), paths.members_manifest]
@@ -89,3 +97,27 @@ def cv_refusal(imported: list, split) -> str | None:
         if item.settings is None:
             return f"{item.source.name} cannot be retrained: {item.why_not}"
     return None
+
+
+def early_stopping_said(out, cfg: Config, stopped: list, finals: list, n_train: int) -> dict:
+    """Step 3's lines on the epochs early stopping chose, and what members.json records."""
+    fraction = f"{early_stopping.VALIDATION_FRACTION:.0%}"
+    out.result(
+        f"early stopping (--early-stopping {cfg.early_stopping}, at most {cfg.epochs} epochs): "
+        f"each fit validated on {fraction} of its own training rows"
+    )
+    record = {"patience": cfg.early_stopping, "validation_fraction": fraction, "members": []}
+    for final in finals:
+        folds = [s.epoch for s in stopped if s.member == final.member]
+        how = (
+            f"epochs {', '.join(map(str, folds))} on the folds; trains {final.epoch} (their "
+            f"median) on all {n_train} training rows"
+            if folds
+            else f"epoch {final.epoch} on its validation rows; trains {final.epoch} on all "
+            f"{n_train} training rows"
+        )
+        out.result(f"member {final.member}: {how}")
+        record["members"].append(
+            {"member": final.member, "fold_epochs": folds, "final_epochs": final.epoch}
+        )
+    return record

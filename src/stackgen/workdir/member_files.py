@@ -38,6 +38,7 @@ def save_members(
     split: Split,
     sources: list[Member] | None = None,
     cv_skipped: str | None = None,
+    early_stopping: dict | None = None,
 ) -> list[Path]:
     """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
     protocol), drop members left from a larger earlier run, then write the manifest. Members
@@ -85,6 +86,7 @@ def save_members(
             "imported": [item.record() for item in sources] if sources else None,
             "cv_skipped": cv_skipped,
             "epochs": cfg.epochs,
+            "early_stopping": early_stopping,
             "folds": cfg.folds,
             "n_features": split.n_features,
             "n_classes": split.n_classes,

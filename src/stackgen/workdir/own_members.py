@@ -55,16 +55,62 @@ def train(members: list[Member], split: Split, cfg: Config) -> list:
     return [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
 
 
-def out_of_fold(members: list[Member], split: Split, cfg: Config, rowwise: bool = False):
+def train_early_stopped(
+    members: list[Member], split: Split, cfg: Config, folds_stopped: list | None
+) -> tuple[list, list]:
+    """``train`` under ``--early-stopping``: each member trained on every training row for the
+    median of its folds' chosen epochs (``folds_stopped``), or, without folds, for the epoch its
+    own validation rows chose; and the epoch each trained for."""
+    models, finals = fitting.final_models_early_stopped(
+        members,
+        split.train_X,
+        split.train_y,
+        split.classes,
+        folds_stopped,
+        patience=cfg.early_stopping,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        groups=split.train_groups,
+        order=split.order("train"),
+    )
+    wrapped = [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
+    return wrapped, finals
+
+
+def out_of_fold(
+    members: list[Member],
+    split: Split,
+    cfg: Config,
+    rowwise: bool = False,
+    stopped: list | None = None,
+):
     """The cv protocol's out-of-fold probabilities [train rows, members, classes] and each
     row's fold, from fresh copies of ``members`` trained on the other folds: group-wise with
     groups, forward-chaining with a time order. With ``rowwise``, the same from plain
-    (shuffled, row by row) folds, which ignore the groups or the time: the leak audit's."""
+    (shuffled, row by row) folds, which ignore the groups or the time: the leak audit's. Under
+    ``--early-stopping`` each copy is early-stopped on rows of its own fit rows, and its record
+    (``early_stopping.Stopped``) appended to ``stopped``."""
     protocol = CrossValidated(cfg.folds, cfg.seed)
     if rowwise:
         splits = protocol.stacking_cv(split.task).split(split.train_X, split.train_y)
     else:
         splits = protocol.oof_splits(split)
+    if cfg.early_stopping:
+        oof, records = fitting.out_of_fold_early_stopped(
+            members,
+            split.train_X,
+            split.train_y,
+            split.classes,
+            splits,
+            patience=cfg.early_stopping,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            groups=None if rowwise else split.train_groups,
+            order=None if rowwise else split.order("train"),
+        )
+        if stopped is not None:
+            stopped.extend(records)
+        return oof, fold_ids(splits, len(split.train_y))
     oof = fitting.out_of_fold(
         members,
         split.train_X,

@@ -1,0 +1,111 @@
+"""Early stopping without leaks: every fit chooses its epoch on validation rows taken from its
+own training rows, never from the rows it will predict out of fold, nor from the test rows.
+
+For each fit (a fresh copy on a fold's fit rows, or a final member on every training row):
+
+1. its training rows are split once into rows it trains on and validation rows
+   (``VALIDATION_FRACTION`` of them; whole groups with groups, the latest rows with a time order:
+   ``protocols.two_parts``), seeded by the member's seed;
+2. the copy trains up to ``epochs`` on the first part, its validation loss recorded after every
+   epoch, and the epoch chosen as Keras's ``EarlyStopping(patience=P, restore_best_weights=True)``
+   chooses it: the best validation loss, once ``P`` epochs in a row have not improved on it;
+3. the copy is trained again from its first weights for exactly the chosen epochs: the weights
+   Keras would have restored, since every shuffle is drawn up front from the member's seed
+   (``training.epoch_orders``), so the first k epochs of a longer run are a run of k epochs.
+
+Out of fold, the copy that predicts a fold is the one of step 3. The final members train on
+every training row for the median of their folds' chosen epochs; without folds, for the epoch
+their own validation rows chose. Every chosen epoch and every set of validation rows is kept
+(``Stopped``), so tests can check that no held-out row ever validated a fit.
+
+Members that train as the tutorial's do (``Member.plain``) only: their loss is the task's, which
+is what the validation loss is measured in. Weighted rows are not supported yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stackgen.data import inputs
+from stackgen.data.task import Classes
+from stackgen.methods import training
+from stackgen.methods.members import Member
+from stackgen.methods.protocols import two_parts
+
+VALIDATION_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """One early-stopped fit: which member, on which split (None: the final one), the epoch it
+    chose, and the rows (of the X it was given) that validated it."""
+
+    member: int
+    split: int | None
+    epoch: int
+    validation_rows: np.ndarray
+
+
+def chosen_epoch(val_loss: list[float], patience: int) -> int:
+    """The epoch (1-based) ``EarlyStopping(patience, restore_best_weights=True)`` keeps: the
+    lowest validation loss seen before ``patience`` epochs in a row fail to improve on it."""
+    best, best_epoch, waited = np.inf, 0, 0
+    for epoch, loss in enumerate(val_loss, start=1):
+        if loss < best:
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    return max(best_epoch, 1)
+
+
+def fit(
+    member: Member,
+    X: inputs.Inputs,
+    y: np.ndarray,
+    rows: np.ndarray,
+    classes: Classes,
+    *,
+    patience: int,
+    epochs: int,
+    batch_size: int,
+    groups: np.ndarray | None = None,
+    order: np.ndarray | None = None,
+    split: int | None = None,
+):
+    """A fresh copy of ``member`` early-stopped on ``rows`` of (X, y): (the copy, trained for
+    its chosen epoch on the rows it did not validate on; its ``Stopped``)."""
+    task = classes.task
+    train_part, validate = two_parts(
+        y[rows],
+        VALIDATION_FRACTION,
+        member.seed,
+        task,
+        None if groups is None else groups[rows],
+        None if order is None else order[rows],
+        "early stopping's validation rows",
+    )
+    train_rows, val_rows = rows[train_part], rows[validate]
+    Y = task.targets(y, classes.n_classes)
+    settings = {"task": task, "batch_size": batch_size, "seed": member.seed}
+    probe = member.fresh()
+    history = training.fit(
+        probe,
+        inputs.take(X, train_rows),
+        Y[train_rows],
+        epochs=epochs,
+        validation=(inputs.take(X, val_rows), Y[val_rows]),
+        **settings,
+    )
+    epoch = chosen_epoch(history["val_loss"], patience)
+    model = member.fresh()
+    training.fit(model, inputs.take(X, train_rows), Y[train_rows], epochs=epoch, **settings)
+    return model, Stopped(member.index, split, epoch, np.sort(val_rows))
+
+
+def median_epoch(stopped: list[Stopped], member: int) -> int:
+    """The median of ``member``'s folds' chosen epochs, rounded to a whole epoch."""
+    return max(1, int(round(float(np.median([s.epoch for s in stopped if s.member == member])))))
