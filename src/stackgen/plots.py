@@ -130,8 +130,9 @@ def plot_decision_regions(panels, split: Split, path: Path, resolution: int = 15
     return _save(fig, path)
 
 
-def plot_vary_members(curves: dict, path: Path) -> Path:
-    """Accuracy against the number of members, one panel per protocol, 95% CI bands."""
+def plot_vary_members(curves: dict, path: Path, metric: str = "accuracy") -> Path:
+    """Accuracy (R2) against the number of members, one panel per protocol, 95% CI bands."""
+    said = "R2" if metric == "r2" else "accuracy"
     fig = Figure(figsize=(4.2 * len(curves), 3.8), layout="constrained")
     for k, (protocol, by_label) in enumerate(curves.items()):
         ax = fig.add_subplot(1, len(curves), k + 1)
@@ -144,11 +145,14 @@ def plot_vary_members(curves: dict, path: Path) -> Path:
             )
         ax.set_title(protocol)
         ax.set_xlabel("members")
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel(f"test {said}")
         ax.set_xticks(ks)
     ax.legend(fontsize=7, loc="lower right")
     n = curves[next(iter(curves))][next(iter(by_label))][0]["n"]
-    fig.suptitle(f"Accuracy against the number of members: mean and 95% CI over {n} seeds")
+    fig.suptitle(
+        f"{said[0].upper() + said[1:]} against the number of members: mean and 95% CI over "
+        f"{n} seeds"
+    )
     return _save(fig, path)
 
 

@@ -170,7 +170,6 @@ STEPS: tuple[Step, ...] = (
         writes=("results/repeat_study.json", "figures/vary_members.png"),
         may_write=("results/repeat/*/seed_*.json",),
         in_run=False,
-        blobs_only=True,
     ),
     Step(
         11,

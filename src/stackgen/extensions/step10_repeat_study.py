@@ -4,6 +4,12 @@ Script: scripts/10_repeat_study.py (not part of ``python -m stackgen run``: it t
 
 Each seed trains ``max_members`` members (and their out-of-fold predictions) from scratch; the
 method table uses the first ``--members`` of them, the accuracy-against-members curve uses 1..max.
+It runs on the blobs, on your table (``--data FILE.csv --target COLUMN``, with ``--groups``,
+``--time`` and ``--weights`` as for a run) and on your arrays (``--data FILE.npz``, feature
+columns): each seed changes the members' weights, the cv folds and the holdout halves, and with
+``--vary-data`` the train/test split too (a table's, redrawn by whole groups with ``--groups``;
+a time order keeps its latest rows as the test rows, and its folds run forward whatever the
+seed).
 Seeds run in parallel local processes, or on a Dask cluster with ``--scheduler`` (``cluster.py``).
 Every finished seed is saved at once under results/repeat/<settings>/seed_NNNN.json; a re-run
 with the same settings skips it, wherever the seeds ran.
@@ -16,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,21 +31,25 @@ from stackgen.cli.flags import positive_int
 from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.task import CLASSIFICATION
 from stackgen.methods import experiments, integrated, members, protocols, stats
-from stackgen.methods.experiments import AVERAGE, BEST, LOGISTIC
+from stackgen.methods.experiments import BEST
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import own_members, settings
 from stackgen.workdir.paths import Paths
 from stackgen.workdir.split_files import make_split
+from stackgen.workdir.table_files import file_digest
 
 NUMBER = 10
 
 
 def settings_key(cfg: Config, max_members: int, vary_data: bool) -> str:
-    """Seeds are only reused by runs with the same settings: a short hash of them names the dir."""
+    """Seeds are only reused by runs with the same settings and data: a short hash of them (and
+    of your data file's bytes) names the dir."""
     keep = {k: v for k, v in cfg.as_dict().items() if k not in ("seed", "workdir", "quiet")}
     keep.update(max_members=max_members, vary_data=vary_data)
+    if cfg.data_file is not None:
+        keep["data_sha256"] = file_digest(cfg.data_file)
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -54,8 +65,7 @@ def run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
     began = time.perf_counter()
     split = make_split(seed_cfg)
     chosen = own_members.tutorial_members(split, seed_cfg)
-    models = own_members.train(chosen, split, seed_cfg)
-    oof = own_members.out_of_fold(chosen, split, seed_cfg)[0]
+    models, (oof, _), _ = own_members.train_and_out_of_fold(chosen, split, seed_cfg, cv=True)
     test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
     n = cfg.members
     main_cfg = dataclasses.replace(seed_cfg, members=n)
@@ -91,6 +101,18 @@ def _one_thread_per_worker() -> None:
 def _check_settings(cfg: Config, seeds: int, max_members: int, vary_data: bool) -> None:
     """Every seed's settings can work, before any seed starts: seeds in range, and folds and
     protocols the data of every seed can give rows for."""
+    if cfg.data_file is not None:
+        if vary_data and Path(cfg.data_file).suffix == ".npz":
+            raise StackgenError(
+                "--vary-data draws a new train/test split of a table; an .npz holds its own "
+                "split: drop --vary-data"
+            )
+        split = make_split(cfg)
+        if not split.flat or not split.has_train:
+            raise StackgenError(
+                "the repeat study trains stackgen's MLPs on feature columns, and this data "
+                + ("has no train arrays" if not split.has_train else f"is {split.describe()}")
+            )
     if max_members > MAX_MEMBERS:
         raise StackgenError(f"--max-members must be at most {MAX_MEMBERS}, got {max_members}")
     last, span = cfg.seed + seeds - 1, HEAD_SEED_OFFSET
@@ -148,10 +170,6 @@ def run(
     vary_data: bool = False,
     scheduler: str | None = None,
 ) -> dict:
-    if cfg.data_file is not None:
-        raise StackgenError(
-            "the repeat study runs on the tutorial's blobs; --data is not supported by it yet"
-        )
     _check_settings(cfg, seeds, max_members, vary_data)
     out, paths = Printer(cfg), Paths.of(cfg)
     folder = paths.result("repeat") / settings_key(cfg, max_members, vary_data)
@@ -174,13 +192,16 @@ def run(
         )
     seed_files = [folder / f"seed_{s:04d}.json" for s in wanted]
     per_seed = [_done(path) for path in seed_files]
-    summary = summarise(per_seed, cfg)
-    for line in format_summary(summary):
+    task = make_split(cfg).task
+    summary = summarise(per_seed, cfg, task)
+    for line in format_summary(summary, task.metric):
         out.result(line)
-    figure = plots.plot_vary_members(summary["vary_members"], paths.figure("vary_members.png"))
+    figure = plots.plot_vary_members(
+        summary["vary_members"], paths.figure("vary_members.png"), task.metric
+    )
     result = {
-        "task": CLASSIFICATION.name,
-        "metric": CLASSIFICATION.metric,
+        "task": task.name,
+        "metric": task.metric,
         "seeds": wanted,
         "jobs": jobs,
         "max_members": max_members,
@@ -203,7 +224,7 @@ def _done(path) -> dict | None:
     return result if isinstance(result, dict) and "methods" in result else None
 
 
-def summarise(per_seed: list[dict], cfg: Config) -> dict:
+def summarise(per_seed: list[dict], cfg: Config, task=CLASSIFICATION) -> dict:
     methods: dict = {}
     for protocol in cfg.protocols:
         table = {}
@@ -214,7 +235,7 @@ def summarise(per_seed: list[dict], cfg: Config) -> dict:
         methods[protocol] = table
     curves: dict = {}
     for protocol in cfg.protocols:
-        for label in (BEST, AVERAGE, LOGISTIC):
+        for label in (BEST, experiments.average_label(task), experiments.stack_label(task)):
             by_k = np.array([r["vary_members"][protocol][label] for r in per_seed])
             curves.setdefault(protocol, {})[label] = [
                 stats.summary(by_k[:, k]) for k in range(by_k.shape[1])
@@ -222,12 +243,13 @@ def summarise(per_seed: list[dict], cfg: Config) -> dict:
     return {"methods": methods, "vary_members": curves}
 
 
-def format_summary(summary: dict) -> list[str]:
+def format_summary(summary: dict, metric: str = "accuracy") -> list[str]:
     lines = []
     for protocol, table in summary["methods"].items():
         width = max(len(label) for label in table)
         lines.append(
-            f"{protocol}: mean accuracy [95% CI]; difference from the best member "
+            f"{protocol}: mean {'R2' if metric == 'r2' else metric} [95% CI]; difference from "
+            "the best member "
             f"[95% CI], Wilcoxon p, wins/ties/losses"
         )
         for label, s in table.items():

@@ -62,15 +62,8 @@ def run(cfg: Config) -> dict:
             )
         chosen = own_members.tutorial_members(split, cfg)
         cv = cfg.needs_oof
-    stopping = None
-    if cfg.early_stopping:  # the folds' chosen epochs first: the final members train the median
-        stopped: list = []
-        oof = own_members.out_of_fold(chosen, split, cfg, stopped=stopped) if cv else None
-        models, finals = own_members.train_early_stopped(chosen, split, cfg, stopped)
-        stopping = early_stopping_said(out, cfg, stopped, finals, len(split.train_y))
-    else:
-        models = own_members.train(chosen, split, cfg)
-        oof = own_members.out_of_fold(chosen, split, cfg) if cv else None
+    models, oof, stopped = own_members.train_and_out_of_fold(chosen, split, cfg, cv)
+    stopping = early_stopping_said(out, cfg, *stopped, len(split.train_y)) if stopped else None
     if oof is not None and (split.grouped or split.ordered):
         # The leak audit (step 4): what row-wise folds, blind to the groups or the time, would
         # have reported on the same rows.

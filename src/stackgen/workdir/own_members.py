@@ -55,6 +55,18 @@ def train(members: list[Member], split: Split, cfg: Config) -> list:
     return [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
 
 
+def train_and_out_of_fold(members: list[Member], split: Split, cfg: Config, cv: bool):
+    """The members' final models, their out-of-fold predictions and folds (with ``cv``; else
+    None), and under ``--early-stopping`` the epochs chosen ((each fold copy's, each final
+    member's) ``early_stopping.Stopped``; else None): what step 3 and the repeat study train."""
+    if not cfg.early_stopping:
+        return train(members, split, cfg), out_of_fold(members, split, cfg) if cv else None, None
+    stopped: list = []  # the folds' chosen epochs first: the final members train their median
+    oof = out_of_fold(members, split, cfg, stopped=stopped) if cv else None
+    models, finals = train_early_stopped(members, split, cfg, stopped)
+    return models, oof, (stopped, finals)
+
+
 def train_early_stopped(
     members: list[Member], split: Split, cfg: Config, folds_stopped: list | None
 ) -> tuple[list, list]:
