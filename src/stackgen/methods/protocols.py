@@ -157,7 +157,8 @@ def check_groups_apart(splits, groups: np.ndarray, label: str) -> None:
         shared = np.intersect1d(groups[fit], groups[out])
         if shared.size:
             raise StackgenError(
-                f"{label} puts group {shared[0]!r} on both sides of a split: give a splitter "
+                f"{label} puts group {shared.tolist()[0]!r} on both sides of a split: give a "
+                "splitter "
                 "that keeps groups apart (GroupKFold, StratifiedGroupKFold), or a number of "
                 "folds"
             )

@@ -181,10 +181,16 @@ def fit(
     fed = tuple(fed) if isinstance(fed, list) else fed
     orders = epoch_orders(inputs.count(X), epochs, seed)
     if sample_weight is not None:  # the compiled loop carries no weights: Keras's own fit
-        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         stream = batch_stream(fed, Y, orders, batch_size, sample_weight)
-        model.fit(stream, epochs=1, shuffle=False, verbose=0)
-        return {}
+        if validation is None:
+            compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
+            model.fit(stream, epochs=1, shuffle=False, verbose=0)
+            return {}
+        steps_per_epoch = math.ceil(inputs.count(X) / batch_size)
+        curves = EpochCurves(*validation, steps_per_epoch, task)  # the validation rows unweighted
+        compile_model(model, task, steps_per_epoch, optimizer=optimizer, loss=loss)
+        model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
+        return curves.history
     if compiled_loop.available():
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         return compiled_loop.train(

@@ -87,12 +87,16 @@ def run(cfg: Config) -> dict:
 def row_roles(split) -> list[str]:
     """What step 1 says of the rows' groups, time order and weights."""
     p, lines = split.params, []
+
+    def column(name: str) -> str:  # a table's column; an .npz names its arrays
+        return f"column {name!r}" if isinstance(split.source, TableFile) else name
+
     if split.grouped:
         test_groups = np.unique(split.test_groups).size
         lines.append(
-            f"groups: {p['groups']}, {p['group_count']} groups; the {len(split.test_y)} test "
-            f"rows are {test_groups} of them, and no split of the protocols puts a group on "
-            "both sides"
+            f"groups: {column(p['groups'])}, {p['group_count']} groups; the "
+            f"{len(split.test_y)} test rows are {test_groups} of them, and no split of the "
+            "protocols puts a group on both sides"
         )
         if p.get("shared_groups"):
             lines.append(
@@ -107,8 +111,8 @@ def row_roles(split) -> list[str]:
         )
     if split.test_weights is not None:
         lines.append(
-            f"weights: {p['weights']}; in every member's loss, every meta-learner and every "
-            "score (weighted accuracy or R2)"
+            f"weights: {column(p['weights'])}; in every member's loss, every meta-learner and "
+            "every score (weighted accuracy or R2)"
         )
     return lines
 

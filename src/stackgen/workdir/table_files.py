@@ -326,7 +326,7 @@ def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarr
             values["groups"] = np.array([canonical(c) for c in cells], dtype=str)
             continue
         numbers = [finite_number(c.replace(",", ".") if table.decimal_comma else c) for c in cells]
-        if flag == "--time" and any(n is None for n in numbers):
+        if flag == "--time" and all(n is None for n in numbers):  # dates
             stamps = pd.to_datetime(pd.Series(cells), errors="coerce", format="mixed")
             if stamps.isna().any():
                 first = int(np.flatnonzero(stamps.isna().to_numpy())[0])
@@ -340,7 +340,7 @@ def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarr
         if bad:
             raise StackgenError(
                 f"{name}: {table.where[bad[0]]}: {cells[bad[0]]!r} in {flag} column {column!r} "
-                "is not a number"
+                + ("is neither a number nor a date" if flag == "--time" else "is not a number")
             )
         array = np.array(numbers, dtype=np.float64)
         if flag == "--weights" and (array.min() < 0 or array.sum() <= 0):
