@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import TINY, run_script, tiny_config
 
+import stackgen
 from stackgen.data.examples import write_grouped_table, write_series_table
 from stackgen.data.task import CLASSIFICATION, REGRESSION
-from stackgen.methods import leak_audit, metalearners, protocols
+from stackgen.methods import leak_audit, metalearners, protocols, stats
 from stackgen.methods.members import member_probabilities
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import member_files
@@ -308,3 +310,69 @@ def test_early_stopping_with_weights_or_member_files_is_refused_at_the_door(tmp_
         "error: --early-stopping with --weights is not supported yet (the validation loss is "
         "unweighted): drop one of them"
     ]
+
+
+def test_every_protocol_row_says_its_intervals_and_its_paired_test(grouped_run):
+    work, stdout = grouped_run
+    result = json.loads((work / "results/stack_logistic.json").read_text())
+    for name, row in result["protocols"].items():
+        low, high = row["stacked_interval"]
+        assert low <= row["stacked_score"] <= high
+        b_low, b_high = row["best_member_interval"]
+        assert b_low <= row["best_member_score"] <= b_high
+        assert row["test"] == "McNemar" and 0 <= row["p_vs_best_member"] <= 1
+        n = row["scored_rows"]["count"]
+        assert stats.wilson(row["stacked_score"], n) == pytest.approx((low, high))
+        line = next(x for x in stdout.splitlines() if x.startswith(f"{name:<9} stacked "))
+        assert f"[{low:.3f}, {high:.3f}]" in line
+        assert f"({row['rows_only_stack_right']} vs {row['rows_only_best_right']} rows)" in line
+
+
+# --- the estimators --------------------------------------------------------------------------
+
+
+def test_fit_with_groups_and_with_an_order(tmp_path):
+    frame = pd.read_csv(write_grouped_table(tmp_path, groups=12, rows_each=5))
+    X = frame[[f"m{j}" for j in range(1, 7)]].to_numpy()
+    y, groups = frame["outcome"].to_numpy(), frame["patient"].to_numpy()
+    stack = stackgen.StackingClassifier([stackgen.tutorial_mlp(6)], cv=3, epochs=3, random_state=0)
+    stack.fit(X, y, groups=groups)
+    for f in range(3):
+        assert not set(groups[stack.folds_ == f]) & set(groups[stack.folds_ != f])
+    times = pd.Series(pd.date_range("2024-01-01", periods=60, freq="D")).sample(
+        frac=1, random_state=0
+    )
+    stack.fit(X, y, order=times.to_numpy())
+    first = ~stack.meta_rows_
+    assert first.sum() == 15  # the first of 4 blocks: never predicted, never fit on
+    assert times.to_numpy()[first].max() < times.to_numpy()[~first].min()
+    with pytest.raises(StackgenError, match="order must hold numbers or dates"):
+        stack.fit(X, y, order=["x"] * 60)
+    with pytest.raises(StackgenError, match="groups has shape"):
+        stack.fit(X, y, groups=groups[:-1])
+
+
+def test_the_repeat_study_runs_on_a_grouped_table(tmp_path):
+    path = write_grouped_table(tmp_path, groups=20, rows_each=6)
+    work = tmp_path / "work"
+    args = ["--data", str(path), "--target", "outcome", "--groups", "patient", "--vary-data"]
+    done = run_script(
+        "10_repeat_study.py", *args, *TINY, "--seeds", "2", "--max-members", "3", workdir=work
+    )
+    assert done.returncode == 0, done.stderr
+    study = json.loads((work / "results/repeat_study.json").read_text())
+    assert study["seeds"] == [1, 2] and study["vary_data"] is True
+    stack = study["methods"]["cv"]["logistic regression (multinomial)"]
+    assert stack["n"] == 2 and "wilcoxon_p" in stack["vs_best_member"]
+    assert (work / "figures/vary_members.png").is_file()
+    # --vary-data redrew the split by whole groups for each seed
+    seeds = sorted((work / "results/repeat").glob("*/seed_*.json"))
+    assert len(seeds) == 2
+    splits = [
+        make_split(tiny_config(work, data_file=path, target="outcome", groups="patient",
+                               data_random_state=s))
+        for s in (1, 2)
+    ]  # fmt: skip
+    assert set(splits[0].test_groups) != set(splits[1].test_groups)
+    for split in splits:
+        assert not set(split.train_groups) & set(split.test_groups)
