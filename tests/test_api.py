@@ -237,7 +237,7 @@ def test_a_holdout_fraction_a_time_series_split_groups_and_overlapping_splits(bl
         assert len(np.unique(grouped.folds_[groups == g])) == 1
     with pytest.raises(StackgenError, match="holds out row .* more than once"):
         stack(cv=ShuffleSplit(n_splits=3, test_size=0.5, random_state=0)).fit(X, y)
-    with pytest.raises(TypeError, match="it takes X, y, sample_weight and groups"):
+    with pytest.raises(TypeError, match="it takes X, y, sample_weight, groups and order"):
         stack().fit(X, y, epochs=3)
 
 

@@ -85,7 +85,8 @@ def test_step_3_stops_early_and_says_which_epochs(tmp_path):
     path = write_grouped_table(tmp_path, groups=20, rows_each=6)
     work = tmp_path / "work"
     args = ["--data", str(path), "--target", "outcome", "--groups", "patient"]
-    done = run_script("run", *args, *TINY, "--epochs", "20", "--early-stopping", "3", workdir=work)
+    stopping = ["--epochs", "20", "--early-stopping", "3", "--upto", "3"]
+    done = run_script("run", *args, *TINY, *stopping, workdir=work)
     assert done.returncode == 0, done.stderr
     manifest = json.loads((work / "models/members.json").read_text())
     record = manifest["early_stopping"]

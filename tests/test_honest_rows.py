@@ -199,7 +199,7 @@ def grouped_run(tmp_path_factory):
     path = write_grouped_table(folder)
     work = folder / "work"
     args = ["--data", str(path), "--target", "outcome", "--groups", "patient"]
-    done = run_script("run", *args, *TINY, "--epochs", "30", workdir=work)
+    done = run_script("run", *args, *TINY, "--epochs", "30", "--upto", "4", workdir=work)
     assert done.returncode == 0, done.stderr
     return work, done.stdout
 
@@ -256,8 +256,9 @@ def test_a_time_ordered_run_fits_on_the_past_and_says_so(tmp_path):
     path = write_series_table(tmp_path)
     work = tmp_path / "work"
     done = run_script(
-        "run", "--data", str(path), "--target", "up", "--time", "day", *TINY, workdir=work
-    )
+        "run", "--data", str(path), "--target", "up", "--time", "day", *TINY, "--upto", "4",
+        workdir=work,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads((work / "results/stack_logistic.json").read_text())
     cv, holdout = result["protocols"]["cv"], result["protocols"]["holdout"]
@@ -284,7 +285,7 @@ def test_weights_make_every_printed_score_weighted(tmp_path):
         )
     work = tmp_path / "work"
     args = ["--data", str(path), "--target", "y", "--weights", "w", "--protocol", "holdout"]
-    done = run_script("run", *args, *TINY, workdir=work)
+    done = run_script("run", *args, *TINY, "--upto", "4", workdir=work)
     assert done.returncode == 0, done.stderr
     split = load_split(Paths(work))
     result = json.loads((work / "results/stack_logistic.json").read_text())
@@ -356,6 +357,7 @@ def test_the_repeat_study_runs_on_a_grouped_table(tmp_path):
     path = write_grouped_table(tmp_path, groups=20, rows_each=6)
     work = tmp_path / "work"
     args = ["--data", str(path), "--target", "outcome", "--groups", "patient", "--vary-data"]
+    args += ["--protocol", "cv"]
     done = run_script(
         "10_repeat_study.py", *args, *TINY, "--seeds", "2", "--max-members", "3", workdir=work
     )

@@ -210,9 +210,8 @@ def test_the_hint_of_a_refusal_works_when_pasted(tmp_path):
         f"FIX results/single_mlp.json is missing: run scripts/02_single_mlp.py{flags} (or "
         f"python -m stackgen run{flags})\n"
     ) in doctor.stdout
-    assert (
-        "--- results/repeat_study.json not made yet: scripts/10_repeat_study.py runs on the "
-        "tutorial's blobs only, not on your data\n"
+    assert (  # the repeat study runs on a table too: its hint carries the table's flags
+        f"--- results/repeat_study.json not made yet: run scripts/10_repeat_study.py{flags}\n"
     ) in doctor.stdout
     # With the split gone, the settings lineage recorded for it still name the table.
     Paths(work).data.unlink()

@@ -47,12 +47,24 @@ def test_each_script_prints_the_tutorials_lines(chained):
         rf"holdout +fit: 500 test; scored: other 500 test +{ACC} +{ACC} +{ACC}\n"
         rf"cv +fit: 100 train out-of-fold; scored: 1000 test +{ACC} +{ACC} +{ACC}\n"
     )
+    # Under the table, each protocol's intervals and paired test (and step 4, the members').
+    interval = rf"\[{ACC}, {ACC}\]"
+    said = (
+        r"95% intervals; (stacked|network) against the best member on the same rows, McNemar "
+        r"\(rows only one of the two gets right\):\n"
+        + "".join(
+            rf"{p} +(stacked|network) {ACC} {interval}  best member {ACC} {interval}  "
+            rf"[+-]{ACC}, p(=|<){ACC} \(\d+ vs \d+ rows\)\n"
+            for p in ("tutorial", "holdout", "cv")
+        )
+    )
+    members = rf"members on the 1000 test rows: 1: {interval}, 2: {interval}, 3: {interval}\n"
     assert re.fullmatch(
-        rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n{table}",
+        rf"(Model Accuracy: {ACC}\n){{3}}Stacked Test Accuracy: {ACC}\n{table}{said}{members}",
         results["04_stack_logistic.py"].stdout,
     )
     assert re.fullmatch(
-        rf"Stacked Test Accuracy: {ACC}\n{table}", results["05_stack_integrated.py"].stdout
+        rf"Stacked Test Accuracy: {ACC}\n{table}{said}", results["05_stack_integrated.py"].stdout
     )
 
 

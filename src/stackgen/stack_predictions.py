@@ -25,7 +25,7 @@ from stackgen.config import Config
 from stackgen.methods import experiments, metalearners, stats
 from stackgen.methods.leak_audit import out_of_fold_stack
 from stackgen.stack_steps import Stacked, stack_each_protocol
-from stackgen.step_io import Printer, print_protocol_table
+from stackgen.step_io import Printer, print_interval_widths, print_protocol_table
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import prediction_files, settings
 
@@ -59,6 +59,7 @@ def run(cfg: Config) -> dict:
     ]
     for line in experiments.format_table(scores, labels):
         out.result(line)
+    print_interval_widths(out, protocol_rows, scores)
     spec = metalearners.spec(cfg.meta, task)
 
     def fit(rows) -> Stacked:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from stackgen.config import Config
-from stackgen.methods.stats import format_p
+from stackgen.methods.stats import effective_rows, format_p, wilson
 from stackgen.workdir import lineage
 from stackgen.workdir.paths import Paths
 
@@ -105,3 +107,22 @@ def print_uncertainty(out: Printer, rows: list[dict], label: str) -> None:
             f"  best member {row['best_member_score']:.3f} [{b_low:.3f}, {b_high:.3f}]  "
             f"{difference:+.3f}, p{'' if p.startswith('<') else '='}{p}{rows_right}"
         )
+
+
+def print_interval_widths(out: Printer, protocol_rows: list, scores: dict) -> None:
+    """Under a table of accuracies, one per protocol column: how wide a 95% interval is at
+    that column's median score on its scored rows (Wilson's), so a reader can tell which gaps
+    between methods are a handful of rows."""
+    if not protocol_rows or protocol_rows[0].task.metric != "accuracy":
+        return
+    said = []
+    for rows in protocol_rows:
+        n = len(rows.score_y) if rows.score_w is None else effective_rows(rows.score_w)
+        median = float(np.median(list(scores[rows.protocol].values())))
+        low, high = wilson(median, n)
+        said.append(f"{rows.protocol} ±{(high - low) / 2:.3f} ({n:.0f} rows)")
+    out.result(
+        "95% intervals at each column's median score (Wilson): "
+        + ", ".join(said)
+        + "; steps 4 and 5 test the stacks against the best member on the same rows"
+    )

@@ -198,6 +198,9 @@ class Split:
     def labels(self) -> dict:
         """What every results file says of its data: which data, the task, the metric."""
         labels = {"data": self.describe(), "task": self.task.name, "metric": self.task.metric}
+        roles = {k: self.params[k] for k in ("groups", "time", "weights") if self.params.get(k)}
+        if roles:  # what every split and score respected: each row's group, time, weight
+            labels["row_roles"] = roles
         if "columns" in self.params:  # a table: each column's kind and what was done to it
             labels["table_columns"] = [
                 {"name": c.name, "kind": c.kind, "treatment": c.treatment()}

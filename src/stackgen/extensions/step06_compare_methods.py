@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from stackgen.config import Config
 from stackgen.methods import experiments, integrated
-from stackgen.step_io import Printer, stacking_inputs
+from stackgen.step_io import Printer, print_interval_widths, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files, settings
 
@@ -37,6 +37,7 @@ def run(cfg: Config) -> dict:
         out.result("R2 on each protocol's scored rows:")
     for line in experiments.format_table(scores, labels):
         out.result(line)
+    print_interval_widths(out, protocol_rows, scores)
     result = {
         **split.labels(),
         "protocols": scores,

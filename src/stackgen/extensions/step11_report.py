@@ -248,6 +248,7 @@ def _protocols(r: dict) -> list[tuple]:
     rows = []
     for protocol, row in logistic["protocols"].items():
         net = network.get("protocols", {}).get(protocol, {})
+        interval = row.get("stacked_interval")
         rows.append(
             [
                 protocol,
@@ -255,11 +256,14 @@ def _protocols(r: dict) -> list[tuple]:
                 _f(row["best_member_score"]),
                 _f(row["average_score"]),
                 _f(row["stacked_score"]),
+                f"[{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "–",
+                format_p(row["p_vs_best_member"]) if "p_vs_best_member" in row else "–",
                 _f(net.get("stacked_score")),
             ]
         )
     blocks = [
         ("h2", "Honest protocols, this run (steps 4 and 5)"),
+        *_row_roles(logistic.get("row_roles")),
         (
             "table",
             [
@@ -268,10 +272,13 @@ def _protocols(r: dict) -> list[tuple]:
                 "best member",
                 "average",
                 _stack_label(logistic),
+                "its 95% interval",
+                "p against the best member",
                 "integrated network",
             ],
             rows,
         ),
+        *_leak_audit(logistic.get("leak_audit")),
     ]
     tut = logistic["protocols"].get("tutorial")
     if tut:
@@ -297,6 +304,51 @@ def _protocols(r: dict) -> list[tuple]:
             ("table", ["honest protocol", "logistic stack gap", "integrated gap"], gaps),
         ]
     return blocks
+
+
+def _row_roles(roles: dict | None) -> list[tuple]:
+    """What the splits and scores respected of the rows, said before the table."""
+    if not roles:
+        return []
+    said = []
+    if roles.get("groups"):
+        said.append(
+            f"the rows come in groups ({roles['groups']}): no split puts a group on both sides"
+        )
+    if roles.get("time"):
+        said.append(
+            f"the rows are a series in time ({roles['time']}): the test rows are the latest, and "
+            "every meta-learner is fit on rows earlier than those it is scored on"
+        )
+    if roles.get("weights"):
+        said.append(
+            f"the rows are weighted ({roles['weights']}): every loss, meta-learner and score "
+            "below is weighted"
+        )
+    text = "; ".join(said)
+    return [("p", f"{text[0].upper()}{text[1:]}.")]
+
+
+def _leak_audit(audit: dict | None) -> list[tuple]:
+    if not audit:
+        return []
+    rows = [
+        [
+            label,
+            _f(audit[side]["best_member"]),
+            _f(audit[side]["average"]),
+            _f(audit[side]["stack"]),
+        ]
+        for side, label in (("rowwise", "row-wise"), ("honest", audit["honest_folds"]))
+    ]
+    return [
+        (
+            "p",
+            f"Leak audit: out of fold on the same {audit['rows']} training rows, what row-wise "
+            f"folds would have reported beside {audit['honest_folds']} folds.",
+        ),
+        ("table", ["folds", "best member", "average", "stack"], rows),
+    ]
 
 
 def _gap(protocols: dict, protocol: str) -> str:

@@ -8,7 +8,7 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 from __future__ import annotations
 
 from stackgen.config import Config
-from stackgen.methods import metalearners
+from stackgen.methods import metalearners, stats
 from stackgen.methods.leak_audit import audit
 from stackgen.stack_steps import Stacked, stack_each_protocol
 from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
@@ -40,12 +40,24 @@ def run(cfg: Config) -> dict:
 
     table, files = stack_each_protocol(out, split, protocol_rows, fit, "meta_learner*.*")
     print_protocol_table(out, table, "stacked", task.metric)
+    intervals = [
+        stats.scored(task, test_P[:, m], split.test_y, split.test_weights)
+        for m in range(len(models))
+    ]
+    out.result(
+        f"members on the {len(split.test_y)} test rows: "
+        + ", ".join(
+            f"{m + 1}: [{found['ci_low']:.3f}, {found['ci_high']:.3f}]"
+            for m, found in enumerate(intervals)
+        )
+    )
     audit = None
     if "cv" in files:
         audit = leak_audit(out, split, len(models), spec.kind, cfg)
     result = {
         **split.labels(),
         "member_scores": member_scores,
+        "member_intervals": [[found["ci_low"], found["ci_high"]] for found in intervals],
         **({"stacked_score": table[0]["stacked_score"]} if "tutorial" in files else {}),
         "meta": spec.kind,
         "meta_label": spec.label,
