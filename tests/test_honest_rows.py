@@ -378,3 +378,22 @@ def test_the_repeat_study_runs_on_a_grouped_table(tmp_path):
     assert set(splits[0].test_groups) != set(splits[1].test_groups)
     for split in splits:
         assert not set(split.train_groups) & set(split.test_groups)
+
+
+def test_time_arrays_of_an_npz_put_each_part_in_order_and_the_test_rows_last(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "t.npz"
+    train_t, test_t = rng.permutation(20).astype(float), 20 + rng.permutation(6).astype(float)
+    arrays = {
+        "train_X": train_t[:, None],  # the feature is the time: the order can be read back
+        "train_y": np.arange(20) % 2,
+        "test_X": test_t[:, None],
+        "test_y": np.arange(6) % 2,
+    }
+    np.savez(path, **arrays, train_time=train_t, test_time=test_t)
+    split = make_split(tiny_config(tmp_path / "w", data_file=path))
+    assert split.ordered
+    assert np.all(np.diff(split.train_X[:, 0]) > 0) and np.all(np.diff(split.test_X[:, 0]) > 0)
+    np.savez(path, **arrays, train_time=train_t + 10, test_time=test_t)
+    with pytest.raises(StackgenError, match="some test rows are earlier than training rows"):
+        make_split(tiny_config(tmp_path / "w", data_file=path))

@@ -37,7 +37,6 @@ class Step:
     trains: bool = True  # whether --epochs can make it slow
     in_run: bool = True  # whether ``python -m stackgen run`` runs it
     uses_protocols: bool = False  # whether --protocol and --folds change what it does
-    blobs_only: bool = False  # refuses --data
 
     @property
     def script(self) -> str:
@@ -52,8 +51,6 @@ class Step:
 
     def hint(self, flags: str = "") -> str:
         """How a user makes this step's files again; ``flags`` name the work dir and data."""
-        if self.blobs_only and " --data " in f"{flags} ":
-            return f"{self.script} runs on the tutorial's blobs only, not on your data"
         also = f" (or python -m stackgen run{flags})" if self.in_run else ""
         return f"run {self.script}{flags}{also}"
 

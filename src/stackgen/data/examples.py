@@ -88,7 +88,7 @@ def write_package_table(name: str, folder: Path) -> tuple[Path, str]:
 def write_grouped_table(folder: Path, groups: int = 40, rows_each: int = 9, seed: int = 0) -> Path:
     """``folder/patients.csv``: several rows per patient (``patient``), each patient of one
     class (``outcome``). Every patient's rows share a signature the class does not explain, and
-    the class moves two of the six features a little: a model can learn the patients instead of
+    the class moves two of the six features: a model can learn the patients instead of
     the outcome, which row-wise folds reward and group-wise folds (``--groups patient``) do
     not."""
     rng = np.random.default_rng(seed)
@@ -102,7 +102,7 @@ def write_grouped_table(folder: Path, groups: int = 40, rows_each: int = 9, seed
             signature = rng.normal(0, 1.5, 6)
             for _ in range(rows_each):
                 x = signature + rng.normal(0, 0.3, 6)
-                x[:2] += 1.6 * (outcome - 0.5)
+                x[:2] += 3.0 * (outcome - 0.5)
                 writer.writerow([f"p{g:02d}", *np.round(x, 4), ["well", "ill"][outcome]])
     return path
 

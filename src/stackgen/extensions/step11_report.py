@@ -400,8 +400,6 @@ def _repeat(result: dict | None, flags: str) -> list[tuple]:
     title = "Repeat study (step 10)"
     if not result:
         step = registry.step(10)
-        if step.blobs_only and " --data " in f"{flags} ":
-            return [("h2", title), ("p", f"Not run: {step.hint(flags)}.")]
         return [
             ("h2", title),
             (
@@ -410,11 +408,12 @@ def _repeat(result: dict | None, flags: str) -> list[tuple]:
             ),
         ]
     n = len(result["seeds"])
+    metric = "R²" if result.get("metric") == "r2" else "accuracy"
     blocks = [
         ("h2", f"{title}: {n} seeds"),
         (
             "p",
-            "Mean test accuracy with its 95% confidence interval; the paired difference "
+            f"Mean test {metric} with its 95% confidence interval; the paired difference "
             "from the best member (picked on fitting rows) with its interval, the "
             "Wilcoxon signed-rank p-value, and wins/ties/losses against it.",
         ),
@@ -441,7 +440,7 @@ def _repeat(result: dict | None, flags: str) -> list[tuple]:
                 "table",
                 [
                     protocol,
-                    "accuracy [95% CI]",
+                    f"{metric} [95% CI]",
                     "minus best member [95% CI]",
                     "Wilcoxon p",
                     "wins/ties/losses",

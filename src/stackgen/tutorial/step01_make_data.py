@@ -106,7 +106,7 @@ def row_roles(split) -> list[str]:
             )
     if split.ordered:
         lines.append(
-            f"time: column {p['time']!r}; rows in time order, the {len(split.test_y)} test rows "
+            f"time: {column(p['time'])}; rows in time order, the {len(split.test_y)} test rows "
             "the latest; holdout fits on the earlier test rows, cv's folds run forward"
         )
     if split.test_weights is not None:

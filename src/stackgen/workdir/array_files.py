@@ -32,6 +32,9 @@ from stackgen.workdir.table_files import MAX_AUTO_CLASSES, file_digest
 KEY = re.compile(r"(train|test)_(X|y)(?:_(\w+))?")
 # Each row's group (no group is ever on both sides of a split) and weight, for both parts.
 ROLES = ("groups", "weights")
+# Each row's time: both parts are sorted by it, and every test row must be later than every
+# training row.
+TIME = ("train_time", "test_time")
 
 
 def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
@@ -107,7 +110,49 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
         params["shared_groups"] = int(shared.size)
     if "test_weights" in arrays:
         params["weights"] = "train_weights and test_weights"
+    if any(name in raw for name in TIME):
+        arrays = _in_time_order(arrays, raw, where)
+        params["time"] = "train_time and test_time"
     return arrays, params
+
+
+def _in_time_order(arrays: dict, raw: dict, where: str) -> dict:
+    """Both parts sorted by their times; refused unless every test row is later than (or as
+    late as) every training row, and every row has a finite time."""
+    times = {}
+    for part in ("train", "test"):
+        name, n = f"{part}_time", len(arrays[f"{part}_y"])
+        t = raw.get(name)
+        if t is None:
+            if n == 0:
+                t = np.zeros(0)
+            else:
+                raise StackgenError(f"{where}: has a time for one part only: give {name} too")
+        if t.ndim != 1 or len(t) != n:
+            raise StackgenError(
+                f"{where}: {name} has shape {list(t.shape)}: one time per row ({n})"
+            )
+        if np.issubdtype(t.dtype, np.datetime64):
+            t = t.astype("datetime64[ns]").astype(np.int64)
+        if not np.issubdtype(t.dtype, np.number) or not np.isfinite(t.astype(float)).all():
+            raise StackgenError(f"{where}: {name} must hold finite numbers or datetime64 times")
+        times[part] = t.astype(np.float64)
+    if len(times["train"]) and times["train"].max() > times["test"].min():
+        raise StackgenError(
+            f"{where}: some test rows are earlier than training rows: with train_time and "
+            "test_time, the test rows must be the series' latest"
+        )
+    ordered = dict(arrays)
+    for part in ("train", "test"):
+        sort = np.argsort(times[part], kind="stable")
+        for key, value in arrays.items():
+            if key.startswith(f"{part}_"):
+                ordered[key] = (
+                    {k: v[sort] for k, v in value.items()}
+                    if isinstance(value, dict)
+                    else value[sort]
+                )
+    return ordered
 
 
 def _roles(raw: dict, rows: dict[str, int], where: str) -> dict[str, np.ndarray]:
@@ -168,7 +213,7 @@ def _read(path: Path, where: str) -> dict[str, np.ndarray]:
         # TypeError: a single .npy array renamed .npz, which np.load returns as an ndarray
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
     roles = {f"{part}_{role}" for part in ("train", "test") for role in ROLES}
-    unknown = [name for name in raw if _key(name) is None and name not in roles]
+    unknown = [name for name in raw if _key(name) is None and name not in roles | set(TIME)]
     if unknown:
         raise StackgenError(
             f"{where}: unexpected array {unknown[0]!r}: the arrays are train_X, train_y, test_X "
