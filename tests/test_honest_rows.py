@@ -397,3 +397,37 @@ def test_time_arrays_of_an_npz_put_each_part_in_order_and_the_test_rows_last(tmp
     np.savez(path, **arrays, train_time=train_t + 10, test_time=test_t)
     with pytest.raises(StackgenError, match="some test rows are earlier than training rows"):
         make_split(tiny_config(tmp_path / "w", data_file=path))
+
+
+def test_what_the_review_found_is_refused_in_one_line(tmp_path):
+    """Groups and times together in an .npz; a meta-learner that cannot weight rows under
+    --weights; an estimator's meta-learner left with rows of one class."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "both.npz"
+    np.savez(
+        path,
+        train_X=rng.normal(size=(10, 2)),
+        train_y=np.arange(10) % 2,
+        test_X=rng.normal(size=(4, 2)),
+        test_y=np.arange(4) % 2,
+        train_groups=np.arange(10) // 2,
+        test_groups=np.array([7, 7, 8, 8]),
+        train_time=np.arange(10.0),
+        test_time=np.arange(10.0, 14.0),
+    )
+    with pytest.raises(StackgenError, match="has both groups and times"):
+        make_split(tiny_config(tmp_path / "w", data_file=path))
+    table = tmp_path / "weighted.csv"
+    table.write_text("x,w,y\n" + "".join(f"{i % 5},{1 + i % 2},{i % 2}\n" for i in range(40)))
+    done = run_script(
+        "01_make_data.py", "--data", str(table), "--target", "y", "--weights", "w",
+        "--meta", "knn", workdir=tmp_path / "w2",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: --meta knn cannot weight its rows")
+    X = rng.normal(size=(40, 2))
+    y = np.r_[np.zeros(30, int), np.ones(10, int)]  # the latest rows are the only ones
+    stack = stackgen.StackingClassifier([stackgen.tutorial_mlp(4)], cv=0.2, epochs=2)
+    with pytest.raises(StackgenError, match="hold one class only"):
+        stack.fit(X, 1 - np.r_[np.ones(32, int), np.zeros(8, int)], order=np.arange(40.0))
+    assert y.sum() == 10  # (the labels above: the latest 8 rows, held out, are all one class)

@@ -380,6 +380,7 @@ class Config:
                         ("--member-files", bool(self.member_files)),
                         ("--passthrough", self.passthrough),
                         ("--diverse", self.diverse),
+                        ("--early-stopping", self.early_stopping is not None),
                     )
                     if given
                 ),

@@ -34,7 +34,7 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     split, given = prediction_files.load(cfg.predictions_file, cfg.task)
     task = split.task
-    settings.check(cfg, split)
+    settings.check(cfg, split, own_folds=True)  # cv fits on the file's own out-of-fold rows
     out.result(f"data: {split.describe()}")
     out.result(f"task: {task.name} ({split.params['task_reason']})")
     test_P, oof_P = given.test, given.oof

@@ -73,7 +73,7 @@ def uncertainty(rows: MetaRows, stacked: np.ndarray, best_out: np.ndarray) -> di
     found = {
         "stacked_interval": [stack["ci_low"], stack["ci_high"]],
         "best_member_interval": [member["ci_low"], member["ci_high"]],
-        "p_vs_best_member": stats.paired_p(task, stacked, best_out, y),
+        "p_vs_best_member": stats.paired_p(task, stacked, best_out, y, w),
         "test": "McNemar" if task.metric == "accuracy" else "paired bootstrap",
     }
     if task.metric == "accuracy":

@@ -218,6 +218,12 @@ class _BaseStacking(BaseEstimator):
         self.folds_ = protocols.fold_ids(splits, n)
         covered = ~np.isnan(oof).any(axis=(1, 2))
         raw = api_data.raw_features(rows)
+        if self._task is CLASSIFICATION and np.unique(y_fit[covered]).size < 2:
+            raise StackgenError(
+                f"the meta-learner's {int(covered.sum())} rows (those the splits held out) hold "
+                "one class only: give more rows, or splits whose held-out rows hold several "
+                "classes"
+            )
         say(f"fitting the meta-learner on {int(covered.sum())} rows")
         meta.fit(
             oof[covered],
@@ -443,7 +449,9 @@ class _BaseStacking(BaseEstimator):
         for name, out in outputs.items():
             row = stats.scored(self._task, out, y_true, weights)
             row["p_vs_best_member"] = (
-                np.nan if name == "best member" else stats.paired_p(self._task, out, best, y_true)
+                np.nan
+                if name == "best member"
+                else stats.paired_p(self._task, out, best, y_true, weights)
             )
             table.append({"method": name, **row})
         frame = pd.DataFrame(table).set_index("method")

@@ -39,8 +39,8 @@ def run(cfg: Config) -> dict:
     for kind, diverse in kinds.items():
         kind_cfg = dataclasses.replace(cfg, diverse=diverse)
         chosen = own_members.tutorial_members(split, kind_cfg)
-        models = own_members.train(chosen, split, kind_cfg)
-        oof = own_members.out_of_fold(chosen, split, kind_cfg)[0] if cfg.needs_oof else None
+        models, oof, _ = own_members.train_and_out_of_fold(chosen, split, kind_cfg, cfg.needs_oof)
+        oof = None if oof is None else oof[0]
         test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
         for rows in protocols.rows_for(split, test_P, oof, kind_cfg.protocol_objects()):
             scores[f"{kind} {rows.protocol}"] = experiments.evaluate(

@@ -54,6 +54,7 @@ def run(cfg: Config) -> dict:
             batch_size=cfg.batch_size,
             seed=cfg.head_seed,
             optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
+            sample_weight=rows.fit_w,
         )
         after = rows.score(training.predict_proba(network, rows.score_raw))
         return {"head_only": before, "fine_tuned": after, "rows": rows.describe()}

@@ -79,15 +79,17 @@ def fit(
     """A fresh copy of ``member`` early-stopped on ``rows`` of (X, y): (the copy, trained for
     its chosen epoch on the rows it did not validate on; its ``Stopped``)."""
     task = classes.task
-    train_part, validate = two_parts(
-        y[rows],
-        VALIDATION_FRACTION,
-        member.seed,
-        task,
+    where = (
         None if groups is None else groups[rows],
         None if order is None else order[rows],
         "early stopping's validation rows",
     )
+    try:
+        train_part, validate = two_parts(y[rows], VALIDATION_FRACTION, member.seed, task, *where)
+    except ValueError:  # a class of one row cannot be stratified: a plain seeded split
+        train_part, validate = two_parts(
+            y[rows], VALIDATION_FRACTION, member.seed, task, *where, stratified=False
+        )
     train_rows, val_rows = rows[train_part], rows[validate]
     Y = task.targets(y, classes.n_classes)
     settings = {"task": task, "batch_size": batch_size, "seed": member.seed}

@@ -7,7 +7,8 @@ stack cross-validated on them looks better than it is. Under random folds a seri
 from its own future. Step 3 makes both sets of out-of-fold predictions; here each is scored the
 same way, on the rows both predict:
 
-* the best member (the member with the best out-of-fold score) and the members' average;
+* the best member (for each fold, the member with the best score on the other folds' rows,
+  predicting that fold) and the members' average;
 * the stack: for each fold, the meta-learner fit on the other folds' out-of-fold rows predicts
   that fold's rows, so it is never scored on a row it was fit on.
 
@@ -46,11 +47,11 @@ def audit(
     scored = same & ~np.isnan(stacks["honest"]).any(axis=1)
     w = None if weights is None else weights[scored]
     found = {"rows": int(scored.sum())}
-    for name, (P, _) in (("honest", honest), ("rowwise", rowwise)):
-        best = BestMember().fit(P[scored], y[scored], sample_weight=w)
+    for name, (P, fold_of) in (("honest", honest), ("rowwise", rowwise)):
+        best = out_of_fold_stack(BestMember, P, fold_of, y, weights, False, scored)
         found[name] = {
             "stack": task.score(stacks[name][scored], y[scored], w),
-            "best_member": task.score(best.predict_proba(P[scored]), y[scored], w),
+            "best_member": task.score(best[scored], y[scored], w),
             "average": task.score(P[scored].mean(axis=1), y[scored], w),
         }
     return found

@@ -201,25 +201,33 @@ def two_parts(
     groups: np.ndarray | None = None,
     order: np.ndarray | None = None,
     label: str = "the split",
+    stratified: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows split once into (the rest, a part of about ``fraction`` of them), each sorted:
-    stratified by class and seeded; with ``groups``, whole groups on each side (stratified
-    where the groups allow); with ``order``, the latest rows held out."""
+    stratified by class (unless not ``stratified``) and seeded; with ``groups``, whole groups
+    on each side (stratified where the groups allow and the fraction is close to one fold's
+    share; else by a shuffle of whole groups); with ``order``, the latest rows held out, rows
+    of the same time kept on one side."""
     n = len(y)
     rows = np.arange(n)
     if order is not None:
-        later = min(n - 1, max(1, int(np.ceil(fraction * n))))
         sort = np.argsort(order, kind="stable")
-        return np.sort(sort[: n - later]), np.sort(sort[n - later :])
+        times = np.asarray(order)[sort]
+        cut = n - min(n - 1, max(1, int(np.ceil(fraction * n))))
+        tied = np.flatnonzero(times == times[cut])  # a time on both sides: all of it later
+        cut = tied[0] if tied[0] > 0 else tied[-1] + 1
+        if cut >= n:
+            raise StackgenError(f"{label}: every row has the same time; nothing is later")
+        return np.sort(sort[:cut]), np.sort(sort[cut:])
     if groups is not None:
         groups = np.asarray(groups)
         distinct = np.unique(groups).size
         if distinct < 2:
             raise StackgenError(f"{label} needs at least 2 groups to keep apart, got {distinct}")
-        if task.name == "classification":
+        small = min(fraction, 1 - fraction)
+        k = min(distinct, max(2, int(1 / small + 0.5)))
+        if stratified and task.name == "classification" and abs(1 / k - small) <= 0.05:
             # k folds of whole groups, stratified: the first fold is the held-out part
-            small = min(fraction, 1 - fraction)
-            k = min(distinct, max(2, round(1 / small)))
             splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
             rest, part = next(splitter.split(np.zeros((n, 1)), y, groups))
             if fraction > 0.5:
@@ -228,9 +236,8 @@ def two_parts(
             splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
             rest, part = next(splitter.split(np.zeros((n, 1)), y, groups))
         return np.sort(rest), np.sort(part)
-    rest, part = train_test_split(
-        rows, test_size=fraction, stratify=task.stratify(y), random_state=seed
-    )
+    stratify = task.stratify(y) if stratified else None
+    rest, part = train_test_split(rows, test_size=fraction, stratify=stratify, random_state=seed)
     return np.sort(rest), np.sort(part)
 
 

@@ -82,15 +82,18 @@ def _bootstrap_interval(task, outputs, y, sample_weight) -> tuple[float, float]:
     for _ in range(BOOTSTRAP_DRAWS):
         rows = rng.integers(0, n, n)
         w = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        if w is not None and w.sum() <= 0:
+            continue  # a draw of rows that all weigh nothing says nothing
         draws.append(task.score(outputs[rows], y[rows], w))
     low, high = np.nanpercentile(draws, [2.5, 97.5])
     return float(low), float(high)
 
 
-def paired_p(task, a: np.ndarray, b: np.ndarray, y: np.ndarray) -> float:
+def paired_p(task, a: np.ndarray, b: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
     """How likely a difference this large between methods a and b on the same rows is if they
     were equally good: McNemar's exact test on the rows exactly one of them gets right (for
-    accuracy), or a paired bootstrap of the R² difference (two-sided)."""
+    accuracy; rows counted unweighted), or a paired bootstrap of the R² difference (two-sided;
+    weighted R² with ``sample_weight``)."""
     if task.metric == "accuracy":
         right_a = np.argmax(a, axis=1) == y
         right_b = np.argmax(b, axis=1) == y
@@ -100,11 +103,17 @@ def paired_p(task, a: np.ndarray, b: np.ndarray, y: np.ndarray) -> float:
         return float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     n = len(y)
-    observed = task.score(a, y) - task.score(b, y)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    observed = task.score(a, y, w) - task.score(b, y, w)
     differences = []
     for _ in range(BOOTSTRAP_DRAWS):
         rows = rng.integers(0, n, n)
-        differences.append(task.score(a[rows], y[rows]) - task.score(b[rows], y[rows]))
+        drawn = None if w is None else w[rows]
+        if drawn is not None and drawn.sum() <= 0:
+            continue  # a draw of rows that all weigh nothing says nothing
+        differences.append(
+            task.score(a[rows], y[rows], drawn) - task.score(b[rows], y[rows], drawn)
+        )
     differences = np.asarray(differences)
     # How often the resampled difference falls on the other side of zero, both tails.
     tail = np.mean(differences <= 0) if observed > 0 else np.mean(differences >= 0)

@@ -111,6 +111,12 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
     if "test_weights" in arrays:
         params["weights"] = "train_weights and test_weights"
     if any(name in raw for name in TIME):
+        if "test_groups" in arrays:
+            raise StackgenError(
+                f"{where}: has both groups and times: give train_time and test_time for one "
+                "series in time order, or train_groups and test_groups for rows that come in "
+                "groups (both together are not supported)"
+            )
         arrays = _in_time_order(arrays, raw, where)
         params["time"] = "train_time and test_time"
     return arrays, params

@@ -35,10 +35,8 @@ def load(path: Path, task: str) -> tuple[Split, predictions.Predictions]:
                 f"{where}: no {name} array: the file needs oof [training rows, members, "
                 "outputs] and train_y, and may have test, test_y, members, folds and groups"
             )
-    labels = (
-        raw["train_y"] if "test_y" not in raw else np.concatenate([raw["train_y"], raw["test_y"]])
-    )
-    chosen, reason = label_task(np.asarray(labels).reshape(-1), task, where)
+    parts = [np.asarray(raw[k]).reshape(-1) for k in ("train_y", "test_y") if k in raw]
+    chosen, reason = label_task(np.concatenate(parts), task, where)
     given = predictions.check(
         task_named(chosen),
         raw["oof"],

@@ -19,19 +19,34 @@ import dataclasses
 import numpy as np
 
 from stackgen.data.split import TableFile
-from stackgen.methods.metalearners import KNN_NEIGHBOURS, neighbours, specs_for
+from stackgen.methods.metalearners import (
+    KNN_NEIGHBOURS,
+    meta_learner,
+    neighbours,
+    specs_for,
+    takes_weights,
+)
 from stackgen.methods.protocols import CrossValidated, Holdout, Tutorial
 from stackgen.trust.errors import StackgenError
 
 
-def check(cfg, split) -> None:
-    """Refuse, in one line, a ``--meta`` of the other task, ``--passthrough`` on data that is
-    not feature columns, and protocols (``--protocol``, ``--folds``) that ``split`` cannot give
-    rows for: each protocol object's own check (``CHECKS``)."""
+def check(cfg, split, own_folds: bool = False) -> None:
+    """Refuse, in one line, a ``--meta`` of the other task (or one that cannot weight rows,
+    with weights), ``--passthrough`` on data that is not feature columns, and protocols
+    (``--protocol``, ``--folds``) that ``split`` cannot give rows for: each protocol object's
+    own check (``CHECKS``; cv's is skipped with ``own_folds``, predictions that bring their own
+    folds)."""
     kinds = [s.kind for s in specs_for(split.task)]
     if cfg.meta != "auto" and cfg.meta not in kinds:
         raise StackgenError(
             f"--meta {cfg.meta} is not a {split.task.name} meta-learner; use {', '.join(kinds)}"
+        )
+    if split.test_weights is not None and not takes_weights(
+        meta_learner(cfg.meta, split.task, cfg.seed, cfg.passthrough)
+    ):
+        raise StackgenError(
+            f"--meta {cfg.meta} cannot weight its rows, and --weights asks every meta-learner "
+            "to: pick another --meta (logistic, rf, gbm, ...), or drop --weights"
         )
     if cfg.passthrough and not split.flat:
         raise StackgenError(
@@ -49,7 +64,10 @@ def check(cfg, split) -> None:
     counts = _Counts.of(split)
     order = list(CHECKS)  # cv's rows first, then holdout's, then the tutorial's
     for protocol in sorted(chosen, key=lambda p: order.index(type(p))):
-        CHECKS[type(protocol)](protocol, counts)
+        if not (own_folds and isinstance(protocol, CrossValidated)):
+            CHECKS[type(protocol)](protocol, counts)
+    if split.task.name == "classification" and (split.grouped or split.ordered):
+        _check_meta_rows_classes(chosen, split, own_folds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +189,26 @@ def _check_tutorial(protocol: Tutorial, c: _Counts) -> None:
             f"meta-learner on them and needs two classes or more; use {larger_test}"
             "--protocol cv"
         )
+
+
+def _check_meta_rows_classes(chosen, split, own_folds: bool) -> None:
+    """Split by whole groups or by time, a meta-learner's rows cannot be stratified: refuse a
+    protocol whose meta-learner would be fit on rows of one class."""
+    for protocol in chosen:
+        if isinstance(protocol, Holdout):
+            (_, fit), _ = protocol.split(split)
+            y, said = split.test_y[fit], "the holdout protocol's fitting half of the test rows"
+        elif isinstance(protocol, CrossValidated) and split.ordered and not own_folds:
+            held = np.concatenate([out for _, out in protocol.oof_splits(split)])
+            y, said = split.train_y[held], "the training rows forward-chaining folds predict"
+        else:
+            continue
+        if np.unique(y).size < 2:
+            only = split.class_names[int(y[0])] if len(y) else "none"
+            raise StackgenError(
+                f"{said} hold only class {only!r}: its meta-learner needs two classes or more; "
+                "use another --test-size or --folds, or another --protocol"
+            )
 
 
 # Each protocol's check, by its class: what rows it needs the data to have.

@@ -144,6 +144,8 @@ def _check_arrays(arrays: dict, params: dict) -> str | None:
             and arrays[name].min(initial=0) >= 0
         ):
             return f"{name} holds values that are not weights (0 or more, finite)"
+        if name in arrays and len(arrays[name]) and arrays[name].sum() <= 0:
+            return f"{name} are 0 for every row: those rows would count for nothing"
     if params.get("task") == "regression":
         return None
     n_classes = params.get("centers", len(params.get("class_names", [])))
