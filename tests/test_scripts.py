@@ -37,7 +37,10 @@ def chained(tmp_path_factory):
 def test_each_script_prints_the_tutorials_lines(chained):
     _, results = chained
     assert results["01_make_data.py"].stdout == "(100, 2) (1000, 2)\n"
-    assert re.fullmatch(rf"Train: {ACC}, Test: {ACC}\n", results["02_single_mlp.py"].stdout)
+    assert re.fullmatch(
+        rf"Train: {ACC}, Test: {ACC}\ntest 95% interval: \[{ACC}, {ACC}\] on 1000 rows\n",
+        results["02_single_mlp.py"].stdout,
+    )
     assert results["03_train_members.py"].stdout == "".join(
         f">Saved models/member_{i}.keras\n" for i in (1, 2, 3)
     )

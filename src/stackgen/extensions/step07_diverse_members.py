@@ -13,7 +13,7 @@ import numpy as np
 from stackgen import step_skips
 from stackgen.config import Config
 from stackgen.methods import experiments, integrated, members, protocols
-from stackgen.step_io import Printer
+from stackgen.step_io import Printer, print_interval_widths
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import own_members
 from stackgen.workdir.split_files import load_split
@@ -35,7 +35,7 @@ def run(cfg: Config) -> dict:
         experiments.stack_label(split.task),
         experiments.INTEGRATED,
     ]
-    scores, kinds = {}, {"identical": False, "diverse": True}
+    scores, kinds, identical_rows = {}, {"identical": False, "diverse": True}, []
     for kind, diverse in kinds.items():
         kind_cfg = dataclasses.replace(cfg, diverse=diverse)
         chosen = own_members.tutorial_members(split, kind_cfg)
@@ -43,6 +43,7 @@ def run(cfg: Config) -> dict:
         oof = None if oof is None else oof[0]
         test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
         for rows in protocols.rows_for(split, test_P, oof, kind_cfg.protocol_objects()):
+            identical_rows += [rows] if not diverse else []
             scores[f"{kind} {rows.protocol}"] = experiments.evaluate(
                 rows, cfg.seed, integrated.network_score(models, kind_cfg.head()), only=labels
             )
@@ -53,6 +54,9 @@ def run(cfg: Config) -> dict:
     out.info(f"diverse members' hidden layers: {architectures}")
     for line in experiments.format_table(scores, labels):
         out.result(line)
+    print_interval_widths(  # the same scored rows for both kinds of members
+        out, identical_rows, {r.protocol: scores[f"identical {r.protocol}"] for r in identical_rows}
+    )
     result = {
         **split.labels(),
         "scores": scores,

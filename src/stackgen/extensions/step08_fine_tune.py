@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 
 from stackgen.config import Config
-from stackgen.methods import integrated, training
+from stackgen.methods import integrated, stats, training
 from stackgen.methods.members import own_copy
 from stackgen.methods.metalearners import stacked_features
 from stackgen.stack_steps import each_protocol
@@ -40,7 +40,8 @@ def run(cfg: Config) -> dict:
             sample_weight=rows.fit_w,
         )
         network = integrated.assemble(copies, head, task, X=split.test_X)
-        before = rows.score(training.predict_proba(network, rows.score_raw))
+        head_out = training.predict_proba(network, rows.score_raw)
+        before = rows.score(head_out)
         for member in copies:
             member.trainable = True
         # The fitting rows as raw points; under cv the head saw out-of-fold predictions, and
@@ -56,8 +57,18 @@ def run(cfg: Config) -> dict:
             optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
             sample_weight=rows.fit_w,
         )
-        after = rows.score(training.predict_proba(network, rows.score_raw))
-        return {"head_only": before, "fine_tuned": after, "rows": rows.describe()}
+        tuned_out = training.predict_proba(network, rows.score_raw)
+        after = rows.score(tuned_out)
+        y, w = rows.score_y, rows.score_w
+        head, tuned = stats.scored(task, head_out, y, w), stats.scored(task, tuned_out, y, w)
+        return {
+            "head_only": before,
+            "fine_tuned": after,
+            "rows": rows.describe(),
+            "head_only_interval": [head["ci_low"], head["ci_high"]],
+            "fine_tuned_interval": [tuned["ci_low"], tuned["ci_high"]],
+            "p_change": stats.paired_p(task, tuned_out, head_out, y, w),
+        }
 
     table = each_protocol(protocol_rows, fine_tune)
     out.result(f"{'protocol':<9} {'head only':>9} {'fine-tuned':>10} {'change':>7}")
@@ -65,6 +76,15 @@ def run(cfg: Config) -> dict:
         out.result(
             f"{protocol:<9} {row['head_only']:>9.3f} {row['fine_tuned']:>10.3f} "
             f"{row['fine_tuned'] - row['head_only']:>+7.3f}"
+        )
+    test = "McNemar" if task.metric == "accuracy" else "paired bootstrap"
+    out.result(f"95% intervals; fine-tuned against head only on the same rows, {test}:")
+    for protocol, row in table.items():
+        (h_low, h_high), (t_low, t_high) = row["head_only_interval"], row["fine_tuned_interval"]
+        p = stats.format_p(row["p_change"])
+        out.result(
+            f"{protocol:<9} head only [{h_low:.3f}, {h_high:.3f}]  fine-tuned "
+            f"[{t_low:.3f}, {t_high:.3f}]  p{'' if p.startswith('<') else '='}{p}"
         )
     result = {
         **split.labels(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from stackgen import plots, step_skips
 from stackgen.config import Config
-from stackgen.methods import training
+from stackgen.methods import stats, training
 from stackgen.methods.members import tutorial_mlp
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_json
@@ -56,8 +56,14 @@ def run(cfg: Config) -> dict:
         f"Train: {r2}{split.headline(train_out, split.train_y, 'train')}, "
         f"Test: {r2}{split.headline(test_out, split.test_y, 'test')}"
     )
+    test_interval = stats.scored(split.task, test_out, split.test_y, split.test_weights)
+    out.result(
+        f"test 95% interval: [{test_interval['ci_low']:.3f}, {test_interval['ci_high']:.3f}] "
+        f"on {len(split.test_y)} rows"
+    )
     result = {
         **split.labels(),
+        "test_interval": [test_interval["ci_low"], test_interval["ci_high"]],
         "train_score": split.score(train_out, split.train_y, "train"),
         "test_score": split.score(test_out, split.test_y, "test"),
         "train": split.numbers(train_out, split.train_y, "train"),

@@ -100,6 +100,18 @@ def leak_audit(out: Printer, split, n_members: int, kind: str, cfg: Config) -> d
     for name, label in (("rowwise", f"row-wise (blind to {blind})"), ("honest", honest)):
         s = found[name]
         out.result(f"{label:<34} {s['best_member']:>11.3f} {s['average']:>8.3f} {s['stack']:>8.3f}")
+    if split.task.metric == "accuracy":
+        for name in ("rowwise", "honest"):
+            low, high = stats.wilson(found[name]["stack"], found["rows"])
+            found[name]["stack_interval"] = [low, high]
+        (r_low, r_high), (h_low, h_high) = (
+            found["rowwise"]["stack_interval"],
+            found["honest"]["stack_interval"],
+        )
+        out.result(
+            f"stacked 95% intervals: row-wise [{r_low:.3f}, {r_high:.3f}], {honest} "
+            f"[{h_low:.3f}, {h_high:.3f}]"
+        )
     gap = found["rowwise"]["stack"] - found["honest"]["stack"]
     out.result(
         f"row-wise folds would have reported the stack {gap:+.3f} against {honest} folds"
