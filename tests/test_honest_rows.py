@@ -229,7 +229,9 @@ def test_the_leak_audit_is_printed_and_recorded_on_the_same_rows(grouped_run):
     audit = result["leak_audit"]
     assert audit["rows"] == 270 and audit["honest_folds"] == "group-wise"
     for side in ("rowwise", "honest"):
-        assert set(audit[side]) == {"stack", "best_member", "average"}
+        assert set(audit[side]) == {"stack", "best_member", "average", "stack_interval"}
+        low, high = audit[side]["stack_interval"]
+        assert (low, high) == pytest.approx(stats.wilson(audit[side]["stack"], 270))
     assert "row-wise (blind to the groups)" in stdout
     gap = audit["rowwise"]["stack"] - audit["honest"]["stack"]
     assert f"row-wise folds would have reported the stack {gap:+.3f}" in stdout
