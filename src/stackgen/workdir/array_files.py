@@ -195,7 +195,10 @@ def _roles(raw: dict, rows: dict[str, int], where: str) -> dict[str, np.ndarray]
     return found
 
 
-def _read(path: Path, where: str) -> dict[str, np.ndarray]:
+def read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz``, read with ``allow_pickle=False``: one line for a missing
+    file, one that is not an archive, or an array of Python objects (refused, never
+    unpickled)."""
     if not path.is_file():
         raise StackgenError(f"{where}: no such file")
     try:
@@ -218,12 +221,18 @@ def _read(path: Path, where: str) -> dict[str, np.ndarray]:
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
         # TypeError: a single .npy array renamed .npz, which np.load returns as an ndarray
         raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    return raw
+
+
+def _read(path: Path, where: str) -> dict[str, np.ndarray]:
+    raw = read_npz(path, where)
     roles = {f"{part}_{role}" for part in ("train", "test") for role in ROLES}
     unknown = [name for name in raw if _key(name) is None and name not in roles | set(TIME)]
     if unknown:
         raise StackgenError(
             f"{where}: unexpected array {unknown[0]!r}: the arrays are train_X, train_y, test_X "
-            "and test_y, or train_X_<name> and test_X_<name> for several inputs"
+            "and test_y (train_X_<name> and test_X_<name> for several inputs), and optionally "
+            "train_groups, test_groups, train_weights, test_weights, train_time and test_time"
         )
     return raw
 

@@ -9,7 +9,6 @@ is read with ``allow_pickle=False``: an object array is refused, never unpickled
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from stackgen.data.split import Split
 from stackgen.data.task import task_named
 from stackgen.methods import predictions
 from stackgen.trust.errors import StackgenError
-from stackgen.workdir.array_files import label_task
+from stackgen.workdir.array_files import label_task, read_npz
 from stackgen.workdir.table_files import file_digest
 
 ARRAYS = ("oof", "train_y", "test", "test_y", "members", "folds", "groups")
@@ -76,28 +75,10 @@ def load(path: Path, task: str) -> tuple[Split, predictions.Predictions]:
 
 
 def _read(path: Path, where: str) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise StackgenError(f"{where}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            raw = {}
-            for name in npz.files:
-                if name not in ARRAYS:
-                    raise StackgenError(
-                        f"{where}: unexpected array {name!r}: the arrays are " + ", ".join(ARRAYS)
-                    )
-                try:
-                    raw[name] = npz[name]
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise StackgenError(
-                            f"{where}: {name} holds Python objects (dtype object), which only "
-                            "pickle could load and is never used here: save numbers, or names "
-                            "as strings"
-                        ) from None
-                    raise
-    except StackgenError:
-        raise
-    except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
-        raise StackgenError(f"{where}: not a NumPy .npz archive ({exc})") from None
+    raw = read_npz(path, where)
+    unknown = [name for name in raw if name not in ARRAYS]
+    if unknown:
+        raise StackgenError(
+            f"{where}: unexpected array {unknown[0]!r}: the arrays are " + ", ".join(ARRAYS)
+        )
     return raw
