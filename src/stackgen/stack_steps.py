@@ -77,8 +77,6 @@ def uncertainty(rows: MetaRows, stacked: np.ndarray, best_out: np.ndarray) -> di
         "test": "McNemar" if task.metric == "accuracy" else "paired bootstrap",
     }
     if task.metric == "accuracy":
-        right_stack = np.argmax(stacked, axis=1) == y
-        right_best = np.argmax(best_out, axis=1) == y
-        found["rows_only_stack_right"] = int((right_stack & ~right_best).sum())
-        found["rows_only_best_right"] = int((right_best & ~right_stack).sum())
+        only_stack, only_best = stats.discordant(stacked, best_out, y)
+        found["rows_only_stack_right"], found["rows_only_best_right"] = only_stack, only_best
     return found

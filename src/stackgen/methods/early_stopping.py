@@ -75,9 +75,11 @@ def fit(
     groups: np.ndarray | None = None,
     order: np.ndarray | None = None,
     split: int | None = None,
+    retrain: bool = True,
 ):
     """A fresh copy of ``member`` early-stopped on ``rows`` of (X, y): (the copy, trained for
-    its chosen epoch on the rows it did not validate on; its ``Stopped``)."""
+    its chosen epoch on the rows it did not validate on; its ``Stopped``). Without
+    ``retrain``, only the ``Stopped`` (and None): the epoch, for a model trained elsewhere."""
     task = classes.task
     where = (
         None if groups is None else groups[rows],
@@ -103,9 +105,12 @@ def fit(
         **settings,
     )
     epoch = chosen_epoch(history["val_loss"], patience)
+    record = Stopped(member.index, split, epoch, np.sort(val_rows))
+    if not retrain:  # only the epoch is wanted: the caller trains on other rows
+        return None, record
     model = member.fresh()
     training.fit(model, inputs.take(X, train_rows), Y[train_rows], epochs=epoch, **settings)
-    return model, Stopped(member.index, split, epoch, np.sort(val_rows))
+    return model, record
 
 
 def median_epoch(stopped: list[Stopped], member: int) -> int:

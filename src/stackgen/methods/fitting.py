@@ -239,6 +239,7 @@ def final_models_early_stopped(
                 batch_size=batch_size,
                 groups=groups,
                 order=order,
+                retrain=False,
             )
         model = member.start()
         training.fit(

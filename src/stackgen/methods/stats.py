@@ -89,15 +89,20 @@ def _bootstrap_interval(task, outputs, y, sample_weight) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def discordant(a: np.ndarray, b: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(rows only method a gets right, rows only method b gets right): McNemar's counts."""
+    right_a = np.argmax(a, axis=1) == y
+    right_b = np.argmax(b, axis=1) == y
+    return int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+
+
 def paired_p(task, a: np.ndarray, b: np.ndarray, y: np.ndarray, sample_weight=None) -> float:
     """How likely a difference this large between methods a and b on the same rows is if they
     were equally good: McNemar's exact test on the rows exactly one of them gets right (for
     accuracy; rows counted unweighted), or a paired bootstrap of the R² difference (two-sided;
     weighted R² with ``sample_weight``)."""
     if task.metric == "accuracy":
-        right_a = np.argmax(a, axis=1) == y
-        right_b = np.argmax(b, axis=1) == y
-        only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+        only_a, only_b = discordant(a, b, y)
         if only_a + only_b == 0:
             return 1.0
         return float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)

@@ -105,41 +105,42 @@ def _save_npz(path: Path, **arrays) -> None:
 def load_oof(paths: Paths, split: Split, n_members: int) -> np.ndarray:
     """Step 3's out-of-fold probabilities, checked against the data and the members. Under a
     time order the first block has none (its rows are NaN, and its fold -1)."""
-    return _load_oof(paths, split, n_members, "")[0]
+    return _load_oof(paths, split, n_members, ("",))[0][0]
 
 
 def load_audit(paths: Paths, split: Split, n_members: int):
     """The leak audit's two sets of (out-of-fold probabilities, folds): the honest ones
     (group-wise or forward-chaining) and the row-wise ones step 3 makes beside them; None where
     it did not (rows with no groups and no time order)."""
+    found = _load_oof(paths, split, n_members, ("", "rowwise_"), optional="rowwise_")
+    return None if len(found) < 2 else tuple(found)
+
+
+def _load_oof(paths: Paths, split: Split, n_members: int, prefixes, optional: str | None = None):
+    """(probabilities, folds) for each of ``prefixes`` present in the file, read once and
+    checked; only the ``optional`` prefix may be absent."""
     path = require(paths.oof, paths)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if "rowwise_probs" not in npz.files:
-                return None
-    except Exception as exc:
-        raise corrupt(path, paths, exc) from None
-    return _load_oof(paths, split, n_members, ""), _load_oof(paths, split, n_members, "rowwise_")
-
-
-def _load_oof(paths: Paths, split: Split, n_members: int, prefix: str):
-    path = require(paths.oof, paths)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            probs, fold_of = npz[f"{prefix}probs"], npz[f"{prefix}fold_of"]
+            arrays = {
+                prefix: (npz[f"{prefix}probs"], npz[f"{prefix}fold_of"])
+                for prefix in prefixes
+                if prefix != optional or f"{prefix}probs" in npz.files
+            }
     except Exception as exc:
         raise corrupt(path, paths, exc) from None
     expected = (len(split.train_y), n_members, split.n_classes)
-    predicted = fold_of >= 0 if fold_of.shape == (len(split.train_y),) else None
-    if (
-        probs.shape != expected
-        or predicted is None
-        or not np.isfinite(probs[predicted]).all()
-        or not np.isnan(probs[~predicted]).all()
-    ):
-        raise corrupt(path, paths, f"shape {probs.shape}, expected {expected} and finite")
+    for probs, fold_of in arrays.values():
+        predicted = fold_of >= 0 if fold_of.shape == (len(split.train_y),) else None
+        if (
+            probs.shape != expected
+            or predicted is None
+            or not np.isfinite(probs[predicted]).all()
+            or not np.isnan(probs[~predicted]).all()
+        ):
+            raise corrupt(path, paths, f"shape {probs.shape}, expected {expected} and finite")
     lineage.verify(paths, path)
-    return probs, fold_of
+    return list(arrays.values())
 
 
 def load_members(paths: Paths, split: Split) -> list[keras.Model]:

@@ -79,14 +79,23 @@ def train_early_stopped(
         split.train_y,
         split.classes,
         folds_stopped,
-        patience=cfg.early_stopping,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        groups=split.train_groups,
-        order=split.order("train"),
+        **_stopping(split, cfg),
     )
     wrapped = [m.wrapped(model, target_of(split)) for m, model in zip(members, models, strict=True)]
     return wrapped, finals
+
+
+def _stopping(split: Split, cfg: Config, rowwise: bool = False) -> dict:
+    """``--early-stopping``'s settings for ``fitting``: its patience, the epochs and batches,
+    and the groups and time order its validation rows respect (none for the leak audit's
+    row-wise folds)."""
+    return {
+        "patience": cfg.early_stopping,
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "groups": None if rowwise else split.train_groups,
+        "order": None if rowwise else split.order("train"),
+    }
 
 
 def out_of_fold(
@@ -114,11 +123,7 @@ def out_of_fold(
             split.train_y,
             split.classes,
             splits,
-            patience=cfg.early_stopping,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            groups=None if rowwise else split.train_groups,
-            order=None if rowwise else split.order("train"),
+            **_stopping(split, cfg, rowwise),
         )
         if stopped is not None:
             stopped.extend(records)
