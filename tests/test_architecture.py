@@ -18,7 +18,7 @@ PACKAGE = ROOT / "src" / "stackgen"
 # The only modules a function may import by itself: each costs seconds to load (distributed,
 # an optional extra, too: a missing one must be one line, not a failed import of the module;
 # skops imports every scikit-learn module).
-HEAVY = ("keras", "tensorflow", "jax", "torch", "matplotlib", "distributed", "skops")
+HEAVY = ("keras", "tensorflow", "jax", "torch", "matplotlib", "distributed", "skops", "h5py")
 
 
 def _module_name(path: Path) -> str:

@@ -533,7 +533,7 @@ def bad_members(tmp_path_factory, default_named) -> dict:
     other_input = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
     return {
         "missing": (folder / "absent.keras", "no such file"),
-        "not an archive": (not_keras, "not a .keras archive"),
+        "not an archive": (not_keras, "neither a .keras archive nor a Keras HDF5 file"),
         "Lambda": (save(lam, folder / "lambda.keras"), "Lambda layer"),
         "Lambda of a Keras function": (save(keras_lambda, folder / "abs.keras"), "Lambda layer"),
         "shape": (

@@ -184,7 +184,8 @@ class Config:
         (),
         flag=Flag(
             "--member-files",
-            "step 3 and run: stack these trained Keras models instead of training MLPs "
+            "step 3 and run: stack these trained Keras models (.keras, or .h5 as the tutorial "
+            "saves them) instead of training MLPs "
             "(loaded safely, renamed member_1..N, outputs made class probabilities)",
             read=Path,
             metavar="FILE.keras",

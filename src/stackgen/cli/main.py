@@ -24,7 +24,7 @@ from stackgen.cli.flags import (
 )
 from stackgen.config import PROTOCOLS, Config
 from stackgen.pipeline import warn_if_long
-from stackgen.trust.safe_load import keras_archive_config
+from stackgen.trust.safe_load import member_file_config
 from stackgen.workdir import lineage, settings
 from stackgen.workdir.lock import workdir_lock
 from stackgen.workdir.paths import Paths, made_with, require
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> object:
         cfg = config_from_args(args)
         # A missing member file is one line before step 1 writes anything.
         guarded(
-            lambda: [keras_archive_config(f, f"--member-files {f.name}") for f in cfg.member_files]
+            lambda: [member_file_config(f, f"--member-files {f.name}") for f in cfg.member_files]
         )
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto)))

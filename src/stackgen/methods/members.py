@@ -20,9 +20,13 @@ Training them is ``fitting.py``'s business.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
+import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -37,7 +41,7 @@ from stackgen.data.task import Classes
 from stackgen.methods import compiled_loop, member_checks, training
 from stackgen.methods.member_checks import OUTPUT_SAID, SOFTMAX, VALUE
 from stackgen.trust.errors import StackgenError, StackgenTypeError
-from stackgen.trust.safe_load import LAMBDA, keras_archive_config
+from stackgen.trust.safe_load import LAMBDA, legacy_sequential_fixed, member_file_config
 
 BUILDER_KEYWORDS = ("input_shape", "n_outputs", "seed", "name")
 
@@ -305,11 +309,13 @@ def is_plain(model: keras.Model, classes: Classes, kind: str, compile_config: di
 
 
 def load_member_file(path: Path, where: str) -> tuple[keras.Model, dict | None]:
-    """A member saved as a ``.keras`` file, loaded without running code from it, and the
-    compile settings it was saved with."""
-    config = keras_archive_config(path, where)  # also refuses any Lambda layer
+    """A member saved as a ``.keras`` file or a legacy ``.h5`` one, loaded without running
+    code from it, and the compile settings it was saved with."""
+    config = member_file_config(path, where)  # also refuses any Lambda layer
+    fixed = legacy_sequential_fixed(config) if config.get("hdf5") else None
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        with _readable(path, fixed) as readable:
+            model = keras.saving.load_model(readable, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for what it refuses
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
@@ -317,6 +323,23 @@ def load_member_file(path: Path, where: str) -> tuple[keras.Model, dict | None]:
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise StackgenError(f"{where}: Keras cannot load it safely: {first[:200]}") from None
     return model, config.get("compile_config") or None
+
+
+@contextlib.contextmanager
+def _readable(path: Path, fixed: dict | None):
+    """``path``, or where ``fixed`` corrects its model configuration (a Keras 2 Sequential), a
+    temporary copy of it holding that configuration: the user's file is never changed."""
+    if fixed is None:
+        yield path
+        return
+    import h5py  # noqa: PLC0415 - only a legacy HDF5 member needs it
+
+    with tempfile.TemporaryDirectory(prefix="stackgen-h5-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as fh:
+            fh.attrs["model_config"] = json.dumps(fixed)
+        yield copy
 
 
 def own_copy(model: keras.Model, where: str = "the model") -> keras.Model:

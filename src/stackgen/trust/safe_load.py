@@ -1,10 +1,13 @@
 """Keras files a user gives, looked at before Keras reads them.
 
 Keras models load with ``safe_mode`` (a Lambda layer or other deserialisation that would run code
-is refused); before that, ``keras_archive_config`` reads a ``.keras`` archive's configuration as
-JSON and refuses a Lambda layer anywhere in it, whatever it calls. Meta-learners and a table's
-column transformer load through skops with an explicit list of trusted types
-(``trust/skops_files.py``), or from JSON numbers; arrays with ``allow_pickle=False``.
+is refused); before that, ``member_file_config`` reads the model's configuration as JSON and
+refuses a Lambda layer anywhere in it, whatever it calls: from a ``.keras`` archive's
+``config.json``, or from the ``model_config`` attribute of a legacy HDF5 file (``.h5`` /
+``.hdf5``, as the tutorial saves its members), where a Lambda layer carries its function's
+bytecode. Meta-learners and a table's column transformer load through skops with an explicit
+list of trusted types (``trust/skops_files.py``), or from JSON numbers; arrays with
+``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -19,28 +22,123 @@ LAMBDA = (
     "{where}: has a Lambda layer, whose code stackgen never runs (safe mode); rebuild the "
     "member with built-in layers"
 )
+HDF5_SUFFIXES = (".h5", ".hdf5")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SAVE_AS = "save each member with model.save('name.keras') (or 'name.h5')"
 
 
-def keras_archive_config(path: Path, where: str) -> dict:
-    """The ``config.json`` of a ``.keras`` archive the user gives, read as JSON (no code, no
-    Keras): whether the file is there and is such an archive at all, and what it holds. A
-    Lambda layer anywhere in it is refused here, whatever it calls, before Keras reads it."""
+def member_file_config(path: Path, where: str) -> dict:
+    """A saved Keras model's configuration, read as JSON (no code, no Keras), as a ``.keras``
+    archive's ``config.json`` has it (``config``, ``compile_config``): whether the file is
+    there and is such a file at all, and what it holds. A Lambda layer anywhere in it is
+    refused here, whatever it calls, before Keras reads it."""
     if not path.is_file():
         raise StackgenError(f"{where}: no such file ({path})")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        h5 = path.suffix in (".h5", ".hdf5")
-        legacy = " (an HDF5 file: load it and save it again as .keras)" if h5 else ""
+    hdf5 = _is_hdf5(path)
+    if hdf5 and path.suffix.lower() not in HDF5_SUFFIXES:
         raise StackgenError(
-            f"{where}: not a .keras archive{legacy}; save each member with model.save('name.keras')"
-        ) from None
-    if not isinstance(config, dict):
-        raise StackgenError(f"{where}: its config.json is not a Keras model's configuration")
+            f"{where}: an HDF5 file named {path.suffix or 'without a suffix'}; "
+            "name it .h5 so that Keras reads it as one"
+        )
+    config = _hdf5_config(path, where) if hdf5 else _archive_config(path, where)
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise StackgenError(f"{where}: its configuration is not a Keras model's")
     if _has_lambda(config.get("config")):
         raise StackgenError(LAMBDA.format(where=where))
     return config
+
+
+def _is_hdf5(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
+def _archive_config(path: Path, where: str):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise StackgenError(
+            f"{where}: neither a .keras archive nor a Keras HDF5 file; {SAVE_AS}"
+        ) from None
+
+
+def _hdf5_config(path: Path, where: str) -> dict:
+    """A legacy HDF5 model's configuration and training settings, read from the file's
+    attributes with h5py (plain strings: nothing in them is run), in the ``.keras`` archive's
+    shape: ``config`` for the model, ``compile_config`` for its optimizer and loss."""
+    import h5py  # noqa: PLC0415 - heavy, and only HDF5 members need it
+
+    try:
+        with h5py.File(path, "r") as fh:
+            attrs = {k: fh.attrs[k] for k in ("model_config", "training_config") if k in fh.attrs}
+    except (OSError, ValueError) as exc:
+        raise StackgenError(f"{where}: an HDF5 file h5py cannot read ({str(exc)[:80]})") from None
+    if "model_config" not in attrs:
+        raise StackgenError(
+            f"{where}: this HDF5 file holds no model configuration, weights at most (saved "
+            f"with save_weights?); {SAVE_AS}"
+        )
+    try:
+        model = json.loads(_text(attrs["model_config"]))
+        training = attrs.get("training_config")
+        training = json.loads(_text(training)) if training is not None else None
+    except (ValueError, UnicodeDecodeError):
+        raise StackgenError(f"{where}: its model configuration is not JSON") from None
+    compile_config = None
+    if isinstance(training, dict) and training.get("loss") and training.get("optimizer_config"):
+        optimizer = _keras3_optimizer(training["optimizer_config"])
+        compile_config = {"loss": training["loss"], "optimizer": optimizer}
+    if not isinstance(model, dict):
+        raise StackgenError(f"{where}: its configuration is not a Keras model's")
+    return {**model, "compile_config": compile_config, "hdf5": True}
+
+
+def _keras3_optimizer(optimizer):
+    """A Keras 2 optimizer's configuration in Keras 3's words: ``lr`` is ``learning_rate``, and
+    a ``decay`` of 0 (Keras 2's default, which Keras 3 no longer takes) is left out."""
+    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("config"), dict):
+        return optimizer
+    config = dict(optimizer["config"])
+    if "lr" in config:
+        config.setdefault("learning_rate", config.pop("lr"))
+        config.pop("lr", None)
+    if config.get("decay") in (0, 0.0):
+        del config["decay"]
+    return {**optimizer, "config": config}
+
+
+def legacy_sequential_fixed(config: dict) -> dict | None:
+    """The model configuration with an explicit input layer, where a Keras 2 ``Sequential``
+    (``Dense(25, input_dim=2)``, as the tutorial builds its members) gave its first layer a
+    ``batch_input_shape``, which Keras 3 would read as a shape per row; None where nothing
+    needs fixing."""
+    if config.get("class_name") != "Sequential":
+        return None
+    inner = config.get("config")
+    layers = inner.get("layers") if isinstance(inner, dict) else inner  # Keras 2.1: a list
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+        return None
+    first = layers[0].get("config")
+    if layers[0].get("class_name") == "InputLayer" or not isinstance(first, dict):
+        return None
+    shape = first.get("batch_input_shape")
+    if not isinstance(shape, list):
+        return None
+    first = {k: v for k, v in first.items() if k != "batch_input_shape"}
+    dtype = first.get("dtype") if isinstance(first.get("dtype"), str) else "float32"
+    given = {"class_name": "InputLayer", "config": {"batch_shape": shape, "dtype": dtype}}
+    layers = [given, {**layers[0], "config": first}, *layers[1:]]
+    name = inner.get("name", "sequential") if isinstance(inner, dict) else "sequential"
+    kept = {k: v for k, v in config.items() if k not in ("compile_config", "hdf5")}
+    return {**kept, "config": {"name": name, "layers": layers}}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _has_lambda(config) -> bool:
