@@ -1,5 +1,8 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both set everything up first.
 PYTHON ?= python3
+# pip's lines go through sed: a failed install must still fail the recipe.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -20,7 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stackgen needs Python 3.11 or newer; found " + sys.version.split()[0] + " (set PYTHON=python3.11)")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "installing stackgen and what it needs (TensorFlow, Keras, scikit-learn, ...) into $(VENV): a few minutes the first time"
+	$(PY) -m pip install --progress-bar off -c constraints.txt -e ".[dev]" | sed '/^Requirement already satisfied/d'
 	@touch $(STAMP)
 
 # JAX and PyTorch (CPU builds, pinned in constraints.txt), for the tests that run every step
@@ -29,7 +33,8 @@ $(STAMP): pyproject.toml constraints.txt
 backends: $(BACKENDS_STAMP)
 
 $(BACKENDS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,jax,torch,parquet,examples,cluster]"
+	@echo "installing the optional backends and extras (JAX, PyTorch, pyarrow, Dask) for the tests"
+	$(PY) -m pip install --progress-bar off -c constraints.txt -e ".[dev,jax,torch,parquet,examples,cluster]" | sed '/^Requirement already satisfied/d'
 	@touch $(BACKENDS_STAMP)
 
 # Graphviz draws figures/stacked_model.png. Installed with apt when we are root; otherwise

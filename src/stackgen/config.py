@@ -349,6 +349,17 @@ class Config:
         ),
     )
     quiet: bool = setting(False, flag=Flag("--quiet", "print only the result lines", switch=True))
+    # Progress lines on stderr (stackgen/progress.py): on a terminal unless --quiet; elsewhere
+    # (a log file, CI) only when asked.
+    progress: bool = setting(
+        False,
+        flag=Flag(
+            "--progress",
+            "show progress lines on stderr even when it is not a terminal (on a terminal they "
+            "show unless --quiet)",
+            switch=True,
+        ),
+    )
     # Data: make_blobs(n_samples=1100, centers=3, n_features=2, cluster_std=2.0, random_state=2),
     # first 100 rows train, last 1,000 test.
     n_samples: int = 1100

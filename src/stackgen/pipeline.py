@@ -9,7 +9,7 @@ import time
 
 from stackgen import registry, stack_predictions
 from stackgen.config import Config
-from stackgen.step_io import Printer
+from stackgen.step_io import Printer, step_progress
 from stackgen.trust import skops_files
 from stackgen.trust.atomic import write_json
 
@@ -41,7 +41,8 @@ def run_all(cfg: Config, upto: int = max(registry.BY_NUMBER)) -> dict:
             warn_if_long(cfg)  # once, after step 1 has checked the settings against the data
         out.info(f"\n== step {step.number}: {step.title}")
         began = time.perf_counter()
-        results[step.name] = step.module().run(cfg)
+        with step_progress(cfg, step.number):
+            results[step.name] = step.module().run(cfg)
         timings.append(
             {
                 "step": step.name,

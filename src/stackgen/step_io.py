@@ -7,10 +7,13 @@ saying it was written, so no output of any step is without a record.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from stackgen import progress
 from stackgen.config import Config
 from stackgen.methods.stats import effective_rows, format_p, wilson
 from stackgen.workdir import lineage
@@ -21,7 +24,7 @@ TUTORIAL_PROTOCOL_NOTE = (
     "on, so this accuracy is optimistic"
 )
 # Settings that say where and how loudly a step runs, not what it computes.
-NOT_PARAMS = ("workdir", "quiet", "force")
+NOT_PARAMS = ("workdir", "quiet", "force", "progress")
 
 
 class Printer:
@@ -56,6 +59,15 @@ class Printer:
         settings = {k: v for k, v in self.cfg.as_dict().items() if k not in NOT_PARAMS}
         lineage.record(self.paths, step, outputs, inputs, {**settings, **params})
         self.wrote(*(p for p in outputs if p not in already_said))
+
+
+@contextlib.contextmanager
+def step_progress(cfg: Config, number: int) -> Iterator[progress.Progress]:
+    """Step ``number``'s progress lines on stderr, to which its trainings report while inside:
+    on a terminal unless ``--quiet``, elsewhere only with ``--progress``."""
+    shown = not cfg.quiet and (cfg.progress or progress.stderr_is_terminal())
+    with progress.reporting(progress.Progress(f"step {number}", shown)) as reporter:
+        yield reporter
 
 
 def stacking_inputs(paths: Paths, n_members: int, cfg: Config) -> list[Path]:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import NoReturn
 
+from stackgen import progress
 from stackgen.trust.errors import StackgenError
 
 EXIT_ERROR = 1
@@ -58,6 +59,7 @@ def backend_noise_filtered() -> Iterator[None]:
     above. A thread reads a pipe that stands in for fd 2 and writes each finished line out at
     once, so what a run has said is on the terminal before the run ends, however it ends."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # a user who set it keeps their choice
+    progress.note_terminal()  # whether progress lines show by default: before fd 2 is a pipe
     sys.stderr.flush()
     saved, target = os.dup(2), os.dup(2)  # to restore fd 2; where the forwarder writes
     read_end, write_end = os.pipe()

@@ -24,6 +24,7 @@ from stackgen.cli.flags import (
 )
 from stackgen.config import PROTOCOLS, Config
 from stackgen.pipeline import warn_if_long
+from stackgen.step_io import step_progress
 from stackgen.trust.safe_load import member_file_config
 from stackgen.workdir import lineage, settings
 from stackgen.workdir.lock import workdir_lock
@@ -64,7 +65,12 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     guarded(lambda: _require_inputs(step, cfg))
     if step.trains:
         warn_if_long(cfg)
-    return guarded(lambda: _locked(cfg, lambda: module.run(cfg, **extras)))
+
+    def run_step() -> dict:
+        with step_progress(cfg, step.number):
+            return module.run(cfg, **extras)
+
+    return guarded(lambda: _locked(cfg, run_step))
 
 
 def _require_inputs(step: registry.Step, cfg: Config) -> None:
@@ -83,7 +89,18 @@ def _require_inputs(step: registry.Step, cfg: Config) -> None:
 def _locked(cfg: Config, action) -> dict:
     with workdir_lock(cfg.workdir):
         lineage.load_store(Paths.of(cfg))  # unreadable records: one line before any step
+        if not cfg.quiet:
+            print(f"work dir: {shown_workdir(cfg.workdir)} (every path written below is in it)")
         return action()
+
+
+def shown_workdir(workdir: Path) -> str:
+    """The work dir as a user would type it from here: relative to the current directory when
+    inside it (``runs/digits``, or ``.``), else in full."""
+    try:
+        return Path(workdir).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(workdir)
 
 
 def main(argv: list[str] | None = None) -> object:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stackgen import cluster, plots
+from stackgen import cluster, plots, progress
 from stackgen.cli.flags import positive_int
 from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.task import CLASSIFICATION
@@ -54,7 +54,13 @@ def settings_key(cfg: Config, max_members: int, vary_data: bool) -> str:
 
 
 def run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
-    """Everything for one seed, in a fresh worker process; returns plain numbers."""
+    """Everything for one seed, in a fresh worker process; returns plain numbers. Its
+    trainings say no progress: the seeds are the study's."""
+    with progress.silenced():
+        return _run_seed(cfg, seed, max_members, vary_data)
+
+
+def _run_seed(cfg: Config, seed: int, max_members: int, vary_data: bool) -> dict:
     _one_thread_per_worker()
     seed_cfg = dataclasses.replace(
         cfg,
@@ -190,6 +196,7 @@ def run(
             f"  seed {result['seed']} done in {result['seconds']:.1f} s "
             f"({done}/{len(todo)}, {time.perf_counter() - began:.0f} s so far)"
         )
+        progress.trained("seeds", done, len(todo))
     seed_files = [folder / f"seed_{s:04d}.json" for s in wanted]
     per_seed = [_done(path) for path in seed_files]
     task = make_split(cfg).task

@@ -15,7 +15,9 @@ machine), and each step pulls a batch out of a tf.data pipeline and updates metr
   step: the element-wise operations of ``Adam.update_step`` in the same order, so the same bits,
   in a dozen operations a step instead of about twenty per weight (most of a small step's cost);
 * gathers each batch inside the graph from the training rows, by an index that holds every
-  epoch's order (batches never cross an epoch), and runs all steps in one ``tf.while_loop``;
+  epoch's order (batches never cross an epoch), and runs the steps of ``CHUNK_EPOCHS`` epochs
+  in one ``tf.while_loop``, chunk after chunk (the optimizer's state carried in its variables,
+  so the same bits as one loop), saying each chunk's end to the current ``progress``;
 * traces one loop per shape, not per model. A model that a ``twin`` can rebuild (a chain of
   Dense layers: every member, every head; the side-by-side trainers) trains in a template kept
   for its shape: its weights and a fresh optimizer state are copied in, the loop runs, and the
@@ -41,10 +43,15 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from stackgen import progress
+
 # Shapes kept traced, and fits remembered, per process: enough for a whole run, bounded so a long
 # study or a benchmark of many shapes cannot grow without end.
 TEMPLATES_KEPT = 32
 FITS_KEPT = 128
+# Epochs per compiled call: a progress line can come between two calls; the calls' overhead
+# (a millisecond or so each) stays far below the steps' own work.
+CHUNK_EPOCHS = 25
 
 _templates: collections.OrderedDict[str, _Loop] = collections.OrderedDict()
 # digest -> (weights, optimizer state, learning curves) at the end of the fit
@@ -90,7 +97,6 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
     index = np.ascontiguousarray(index, np.int32)
     validation = validation and tuple(np.ascontiguousarray(a, np.float32) for a in validation)
     per_epoch = -(-n_rows // batch_size)
-    steps = len(index) // n_rows * per_epoch
     made = (features, targets, index, batch_size, validation)
     shape = twin and _shape_key(model, *made)
     digest = shape and _digest(shape, model, features, targets, index, n_rows, validation)
@@ -98,7 +104,7 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
         loop = shape and (_templates.get(shape) or _template(model, twin, *made))
         if not loop:  # traced for this model alone
             own = _Loop(model, *made)
-            recorded = own.run(features, targets, index, n_rows, steps, *validation or ())
+            recorded = _run(own, features, targets, index, n_rows, per_epoch, validation)
             return own.history(recorded, per_epoch)
         _templates[shape] = loop
         _templates.move_to_end(shape)
@@ -107,7 +113,7 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
         template.set_weights(model.get_weights())
         for variable, value in zip(template.optimizer.variables, loop.fresh, strict=True):
             variable.assign(value)
-        recorded = loop.run(features, targets, index, n_rows, steps, *validation or ())
+        recorded = _run(loop, features, targets, index, n_rows, per_epoch, validation)
         state = [v.numpy() for v in template.optimizer.variables]
         _fits[digest] = (template.get_weights(), state, loop.history(recorded, per_epoch))
         _forget_oldest(_fits, FITS_KEPT)
@@ -118,6 +124,23 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
     for variable, value in zip(model.optimizer.variables, state, strict=True):
         variable.assign(value)
     return history
+
+
+def _run(loop: _Loop, features, targets, index, n_rows: int, per_epoch: int, validation):
+    """Every epoch of ``index``, ``CHUNK_EPOCHS`` at a time; what the loop recorded (with
+    ``validation``), joined across the chunks."""
+    epochs = len(index) // n_rows
+    together = index.shape[1] if index.ndim == 2 else 1
+    parts = []
+    for first in range(0, epochs, CHUNK_EPOCHS):
+        last = min(first + CHUNK_EPOCHS, epochs)
+        chunk = index[first * n_rows : last * n_rows]
+        steps = (last - first) * per_epoch
+        parts.append(loop.run(features, targets, chunk, n_rows, steps, *validation or ()))
+        progress.epochs(last, epochs, together)
+    if not validation:
+        return ()
+    return tuple(np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(2))
 
 
 def _template(model, twin, features, targets, index, batch_size: int, validation) -> _Loop | None:

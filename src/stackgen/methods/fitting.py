@@ -20,6 +20,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from stackgen import progress as progress_lines
 from stackgen.data import inputs
 from stackgen.data.task import Classes
 from stackgen.methods import early_stopping, member_checks, training
@@ -27,8 +28,13 @@ from stackgen.methods.members import Member
 from stackgen.methods.side_by_side import fit_side_by_side
 from stackgen.trust.errors import StackgenError
 
-# Called after each training: (what was trained, trainings done, trainings in all).
+# Called after each training: (what was trained, trainings done, trainings in all). Without
+# one, trainings are said to the current progress lines (stackgen/progress.py), if any.
 Progress = Callable[[str, int, int], None]
+
+
+def _said(progress: Progress | None) -> Progress:
+    return progress or progress_lines.trained
 
 
 def final_models(
@@ -60,8 +66,7 @@ def final_models(
             seeds=[m.seed for m in plain],
         )
         done += len(plain)
-        if progress:
-            progress("members", done, total)
+        _said(progress)("members", done, total)
     for member in built:
         if member.index in {m.index for m in plain}:
             continue
@@ -69,8 +74,7 @@ def final_models(
             member, models[member.index], X, y, classes, target, epochs, batch_size, sample_weight
         )
         done += 1
-        if progress:
-            progress("members", done, total)
+        _said(progress)("members", done, total)
     return [m.given if m.given is not None else models[m.index] for m in members]
 
 
@@ -114,8 +118,7 @@ def out_of_fold(
             model.set_weights(weights)
             oof[rows, at] = training.predict_proba(model, X[rows])
         done += len(models)
-        if progress:
-            progress("fold copies", done, total)
+        _said(progress)("fold copies", done, total)
     for number, (fit_rows, held_out) in enumerate(splits, start=1):
         weights = None if sample_weight is None else sample_weight[fit_rows]
         for place, member in enumerate(members):
@@ -133,8 +136,7 @@ def out_of_fold(
             )
             oof[held_out, place] = training.predict_proba(wrapper, inputs.take(X, held_out))
             done += 1
-            if progress:
-                progress("fold copies", done, total)
+            _said(progress)("fold copies", done, total)
     return oof
 
 
@@ -194,8 +196,7 @@ def out_of_fold_early_stopped(
             )
             oof[held_out, place] = training.predict_proba(copy, inputs.take(X, held_out))
             stopped.append(record)
-            if progress:
-                progress("fold copies", len(stopped), total)
+            _said(progress)("fold copies", len(stopped), total)
     return oof, stopped
 
 
