@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from test_own_members import TINY, call, one_line_failure, snapshot
 
+from stackgen.methods.members import load_member_file
 from stackgen.trust.errors import StackgenError
 from stackgen.trust.safe_load import member_file_config
 from stackgen.workdir.paths import Paths
@@ -161,8 +162,6 @@ def test_a_lambda_in_an_h5_file_is_refused_before_keras_reads_it(tmp_path, monke
         raise AssertionError("Keras was asked to load a file with a Lambda layer")
 
     monkeypatch.setattr(keras.saving, "load_model", never)
-    from stackgen.methods.members import load_member_file
-
     with pytest.raises(StackgenError, match="Lambda layer"):
         load_member_file(path, "--member-files lambda.h5")
 

@@ -53,13 +53,13 @@ def test_nothing_is_said_when_not_shown_or_when_the_work_is_short():
 
 def test_reports_from_inside_go_to_the_current_progress_and_nowhere_without_one():
     reporter, clock, said = _progress(every=0.0)
-    progress.epochs(25, 500, 25)  # none current: nothing, no error
+    progress.current().epochs(25, 500, 25)  # none current: nothing, no error
     with progress.reporting(reporter):
         clock.now = 4.0
-        progress.epochs(100, 500, 25)
+        progress.current().epochs(100, 500, 25)
         with progress.silenced():
-            progress.trained("members", 1, 2)
-        progress.doing("cv protocol, random forest")
+            progress.current().trained("members", 1, 2)
+        progress.current().doing("cv protocol, random forest")
     assert said == [
         "progress: step 3: epoch 100 of 500, 25 models side by side, 4 s, about 16 s left for them",
         "progress: step 3: cv protocol, random forest, 4 s",

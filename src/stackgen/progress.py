@@ -103,28 +103,16 @@ def reporting(progress: Progress) -> Iterator[Progress]:
         _current.reset(token)
 
 
-def epochs(done: int, total: int, together: int = 1) -> None:
-    """Report epochs to the current ``Progress``, if any."""
-    current = _current.get()
-    if current is not None:
-        current.epochs(done, total, together)
-
-
-def trained(what: str, done: int, total: int) -> None:
-    """Report trainings done to the current ``Progress``, if any."""
-    current = _current.get()
-    if current is not None:
-        current.trained(what, done, total)
+def current() -> Progress:
+    """The ``Progress`` that reports from deep inside go to: the one ``reporting`` made
+    current, else one that says nothing."""
+    return _current.get() or _SILENT
 
 
 def silenced() -> contextlib.AbstractContextManager[Progress]:
     """No progress lines from the work inside (one seed of a study, whose seeds are the
     progress)."""
-    return reporting(Progress("", shown=False))
+    return reporting(_SILENT)
 
 
-def doing(what: str) -> None:
-    """Report what is being done now to the current ``Progress``, if any."""
-    current = _current.get()
-    if current is not None:
-        current.doing(what)
+_SILENT = Progress("", shown=False)

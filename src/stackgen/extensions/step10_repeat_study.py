@@ -196,7 +196,7 @@ def run(
             f"  seed {result['seed']} done in {result['seconds']:.1f} s "
             f"({done}/{len(todo)}, {time.perf_counter() - began:.0f} s so far)"
         )
-        progress.trained("seeds", done, len(todo))
+        progress.current().trained("seeds", done, len(todo))
     seed_files = [folder / f"seed_{s:04d}.json" for s in wanted]
     per_seed = [_done(path) for path in seed_files]
     task = make_split(cfg).task

@@ -137,7 +137,7 @@ def _run(loop: _Loop, features, targets, index, n_rows: int, per_epoch: int, val
         chunk = index[first * n_rows : last * n_rows]
         steps = (last - first) * per_epoch
         parts.append(loop.run(features, targets, chunk, n_rows, steps, *validation or ()))
-        progress.epochs(last, epochs, together)
+        progress.current().epochs(last, epochs, together)
     if not validation:
         return ()
     return tuple(np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(2))

@@ -72,7 +72,7 @@ def evaluate(
             return
         if rows.fit_w is not None and not metalearners.takes_weights(combiner):
             return  # a meta-learner that cannot weight its rows: left out under --weights
-        progress.doing(f"{rows.protocol} protocol, {label}")
+        progress.current().doing(f"{rows.protocol} protocol, {label}")
         combiner.fit(P_fit, rows.fit_y, rows.fit_raw, rows.fit_w)
         score[label] = rows.score(combiner.predict_proba(P_score, rows.score_raw))
 
@@ -92,7 +92,7 @@ def evaluate(
         rows.score_P[:, :1],
     )
     if network is not None and (only is None or INTEGRATED in only):
-        progress.doing(f"{rows.protocol} protocol, {INTEGRATED}")
+        progress.current().doing(f"{rows.protocol} protocol, {INTEGRATED}")
         score[INTEGRATED] = network(rows)
     return score
 

@@ -34,7 +34,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def _said(progress: Progress | None) -> Progress:
-    return progress or progress_lines.trained
+    return progress or progress_lines.current().trained
 
 
 def final_models(

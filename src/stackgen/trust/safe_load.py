@@ -105,7 +105,6 @@ def _keras3_optimizer(optimizer):
     config = dict(optimizer["config"])
     if "lr" in config:
         config.setdefault("learning_rate", config.pop("lr"))
-        config.pop("lr", None)
     if config.get("decay") in (0, 0.0):
         del config["decay"]
     return {**optimizer, "config": config}
@@ -116,11 +115,11 @@ def legacy_sequential_fixed(config: dict) -> dict | None:
     (``Dense(25, input_dim=2)``, as the tutorial builds its members) gave its first layer a
     ``batch_input_shape``, which Keras 3 would read as a shape per row; None where nothing
     needs fixing."""
-    if config.get("class_name") != "Sequential":
+    inner = config["config"]  # a dict: member_file_config checked
+    layers = inner.get("layers")
+    if config.get("class_name") != "Sequential" or not isinstance(layers, list):
         return None
-    inner = config.get("config")
-    layers = inner.get("layers") if isinstance(inner, dict) else inner  # Keras 2.1: a list
-    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+    if not layers or not isinstance(layers[0], dict):
         return None
     first = layers[0].get("config")
     if layers[0].get("class_name") == "InputLayer" or not isinstance(first, dict):
@@ -132,9 +131,8 @@ def legacy_sequential_fixed(config: dict) -> dict | None:
     dtype = first.get("dtype") if isinstance(first.get("dtype"), str) else "float32"
     given = {"class_name": "InputLayer", "config": {"batch_shape": shape, "dtype": dtype}}
     layers = [given, {**layers[0], "config": first}, *layers[1:]]
-    name = inner.get("name", "sequential") if isinstance(inner, dict) else "sequential"
     kept = {k: v for k, v in config.items() if k not in ("compile_config", "hdf5")}
-    return {**kept, "config": {"name": name, "layers": layers}}
+    return {**kept, "config": {**inner, "layers": layers}}
 
 
 def _text(value) -> str:
