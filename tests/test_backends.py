@@ -80,8 +80,8 @@ def test_the_learning_curves_have_one_point_per_epoch(chained):
 def _predict(workdir, backend: str, points) -> np.ndarray:
     """``python -m stackgen predict`` under ``backend``: every model's probabilities."""
     done = subprocess.run(
-        [sys.executable, "-m", "stackgen", "predict", "--input", str(points)]
-        + ["--workdir", str(workdir)],
+        [sys.executable, "-m", "stackgen", "predict", "--input", str(points), "--long"]
+        + ["--workdir", str(workdir), "--protocol", "tutorial"],
         capture_output=True,
         text=True,
         env={**os.environ, **under(backend)},
@@ -102,7 +102,7 @@ def _predict_here(workdir, points, capsys) -> np.ndarray:
 
     assert keras.backend.backend() == "tensorflow"
     capsys.readouterr()
-    predict(Config(workdir=workdir), str(points), "tutorial")
+    predict(Config(workdir=workdir), str(points), "tutorial", long=True)
     rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
     return np.array([[float(v) for v in row[3:]] for row in rows])
 

@@ -260,13 +260,16 @@ def test_predict_with_any_input_works_or_fails_in_one_line(text, served, capfd):
         assert_one_line_failure(status, err)
         return
     lines = out.splitlines()
-    assert lines[0] == "point,model,class,p_no,p_yes"
+    assert lines[0] == "point,class,p_no,p_yes,member_1,member_2,integrated_network"
     body = [line.split(",") for line in lines[1:]]
-    assert body and len(body) % 4 == 0  # 2 members, the stack, the network, for each point
+    assert [row[0] for row in body] == [str(i + 1) for i in range(len(body))]  # a row a point
     for row in body:
-        probs = [float(v) for v in row[3:]]
+        probs = [float(v) for v in row[2:4]]
         assert all(np.isfinite(probs)) and abs(sum(probs) - 1) < 2e-3
-        assert row[2] == ("no", "yes")[int(np.argmax(probs))]
+        assert row[1] == ("no", "yes")[int(np.argmax(probs))]
+        assert set(row[4:]) <= {"no", "yes"}
+    assert err.startswith("note: serving the cv protocol's stack: ")
+    assert not any(line.startswith("error") for line in err.splitlines())
     # Matched by name: the same points written a, b without a header give the same answers.
     rows = list(csv.reader(io.StringIO(text)))
     rows = [r for r in rows if any(c.strip() for c in r)]
@@ -300,7 +303,9 @@ def test_columns_in_another_order_give_the_same_answer_and_the_target_is_named(s
     ordered = call(["predict", "--workdir", str(served)], capfd, stdin="a,b\n2,1\n")
     swapped = call(["predict", "--workdir", str(served)], capfd, stdin="y,b,a\nno,1,2\n")
     assert ordered[0] == swapped[0] == 0 and ordered[1] == swapped[1]
-    assert swapped[2] == "note: columns not used (not features of the model): y (the target)\n"
+    assert swapped[2].splitlines()[1:] == [
+        "note: columns not used (not features of the model): y (the target)"
+    ]
 
 
 def test_a_point_with_no_finite_member_output_is_one_line(served, capfd, monkeypatch):

@@ -310,7 +310,8 @@ def test_several_inputs_wire_each_member_to_the_inputs_it_names_and_predict_serv
     with np.load(s["data"]) as npz:
         image, extra = npz["test_X_image"][:5], npz["test_X_extra"][:5]
     np.savez(s["folder"] / "points.npz", X_image=image, X_extra=extra)
-    done = run_script("predict", "--input", str(s["folder"] / "points.npz"), workdir=s["work"])
+    points = str(s["folder"] / "points.npz")
+    done = run_script("predict", "--input", points, "--long", workdir=s["work"])
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[0] == "point,model,class,p_0,p_1,p_2"
@@ -495,7 +496,7 @@ def test_a_regression_member_is_served_in_the_targets_units(tmp_path, capfd):
     assert "member_1: linear.keras (one linear unit: a regression prediction" in out
     points = tmp_path / "points.npz"
     np.savez(points, X=X[50:53])
-    done = run_script("predict", "--input", str(points), workdir=work)
+    done = run_script("predict", "--input", str(points), "--long", workdir=work)
     assert done.returncode == 0, done.stderr
     served = {
         line.split(",")[1]: float(line.split(",")[2])

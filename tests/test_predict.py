@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -93,11 +96,12 @@ def _predict(work, text, *flags):
     )
 
 
-def test_predict_prints_every_model_for_every_point(trained_run):
-    done = _predict(trained_run, "x1,x2\n0,-10\n2,0\n")
+def test_predict_prints_every_model_for_every_point_with_long(trained_run):
+    done = _predict(trained_run, "x1,x2\n0,-10\n2,0\n", "--long")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "point,model,class,p_class_0,p_class_1,p_class_2"
+    assert [line.split(",")[0] for line in lines[1:]] == ["1"] * 5 + ["2"] * 5
     models = [line.split(",")[1] for line in lines[1:]]
     assert (
         models == ["member_1", "member_2", "member_3", "logistic_stack", "integrated_network"] * 2
@@ -107,11 +111,70 @@ def test_predict_prints_every_model_for_every_point(trained_run):
         assert abs(sum(probs) - 1) < 1e-3 and int(line.split(",")[2]) == int(np.argmax(probs))
 
 
+def test_predict_prints_one_row_a_point_the_stack_then_each_model_s_class(trained_run):
+    """The default, wide: the served stack's class and probabilities, then every other model's
+    class; the same numbers as the long format's rows for the stack and each member."""
+    wide = _predict(trained_run, "x1,x2\n0,-10\n2,0\n")
+    long = _predict(trained_run, "x1,x2\n0,-10\n2,0\n", "--long")
+    assert wide.returncode == long.returncode == 0, wide.stderr
+    lines = wide.stdout.splitlines()
+    assert lines[0] == (
+        "point,class,p_class_0,p_class_1,p_class_2,member_1,member_2,member_3,integrated_network"
+    )
+    by_model = {}
+    for row in long.stdout.splitlines()[1:]:
+        point, model, label, *probs = row.split(",")
+        by_model[point, model] = (label, probs)
+    assert len(lines) == 3
+    for row in lines[1:]:
+        point, label, *rest = row.split(",")
+        assert by_model[point, "logistic_stack"] == (label, rest[:3])
+        others = ["member_1", "member_2", "member_3", "integrated_network"]
+        assert rest[3:] == [by_model[point, m][0] for m in others]
+
+
+def test_predict_serves_the_most_honest_stack_and_names_it_first(trained_run):
+    """Every protocol ran: plain predict serves cv's stack, says so on its first stderr line
+    with the score step 4 printed for it, and answers as --protocol cv does."""
+    plain = _predict(trained_run, "1,-4\n")
+    cv = _predict(trained_run, "1,-4\n", "--protocol", "cv")
+    tutorial = _predict(trained_run, "1,-4\n", "--protocol", "tutorial")
+    assert plain.stdout == cv.stdout != tutorial.stdout
+    summary = json.loads((trained_run / "results/stack_logistic.json").read_text())
+    score = summary["protocols"]["cv"]["stacked_score"]
+    first = plain.stderr.splitlines()[0]
+    assert first.startswith(
+        "note: serving the cv protocol's stack: logistic regression (multinomial) "
+        f"meta-learner, test accuracy {score:.3f} (95% CI "
+    )
+    assert first.endswith(
+        "fit on out-of-fold predictions of the training rows (--protocol picks: holdout, tutorial)"
+    )
+    assert (
+        tutorial.stderr.splitlines()[0].startswith("note: serving the tutorial protocol's stack")
+        and "the tutorial's leak" in tutorial.stderr.splitlines()[0]
+    )
+
+
 def test_predict_uses_the_protocol_asked_for(trained_run):
-    tutorial = _predict(trained_run, "1,-4\n").stdout
-    holdout = _predict(trained_run, "1,-4\n", "--protocol", "holdout").stdout
+    tutorial = _predict(trained_run, "1,-4\n", "--long", "--protocol", "tutorial").stdout
+    holdout = _predict(trained_run, "1,-4\n", "--long", "--protocol", "holdout").stdout
     assert tutorial.splitlines()[1:4] == holdout.splitlines()[1:4]  # the same members
     assert tutorial != holdout  # different stacks
+
+
+def test_predict_keeps_an_id_column_asked_for(trained_run):
+    done = _predict(trained_run, 'key,x1,x2\nalpha,0,-10\n"b,2",2,0\n', "--id", "key")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0][:2] == ["key", "class"] and [r[0] for r in rows[1:]] == ["alpha", "b,2"]
+    assert "columns not used" not in done.stderr  # the id is used: printed first
+    plain = list(csv.reader(io.StringIO(_predict(trained_run, "0,-10\n2,0\n").stdout)))
+    assert [r[1:] for r in rows[1:]] == [r[1:] for r in plain[1:]]
+    missing = _predict(trained_run, "x1,x2\n0,-10\n", "--id", "key")
+    assert missing.returncode == 1 and missing.stderr == (
+        "error: --id key: the input has no column 'key'; its columns are x1, x2\n"
+    )
 
 
 def test_predict_refuses_bad_rows_with_one_line(trained_run):
@@ -130,10 +193,10 @@ def test_predict_refuses_a_pickle_in_place_of_the_meta_learner(trained_run, tmp_
         def __reduce__(self):
             return (exec, (f"open({str(tmp_path / 'PWNED')!r}, 'w').write('ran')",))
 
-    (work / "models/meta_learner.skops").write_bytes(pickle.dumps(Boom()))
+    (work / "models/meta_learner_cv.skops").write_bytes(pickle.dumps(Boom()))  # served first
     done = _predict(work, "1,2\n")
     assert done.returncode == 1
-    assert done.stderr.startswith("error: models/meta_learner.skops could not be read")
+    assert done.stderr.startswith("error: models/meta_learner_cv.skops could not be read")
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -147,9 +210,11 @@ def test_predict_serves_the_protocol_step_4_ran_and_doctor_says_how(trained_run,
     plain = _predict(work, "1,-4\n")
     asked = _predict(work, "1,-4\n", "--protocol", "holdout")
     assert plain.returncode == 0 and plain.stdout == asked.stdout
-    assert plain.stderr == (
-        "note: serving the holdout protocol's stacks: step 4 last ran without the tutorial's\n"
+    assert plain.stderr.startswith(
+        "note: serving the holdout protocol's stack: logistic regression (multinomial) "
+        "meta-learner, test accuracy "
     )
+    assert plain.stderr.endswith("fit on held-out training rows\n")
     other = _predict(work, "1,-4\n", "--protocol", "cv")
     assert other.returncode == 1 and other.stderr == (
         "error: step 4 last ran without the cv protocol, only with holdout: add --protocol "

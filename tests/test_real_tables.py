@@ -298,13 +298,16 @@ def mixed_run(tmp_path_factory):
     return cfg, header, rows
 
 
-def predict_lines(cfg, text: str, capsys, monkeypatch) -> list[str]:
+def predict_lines(cfg, text: str, capsys, monkeypatch, ids=()) -> list[str]:
+    """predict's long format for ``text``, each row's id columns left out (``ids``: asked)."""
     from stackgen.cli.predict import predict
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     capsys.readouterr()
-    predict(cfg, None, None)
-    return capsys.readouterr().out.splitlines()
+    predict(cfg, None, None, ids, long=True)
+    lines = capsys.readouterr().out.splitlines()
+    skip = lines[0].split(",").index("model")
+    return [line.split(",", skip)[skip] for line in lines]
 
 
 def csv_text(header, rows, sep=",") -> str:
@@ -322,7 +325,7 @@ def test_predict_reads_raw_rows_in_any_column_order_with_blanks_and_unseen_level
     cfg, header, rows = mixed_run
     first = rows[:3]
     base = predict_lines(cfg, csv_text(header, first), capsys, monkeypatch)
-    assert base[0] == "point,model,class,p_big,p_small" and len(base) == 1 + 3 * 5
+    assert base[0] == "model,class,p_big,p_small" and len(base) == 1 + 3 * 5
     order = [4, 0, 8, 2, 6, 1, 3, 7, 5]  # every column moved; the target and dropped ones too
     moved = predict_lines(
         cfg,
@@ -341,6 +344,46 @@ def test_predict_reads_raw_rows_in_any_column_order_with_blanks_and_unseen_level
     )
     assert len(lines) == len(base) and lines[1:] != base[1:]
     assert lines[11:16] == base[11:16]  # point 3: "3.0" is code 3
+
+
+@pytest.mark.xdist_group("mixed_run")
+def test_predict_keeps_the_tables_ids_and_counts_what_it_filled_in(mixed_run, capsys, monkeypatch):
+    """The columns step 1 dropped as a row number and an identifier come first, as given; a
+    blank and an unseen level are each counted on one stderr line for their column, and every
+    note is written before the first row of CSV."""
+    from stackgen.cli.predict import predict
+
+    cfg, header, rows = mixed_run
+    odd = [list(r) for r in rows[:4]]
+    odd[0][header.index("colour")] = "purple"
+    odd[2][header.index("colour")] = "mauve"
+    odd[1][header.index("size")] = ""
+    odd[3][header.index("size")] = ""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(csv_text(header, odd)))
+    capsys.readouterr()
+    printed = []
+    monkeypatch.setattr(sys.stderr, "write", lambda text: printed.append(("err", text)))
+    monkeypatch.setattr(sys.stdout, "write", lambda text: printed.append(("out", text)))
+    predict(cfg, None, None)
+    kinds = [kind for kind, text in printed if text.strip()]
+    assert kinds == sorted(kinds)  # "err" before "out": no note after the first CSV row
+    out = "".join(text for kind, text in printed if kind == "out").splitlines()
+    err = "".join(text for kind, text in printed if kind == "err").splitlines()
+    assert out[0].startswith("rowid,name,class,p_big,p_small,member_1,")
+    assert [line.split(",")[:2] for line in out[1:]] == [r[:2] for r in odd]
+    assert err[0].startswith("note: serving the tutorial protocol's stack")
+    assert (  # red, green and blue are common: there is no rare group to read them as
+        "note: filled in: colour: 2 rows with a level not seen in training (such as 'purple'), "
+        "read as no level (zero in every one-hot)"
+    ) in err
+    assert (
+        "note: filled in: size: 2 blanks, filled with the training rows' median and flagged "
+        "missing" in err
+    )
+    assert "note: columns not used (not features of the model): site (dropped at step 1: " in (
+        "\n".join(err)
+    )
+    assert "rowid" not in err[-1] and "name" not in err[-1]  # printed, so not "not used"
 
 
 @pytest.mark.xdist_group("mixed_run")
@@ -462,8 +505,10 @@ def test_a_real_table_runs_end_to_end_and_predict_serves_raw_rows(real_run):
     raw = path.read_text("utf-8").splitlines()
     served = run_script("predict", "--input", "-", workdir=work, input="\n".join(raw[:6]) + "\n")
     assert served.returncode == 0, served.stderr
-    out = served.stdout.splitlines()
-    assert len(out) == 1 + 5 * 5 and out[0].startswith("point,model,class,p_")
+    out = list(csv.reader(io.StringIO(served.stdout)))
+    at = out[0].index("class")  # after the id column(s)
+    assert len(out) == 1 + 5 and out[0][at + 1].startswith("p_")
+    assert out[0][-4:] == ["member_1", "member_2", "member_3", "integrated_network"]
 
 
 def test_a_missing_example_package_is_one_line(tmp_path, monkeypatch):

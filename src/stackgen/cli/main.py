@@ -135,7 +135,22 @@ def main(argv: list[str] | None = None) -> object:
         choices=PROTOCOLS,
         default=None,
         help="whose stacks to use: step 4's and 5's files for this protocol (default: the "
-        "tutorial's, or the one step 4 last ran)",
+        "most honest step 4 fit: cv, else holdout, else the tutorial's)",
+    )
+    predict_command.add_argument(
+        "--id",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a column of the input to print first on each row, as is (repeat for several; "
+        "default: the table's columns step 1 dropped as an identifier or a row number, else "
+        "a point number)",
+    )
+    predict_command.add_argument(
+        "--long",
+        action="store_true",
+        help="one row per point and model (the members, the stack, the integrated network) "
+        "instead of one row per point",
     )
     predict_command.add_argument(
         "--workdir",
@@ -170,6 +185,10 @@ def main(argv: list[str] | None = None) -> object:
     if args.command == "predict":
         cfg = made_with(workdir_of(args))
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
-        return guarded(lambda: predict.predict(cfg, args.input, args.protocol))
+        return guarded(
+            lambda: predict.predict(
+                cfg, args.input, args.protocol, tuple(dict.fromkeys(args.id)), args.long
+            )
+        )
     parser.error(f"unknown command {args.command}")
     return None

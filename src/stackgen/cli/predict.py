@@ -1,15 +1,26 @@
 """``python -m stackgen predict``: classify new points with the saved members and both stacks.
 
 Reads CSV (a file or standard input): one point per row, the training features as columns, an
-optional header row. Prints CSV in long form, one line per point and model:
+optional header row. Prints CSV, one row per point: its id, the served stack's class and
+probabilities, then each member's and the integrated network's class:
 
-    point,model,class,p_class_0,p_class_1,p_class_2
+    point,class,p_class_0,p_class_1,p_class_2,member_1,member_2,member_3,integrated_network
+
+``--long`` prints a row per point and model instead (``point,model,class,p_class_0,...``). The
+id is the table's own id column(s), the ones step 1 dropped as an identifier or a row number
+(``--id COLUMN`` names others), else the point's number. A regression prints the prediction in
+the target's own units in place of a class and its probabilities.
 
 For a model trained on your own table (``--data``), points are given in the table's own units
 (they are standardised with the training rows' statistics saved by step 1); with a header row
 naming the feature columns, columns are matched by name, so the original table (target column
-included) can be fed back. Classes print by name; a regression prints ``point,model,prediction``
-in the target's own units.
+included) can be fed back. Blank cells and categories never seen in training are read as step 1
+would read them, and counted on standard error, a line per column.
+
+The stack served is the most honest one step 4 fit (``cv``, else ``holdout``, else the
+tutorial's, which was fit on the test rows; ``--protocol`` picks), and the first line on
+standard error names it with the score step 4 printed for it. Every note comes before the
+first row of CSV.
 
 What it serves is exactly what steps 4 and 5 saved last and printed the scores of: the
 meta-learner ``results/stack_logistic.json`` names for the protocol (whatever ``--meta`` and
@@ -25,7 +36,7 @@ import io
 import math
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,14 +60,18 @@ from stackgen.workdir.split_files import load_split
 class Points:
     """What ``read_points`` read: the values in the model's feature order (float64, the units
     given), the input line of each point, and the header's columns the model does not use; or
-    what ``read_arrays`` read: the rows of each input, "row N" for each, the arrays not used."""
+    what ``read_arrays`` read: the rows of each input, "row N" for each, the arrays not used.
+    ``ids``: the id columns to print first (name -> each point's value); ``filled``: what was
+    read in place of blanks and unseen categories, a line per column."""
 
     X: np.ndarray | dict[str, np.ndarray]
     lines: list[int] | list[str]
     unused: list[str]
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    filled: list[str] = field(default_factory=list)
 
 
-def read_points(text: str, names: list[str]) -> Points:
+def read_points(text: str, names: list[str], ids: tuple[str, ...] = ()) -> Points:
     """Parse CSV text into one row of the features ``names`` per point; one clear error naming
     the line for anything else.
 
@@ -65,7 +80,8 @@ def read_points(text: str, names: list[str]) -> Points:
     ambiguous):
     its columns are then matched to the features by name, in any order, and a header that does
     not name every feature is refused. Without a header, columns are the features in training
-    order. A cell is a number only as written in decimal (``data/numbers.py``)."""
+    order. A cell is a number only as written in decimal (``data/numbers.py``). ``ids``: header
+    columns to keep beside each point (``--id``)."""
     reader = csv.reader(io.StringIO(text))
     try:
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
@@ -87,6 +103,13 @@ def read_points(text: str, names: list[str]) -> Points:
         rows, width = rows[1:], len(header)
         if not rows:
             raise StackgenError("no points to predict: the input is a header row only")
+    elif ids:
+        raise StackgenError(
+            f"--id {ids[0]}: the input has no header row to name it; start it with one naming "
+            f"{', '.join(names)} and {ids[0]}"
+        )
+    _check_ids(ids, header)
+    unused = [c for c in unused if c not in ids]
     X = np.empty((len(rows), len(names)), dtype=np.float64)
     for i, (line, row) in enumerate(rows):
         shown = ",".join(row)[:60]
@@ -107,7 +130,18 @@ def read_points(text: str, names: list[str]) -> Points:
                     f"can hold (feature {names[j]!r})"
                 )
             X[i, j] = value
-    return Points(X, [line for line, _ in rows], unused)
+    kept = {name: [row[header.index(name)].strip() for _, row in rows] for name in ids}
+    return Points(X, [line for line, _ in rows], unused, kept)
+
+
+def _check_ids(ids: tuple[str, ...], header: list[str]) -> None:
+    """One line for an ``--id`` the input's header does not name."""
+    for name in ids:
+        if name not in header:
+            raise StackgenError(
+                f"--id {name}: the input has no column {name!r}; its columns are "
+                f"{', '.join(header)[:120]}"
+            )
 
 
 def _match_header(line: int, header: list[str], names: list[str]) -> tuple[list[int], list[str]]:
@@ -131,15 +165,26 @@ def _match_header(line: int, header: list[str], names: list[str]) -> tuple[list[
     return [header.index(n) for n in names], [c for c in header if c not in names]
 
 
-def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
+def predict(
+    cfg: Config,
+    input_path: str | None,
+    protocol: str | None,
+    ids: tuple[str, ...] = (),
+    long: bool = False,
+) -> dict:
+    """Classify (or regress) the points in ``input_path`` with the saved members and the
+    ``protocol``'s stacks (default: the most honest step 4 fit), print CSV on standard output
+    with ``ids``' columns first, and return each model's outputs. Every note on standard error
+    is written before the first row of CSV."""
     paths = Paths.of(cfg)
     split = load_split(paths)
     protocol, meta_file = served.served_stack(paths, protocol)
+    notes = [served.described(paths, protocol)]
     if input_path not in (None, "-") and str(input_path).endswith(".npz"):
-        points = read_arrays(input_path, split)
+        points = read_arrays(input_path, split, ids)
         X = points.X
     elif isinstance(split.source, TableFile):
-        points = read_table_rows(input_path, split, paths)
+        points = read_table_rows(input_path, split, paths, ids)
         X = points.X
     else:
         if not split.flat:
@@ -148,7 +193,7 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
                 "give --input FILE.npz with an array X (or X_<name> for each input)"
             )
         text = _read_stdin() if input_path in (None, "-") else _read_file(input_path)
-        points = read_points(text, split.feature_names)
+        points = read_points(text, split.feature_names, ids)
         X = points.X
         _refuse_points(
             points.lines,
@@ -162,39 +207,91 @@ def predict(cfg: Config, input_path: str | None, protocol: str | None) -> dict:
     lineage.verify(paths, paths.stacked_network_for(protocol))
     P = np.stack(members.member_probabilities(models, X), axis=1)
     _refuse_points(points.lines, _not_finite(P), FAR_OUTSIDE)  # before a meta-learner sees NaN
+    stack = metalearners.stack_name(kind)
     outputs = {m.name: P[:, i] for i, m in enumerate(models)}
-    outputs[metalearners.stack_name(kind)] = meta.predict_proba(P, X)
+    outputs[stack] = meta.predict_proba(P, X)
     outputs["integrated_network"] = training.predict_proba(network, X)
     outputs = {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
-    if split.task.name == "regression":  # in the target's own units
+    regression = split.task.name == "regression"
+    if regression:  # in the target's own units
         mean, scale = float(split.params["target_mean"]), split.target_scale
         with np.errstate(over="ignore", invalid="ignore"):
             outputs = {name: values[:, :1] * scale + mean for name, values in outputs.items()}
     for values in outputs.values():
         _refuse_points(points.lines, _not_finite(values), FAR_OUTSIDE)
-    if points.unused:  # said once every check has passed: a failure stays one line
+    # Said once every check has passed: a failure stays one line.
+    notes += [f"filled in: {line}" for line in points.filled]
+    if points.unused:
         target = split.params.get("target")
         shown = [f"{c} (the target)" if c == target else c for c in points.unused]
         what = "arrays" if str(input_path).endswith(".npz") else "columns"
-        _note(f"{what} not used (not features of the model): {', '.join(shown)}")
-    if split.task.name == "regression":
-        print("point,model,prediction")
-        for point in range(count(X)):
-            for name, values in outputs.items():
-                print(f"{point + 1},{name},{values[point, 0]:.6g}")
-        return {name: values[:, 0].tolist() for name, values in outputs.items()}
+        notes.append(f"{what} not used (not features of the model): {', '.join(shown)}")
+    key = points.ids or {"point": [str(i + 1) for i in range(count(X))]}
     names = split.class_names if "class_names" in split.params else None
-    columns = (
-        [f"p_{n}" for n in names] if names else [f"p_class_{c}" for c in range(split.n_classes)]
-    )
-    print(",".join(["point", "model", "class", *(_csv_cell(c) for c in columns)]))
-    for point in range(count(X)):
-        for name, probs in outputs.items():
-            p = probs[point]
-            best = int(np.argmax(p))
-            label = _csv_cell(names[best]) if names else str(best)
-            print(f"{point + 1},{name},{label}," + ",".join(f"{v:.4f}" for v in p))
+    classes = None
+    if not regression:  # (each class as printed, its probability's column)
+        classes = (
+            [(n, f"p_{n}") for n in names]
+            if names
+            else [(str(c), f"p_class_{c}") for c in range(split.n_classes)]
+        )
+    table = _long_rows(key, outputs, classes) if long else _wide_rows(key, outputs, stack, classes)
+    for line in notes:
+        _note(line)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(table)
+    sys.stdout.write(out.getvalue())
+    sys.stdout.flush()
+    if regression:
+        return {name: values[:, 0].tolist() for name, values in outputs.items()}
     return {name: probs.tolist() for name, probs in outputs.items()}
+
+
+def _wide_rows(key: dict, outputs: dict, stack: str, classes: list | None) -> list[list]:
+    """One row per point: its id(s), the served stack's class and probabilities (a
+    regression's prediction), then each member's and the integrated network's class.
+    ``classes``: (each class as printed, the column of its probability); None: a regression."""
+    others = [name for name in outputs if name != stack]
+    labels = None if classes is None else [label for label, _ in classes]
+    if classes is None:
+        rows = [[*key, "prediction", *others]]
+    else:
+        rows = [[*key, "class", *(column for _, column in classes), *others]]
+    for i in range(len(next(iter(key.values())))):
+        ids = [v[i] for v in key.values()]
+        if labels is None:
+            rows.append([*ids, *(f"{outputs[n][i, 0]:.6g}" for n in (stack, *others))])
+            continue
+        p = outputs[stack][i]
+        rows.append(
+            [
+                *ids,
+                labels[int(np.argmax(p))],
+                *(f"{v:.4f}" for v in p),
+                *(labels[int(np.argmax(outputs[n][i]))] for n in others),
+            ]
+        )
+    return rows
+
+
+def _long_rows(key: dict, outputs: dict, classes: list | None) -> list[list]:
+    """One row per point and model (``--long``): its id(s), the model, its class and
+    probabilities (a regression's prediction); ``classes`` as for ``_wide_rows``."""
+    labels = None if classes is None else [label for label, _ in classes]
+    if classes is None:
+        header = [*key, "model", "prediction"]
+    else:
+        header = [*key, "model", "class", *(column for _, column in classes)]
+    rows = [header]
+    for i in range(len(next(iter(key.values())))):
+        ids = [v[i] for v in key.values()]
+        for name, values in outputs.items():
+            if labels is None:
+                rows.append([*ids, name, f"{values[i, 0]:.6g}"])
+            else:
+                best = labels[int(np.argmax(values[i]))]
+                rows.append([*ids, name, best, *(f"{v:.4f}" for v in values[i])])
+    return rows
 
 
 FAR_OUTSIDE = "is so far outside the training data that the models' outputs are not finite numbers"
@@ -214,11 +311,14 @@ def _refuse_points(lines: list, bad: np.ndarray, why: str) -> None:
         )
 
 
-def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
+def read_table_rows(
+    input_path: str | None, split, paths: Paths, ids: tuple[str, ...] = ()
+) -> Points:
     """Raw rows of your table (CSV or Parquet, a file or standard input) encoded by the
     transformer step 1 fit: columns matched by name in any order (a header is needed unless the
     rows give exactly the model's columns in the table's order), blanks and unseen categories
-    read as step 1 read them."""
+    read as step 1 read them, and counted. ``ids``: the columns to keep beside each row; by
+    default the ones step 1 dropped as an identifier or a row number."""
     transformer = load_preprocessor(paths)
     lineage.verify(paths, paths.preprocessor)
     p = split.params
@@ -251,7 +351,22 @@ def read_table_rows(input_path: str | None, split, paths: Paths) -> Points:
         header_at = f"line {line}"
     X, lines, unused = columns.encode_rows(table, p, transformer, header_at)
     _refuse_points(lines, _not_finite(X) | (np.abs(X).max(axis=1) > FLOAT32_MAX), TOO_FAR)
-    return Points(X.astype(np.float32), lines, unused)
+    _check_ids(ids, table.header)
+    ids = ids or tuple(
+        c["name"]
+        for c in p["columns"]
+        if c["kind"] == columns.DROPPED
+        and c["reason"].startswith(IDENTIFIERS)
+        and c["name"] in table.header
+    )
+    kept = {name: ["" if v is None else v for v in table.cells[name]] for name in ids}
+    unused = [u for u in unused if not any(u == n or u.startswith(f"{n} (dropped") for n in ids)]
+    filled = columns.filled_in(table, p, transformer)
+    return Points(X.astype(np.float32), lines, unused, kept, filled)
+
+
+# The reasons step 1 gives for dropping a column that names rows (data/columns.py).
+IDENTIFIERS = ("identifier", "row number")
 
 
 def load_preprocessor(paths: Paths) -> ColumnTransformer:
@@ -266,9 +381,10 @@ def load_preprocessor(paths: Paths) -> ColumnTransformer:
 TOO_FAR = "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)"
 
 
-def read_arrays(path: str, split) -> Points:
+def read_arrays(path: str, split, ids: tuple[str, ...] = ()) -> Points:
     """The points of an ``.npz`` given to ``--input``: an array ``X``, or ``X_<name>`` for each
-    of the data's inputs, shaped like the data's rows; checked like step 1's arrays."""
+    of the data's inputs, shaped like the data's rows; checked like step 1's arrays. ``ids``:
+    arrays of one value per row to keep beside each point."""
     where = f"--input {path}"
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -315,19 +431,21 @@ def read_arrays(path: str, split) -> Points:
     if len(rows) > 1:
         raise StackgenError(f"{where}: its arrays have different numbers of rows")
     X = arrays["X"] if names is None else arrays
-    unused = sorted(set(raw) - set(wanted))
-    return Points(X, [f"row {i + 1}" for i in range(count(X))], unused)
+    kept = {}
+    for name in ids:
+        a = raw.get(name)
+        if a is None or a.ndim != 1 or len(a) != count(X):
+            raise StackgenError(
+                f"--id {name}: {where} has no array {name!r} of one value per row "
+                f"({count(X)} values); its arrays are {', '.join(sorted(raw))}"
+            )
+        kept[name] = [str(v) for v in a.tolist()]
+    unused = sorted(set(raw) - set(wanted) - set(ids))
+    return Points(X, [f"row {i + 1}" for i in range(count(X))], unused, kept)
 
 
 def _note(line: str) -> None:
     print(f"note: {line}", file=sys.stderr, flush=True)
-
-
-def _csv_cell(text: str) -> str:
-    """A class name as one CSV field, quoted if it needs to be."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([text])
-    return out.getvalue()
 
 
 def _read_stdin() -> str:

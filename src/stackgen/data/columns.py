@@ -325,6 +325,50 @@ def _feature_names(transformer, used: list[Column]) -> list[str]:
     return out
 
 
+def filled_in(table, params: dict, transformer) -> list[str]:
+    """What ``encode_rows`` read in place of a value, one line per column that had any: blank
+    cells (a number's: the training rows' median, flagged missing; a category's: its missing
+    level, or no level where training had no blank) and levels never seen in training (the
+    rare group, or no level where there is none):
+    ``island: 2 rows with a level not seen in training (such as 'Dreem'), read as its rare
+    levels; 1 blank, read as its missing level``."""
+    encoder = dict(transformer.named_transformers_).get("categorical")
+    known = {}
+    if encoder is not None and hasattr(encoder, "categories_"):
+        for name, levels in zip(encoder.feature_names_in_, encoder.categories_, strict=True):
+            known[str(name)] = {str(v) for v in levels if isinstance(v, str)}
+    lines = []
+    for column in from_params(params):
+        if column.kind == DROPPED or column.name not in table.cells:
+            continue
+        cells = table.cells[column.name]
+        blanks = sum(c is None for c in cells)
+        said = []
+        if column.kind == CATEGORICAL:
+            text = column.reason != "text"
+            given = [canonical(c) if text else c for c in cells if c is not None]
+            unseen = [c for c in given if str(c) not in known.get(column.name, set())]
+            if unseen:
+                rows = f"{len(unseen)} row{'s' if len(unseen) > 1 else ''}"
+                group = "its rare levels" if column.rare else "no level (zero in every one-hot)"
+                said.append(
+                    f"{rows} with a level not seen in training (such as {unseen[0]!r}), read as "
+                    + group
+                )
+            if blanks:
+                level = "its missing level" if column.missing else "no level (none was blank)"
+                said.append(f"{blanks} blank{'s' if blanks > 1 else ''}, read as {level}")
+        elif blanks:
+            flagged = " and flagged missing" if column.missing else ""
+            said.append(
+                f"{blanks} blank{'s' if blanks > 1 else ''}, filled with the training rows' "
+                f"median{flagged}"
+            )
+        if said:
+            lines.append(f"{column.name}: " + "; ".join(said))
+    return lines
+
+
 def encode_rows(table, params: dict, transformer, header_at: str):
     """(X, where each row is, columns not used) for raw rows given to ``predict``: the table's
     own columns, matched by name in any order, in the table's own units; a blank cell and a
