@@ -2,7 +2,7 @@
 
 Reads:  nothing, or your CSV file (--data).
 Writes: data/split.npz (train/test arrays and the make_blobs parameters, or your table's
-        columns, classes and standardisation), figures/blobs.png.
+        columns, classes and standardisation), figures/scatter.png.
 Prints: the train and test shapes, (100, 2) (1000, 2); for a table also what it is, the task
         and the classes.
 

@@ -85,7 +85,7 @@ def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
     workdir, _ = chained
     expected = [
         "data/split.npz",
-        "figures/blobs.png",
+        "figures/scatter.png",
         "figures/learning_curves.png",
         "results/single_mlp.json",
         "models/member_1.keras",
@@ -93,6 +93,7 @@ def test_every_artifact_is_written_and_nothing_temporary_is_left(chained):
         "models/members.json",
         "models/meta_learner.skops",
         "results/stack_logistic.json",
+        "figures/confusion.png",
         "models/stacked_network.keras",
         "results/stack_integrated.json",
     ]

@@ -1,4 +1,6 @@
-"""Figures: the data set, the single MLP's learning curves, the integrated network's graph.
+"""Figures: the data set, the single MLP's learning curves, the integrated network's graph,
+decision regions, the served stack's confusion matrix, every method's score with its interval,
+and the scores against the number of members.
 
 Figures are drawn on ``matplotlib.figure.Figure`` objects, not pyplot, so nothing here touches a
 global backend or needs a display.
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from stackgen.data.split import Split, TableFile
 from stackgen.trust.atomic import atomic_path
@@ -96,8 +99,16 @@ def plot_learning_curves(history: dict[str, list[float]], path: Path) -> Path:
     return _save(fig, path)
 
 
+def class_names(split: Split) -> list[str]:
+    """Each class's name as the figures label it: the table's own, else ``class 0`` ..."""
+    if "class_names" in split.params:
+        return [str(n) for n in split.class_names]
+    return [f"class {c}" for c in range(split.n_classes)]
+
+
 def plot_decision_regions(panels, split: Split, path: Path, resolution: int = 150) -> Path:
-    """One panel per (title, predict_proba) over the plane, the test points on top."""
+    """One panel per (title, predict_proba) over the plane, the test points on top; a legend
+    of the classes and the features on the axes."""
     lo = np.minimum(split.train_X.min(0), split.test_X.min(0)) - 1
     hi = np.maximum(split.train_X.max(0), split.test_X.max(0)) + 1
     xx, yy = np.meshgrid(
@@ -106,8 +117,10 @@ def plot_decision_regions(panels, split: Split, path: Path, resolution: int = 15
     grid = np.c_[xx.ravel(), yy.ravel()].astype(np.float32)
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    fig = Figure(figsize=(3.6 * cols, 3.3 * rows), layout="constrained")
+    fig = Figure(figsize=(3.6 * cols, 3.3 * rows + 0.5), layout="constrained")
     cmap = ListedColormap([COLORS[c % len(COLORS)] for c in range(split.n_classes)])
+    scaled = " (standardised)" if isinstance(split.source, TableFile) else ""
+    x_name, y_name = (f"{n}{scaled}" for n in split.feature_names[:2])
     for k, (title, predict) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, k + 1)
         regions = np.argmax(predict(grid), axis=1).reshape(xx.shape)
@@ -124,9 +137,83 @@ def plot_decision_regions(panels, split: Split, path: Path, resolution: int = 15
             vmax=split.n_classes - 1,
         )
         ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("Decision regions over the plane; dots: the 1,000 test points")
+        ax.tick_params(labelsize=7)
+        if k % cols == 0:
+            ax.set_ylabel(y_name, fontsize=8)
+        if k >= len(panels) - cols:
+            ax.set_xlabel(x_name, fontsize=8)
+    handles = [
+        Patch(color=COLORS[c % len(COLORS)], alpha=0.6, label=name)
+        for c, name in enumerate(class_names(split))
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(6, len(handles)), fontsize=8)
+    fig.suptitle(
+        f"Decision regions (shaded: the class predicted); dots: the {len(split.test_X):,} test "
+        "points, coloured by their true class"
+    )
+    return _save(fig, path)
+
+
+def plot_confusion(y_true, y_pred, names: list[str], title: str, path: Path) -> Path:
+    """How many test rows of each true class (rows) each predicted class (columns) got, with
+    each row's share shaded: the diagonal is what the stack got right."""
+    n = len(names)
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.55 * n + 2.5)
+    fig = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="share of the true class's rows")
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(counts[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8 if n > 6 else 10,
+                color="white" if share[i, j] > 0.5 else "black",
+            )
+    ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    right = int(np.trace(counts))
+    ax.set_title(f"{title}\n{right} of {counts.sum()} test rows right", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_methods(scores: dict, intervals: dict, metric: str, path: Path) -> Path:
+    """Every method's score (a dot) and its 95% interval (a bar) under each protocol (a
+    colour), one line per method, in ``scores``' first protocol's order."""
+    said = "R²" if metric == "r2" else "accuracy"
+    labels = list(dict.fromkeys(label for by in scores.values() for label in by))
+    fig = Figure(figsize=(7.5, 0.32 * len(labels) + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    protocols = list(scores)
+    step = 0.6 / max(len(protocols), 1)
+    for k, protocol in enumerate(protocols):
+        color = COLORS[k % len(COLORS)]
+        offset = (k - (len(protocols) - 1) / 2) * step
+        named = False  # the legend names each protocol once, at its first dot
+        for i, label in enumerate(labels):
+            if label not in scores[protocol]:
+                continue
+            y, x = i + offset, scores[protocol][label]
+            low, high = (intervals.get(protocol) or {}).get(label, (np.nan, np.nan))
+            if np.isfinite(low) and np.isfinite(high):
+                ax.plot([low, high], [y, y], color=color, lw=1.4, alpha=0.7)
+            ax.plot([x], [y], "o", color=color, ms=4, label=None if named else protocol)
+            named = True
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(f"test {said} (dot) and its 95% interval (bar)")
+    ax.legend(title="protocol", fontsize=8, loc="best")
+    ax.set_title(f"Every method of step 6 under each protocol: test {said}", fontsize=10)
     return _save(fig, path)
 
 
@@ -134,8 +221,8 @@ def plot_vary_members(curves: dict, path: Path, metric: str = "accuracy") -> Pat
     """Accuracy (R2) against the number of members, one panel per protocol, 95% CI bands."""
     said = "R2" if metric == "r2" else "accuracy"
     fig = Figure(figsize=(4.2 * len(curves), 3.8), layout="constrained")
-    for k, (protocol, by_label) in enumerate(curves.items()):
-        ax = fig.add_subplot(1, len(curves), k + 1)
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (protocol, by_label) in zip(axes, curves.items(), strict=True):
         for label, points in by_label.items():
             ks = np.arange(1, len(points) + 1)
             mean = [p["mean"] for p in points]
@@ -145,8 +232,8 @@ def plot_vary_members(curves: dict, path: Path, metric: str = "accuracy") -> Pat
             )
         ax.set_title(protocol)
         ax.set_xlabel("members")
-        ax.set_ylabel(f"test {said}")
         ax.set_xticks(ks)
+    axes[0].set_ylabel(f"test {said} (the same scale in every panel)")
     ax.legend(fontsize=7, loc="lower right")
     n = curves[next(iter(curves))][next(iter(by_label))][0]["n"]
     fig.suptitle(

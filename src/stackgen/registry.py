@@ -76,7 +76,7 @@ STEPS: tuple[Step, ...] = (
         "the data set (the blobs, or your table) and its scatter plot.",
         "tutorial",
         writes=("data/split.npz",),
-        may_write=("figures/blobs.png", PREPROCESSOR),
+        may_write=("figures/scatter.png", PREPROCESSOR),
         trains=False,
     ),
     Step(
@@ -104,7 +104,11 @@ STEPS: tuple[Step, ...] = (
         "tutorial",
         reads=(*MEMBERS, OUT_OF_FOLD),
         writes=("results/stack_logistic.json",),
-        may_write=("models/meta_learner*.skops", "models/meta_learner*.json"),
+        may_write=(
+            "models/meta_learner*.skops",
+            "models/meta_learner*.json",
+            "figures/confusion.png",
+        ),
         trains=False,
         uses_protocols=True,
     ),
@@ -124,7 +128,7 @@ STEPS: tuple[Step, ...] = (
         "every method under every protocol, one line per method.",
         "extensions",
         reads=(*MEMBERS, OUT_OF_FOLD),
-        writes=("results/methods.json",),
+        writes=("results/methods.json", "figures/methods.png"),
         uses_protocols=True,
     ),
     Step(

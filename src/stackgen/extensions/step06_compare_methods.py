@@ -6,6 +6,7 @@ Script: scripts/06_compare_methods.py. Alternate meta-learners, raw input in the
 
 from __future__ import annotations
 
+from stackgen import plots
 from stackgen.config import Config
 from stackgen.methods import experiments, integrated
 from stackgen.step_io import Printer, print_interval_widths, stacking_inputs
@@ -22,9 +23,13 @@ def run(cfg: Config) -> dict:
     if split.task.name == "classification":  # k-nearest neighbours is one of the methods
         for note in settings.knn_notes(cfg, split):
             out.info(note)
+    intervals = {rows.protocol: {} for rows in protocol_rows}
     scores = {
         rows.protocol: experiments.evaluate(
-            rows, cfg.seed, integrated.network_score(models, cfg.head())
+            rows,
+            cfg.seed,
+            integrated.network_score(models, cfg.head()),
+            intervals=intervals[rows.protocol],
         )
         for rows in protocol_rows
     }
@@ -41,10 +46,17 @@ def run(cfg: Config) -> dict:
     result = {
         **split.labels(),
         "protocols": scores,
+        "intervals": intervals,
         "rows": labels,
         "seed": cfg.seed,
         "described": {rows.protocol: rows.describe() for rows in protocol_rows},
     }
-    outputs = [write_json(paths.result("methods.json"), result)]
+    figure = plots.plot_methods(
+        {p: {label: s[label] for label in labels if label in s} for p, s in scores.items()},
+        intervals,
+        split.task.metric,
+        paths.figure("methods.png"),
+    )
+    outputs = [write_json(paths.result("methods.json"), result), figure]
     out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg))
     return result

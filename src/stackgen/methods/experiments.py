@@ -16,7 +16,7 @@ from stackgen import progress
 from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.data.task import Task
-from stackgen.methods import metalearners, protocols
+from stackgen.methods import metalearners, protocols, stats
 from stackgen.methods.protocols import MetaRows
 
 LOGISTIC = "logistic regression (multinomial)"
@@ -57,12 +57,15 @@ def evaluate(
     network: Callable[[MetaRows], float] | None = None,
     only: list[str] | None = None,
     raw_input: bool = True,
+    intervals: dict | None = None,
 ) -> dict[str, float]:
     """Accuracy (R² for regression) on the scoring rows of every method (or the ``only`` ones)
     fit on the fitting rows; ``seed`` seeds the meta-learners. ``network`` scores the
     integrated network on ``rows`` (``integrated.network_score``: it needs the Keras members);
     without it that row is left out. ``raw_input`` False leaves out the passthrough row
-    (members' predictions given without their features).
+    (members' predictions given without their features). ``intervals``, if given, gets each
+    method's 95% interval ([low, high], ``stats.scored``'s); the integrated network's is
+    Wilson's from its accuracy, and for R² it has none (its outputs stay inside the network).
     """
     score = {}
     task = rows.task
@@ -74,7 +77,11 @@ def evaluate(
             return  # a meta-learner that cannot weight its rows: left out under --weights
         progress.current().doing(f"{rows.protocol} protocol, {label}")
         combiner.fit(P_fit, rows.fit_y, rows.fit_raw, rows.fit_w)
-        score[label] = rows.score(combiner.predict_proba(P_score, rows.score_raw))
+        outputs = combiner.predict_proba(P_score, rows.score_raw)
+        score[label] = rows.score(outputs)
+        if intervals is not None:
+            found = stats.scored(task, outputs, rows.score_y, rows.score_w)
+            intervals[label] = [found["ci_low"], found["ci_high"]]
 
     for label, combiner in metalearners.baselines(rows.fit_P.shape[1], task).items():
         run(label, combiner)
@@ -94,6 +101,9 @@ def evaluate(
     if network is not None and (only is None or INTEGRATED in only):
         progress.current().doing(f"{rows.protocol} protocol, {INTEGRATED}")
         score[INTEGRATED] = network(rows)
+        if intervals is not None and task.metric == "accuracy":
+            n = len(rows.score_y) if rows.score_w is None else stats.effective_rows(rows.score_w)
+            intervals[INTEGRATED] = list(stats.wilson(score[INTEGRATED], n))
     return score
 
 

@@ -74,7 +74,7 @@ def run(cfg: Config) -> dict:
                 "train arrays: scores on them are inflated for any member trained on the train "
                 "arrays (a leak); remove them from one of the two"
             )
-    figure = plots.plot_data(split, paths.figure("blobs.png"))
+    figure = plots.plot_data(split, paths.figure("scatter.png"))
     outputs += [figure] if figure else []
     out.made(NUMBER, outputs, [])
     return {

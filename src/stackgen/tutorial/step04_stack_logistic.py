@@ -7,13 +7,16 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 
 from __future__ import annotations
 
+import numpy as np
+
+from stackgen import plots
 from stackgen.config import Config
 from stackgen.methods import metalearners, stats
 from stackgen.methods.leak_audit import audit
 from stackgen.stack_steps import Stacked, stack_each_protocol
 from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
-from stackgen.workdir import member_files, metalearner_files, settings
+from stackgen.workdir import member_files, metalearner_files, served, settings
 
 NUMBER = 4
 
@@ -31,12 +34,16 @@ def run(cfg: Config) -> dict:
     for m in range(len(models)):
         out.result(f"Model {task.score_name}: {split.headline(test_P[:, m], split.test_y, 'test')}")
 
+    test_outputs = {}
+
     def fit(rows) -> Stacked:
         meta = metalearners.meta_learner(spec.kind, task, cfg.seed, cfg.passthrough)
         meta.fit(rows.fit_P, rows.fit_y, rows.fit_raw, rows.fit_w)
         path = paths.meta_learner_for(rows.protocol, metalearner_files.suffix_of(meta))
         saved = metalearner_files.save_meta(meta, path, n_inputs=len(models) * split.n_outputs)
-        return Stacked(meta.predict_proba(rows.score_P, rows.score_raw), saved)
+        outputs = meta.predict_proba(rows.score_P, rows.score_raw)
+        test_outputs[rows.protocol] = outputs, rows.score_y
+        return Stacked(outputs, saved)
 
     table, files = stack_each_protocol(out, split, protocol_rows, fit, "meta_learner*.*")
     print_protocol_table(out, table, "stacked", task.metric)
@@ -71,8 +78,27 @@ def run(cfg: Config) -> dict:
         "seed": cfg.seed,
     }
     outputs = [*files.values(), write_json(paths.result("stack_logistic.json"), result)]
+    if task.name == "classification":
+        outputs.append(confusion(paths, split, spec.label, test_outputs))
+    else:
+        paths.figure("confusion.png").unlink(missing_ok=True)  # an earlier run's, not this one
     out.made(NUMBER, outputs, stacking_inputs(paths, len(models), cfg), meta=spec.kind)
     return result
+
+
+def confusion(paths, split, label: str, test_outputs: dict):
+    """figures/confusion.png: the confusion matrix of the stack ``predict`` serves by default
+    (the most honest protocol that ran) on the test rows it was scored on."""
+    protocol = next(p for p in served.BY_HONESTY if p in test_outputs)
+    outputs, y = test_outputs[protocol]
+    title = f"The {protocol} protocol's stack ({label}), served by predict"
+    return plots.plot_confusion(
+        y,
+        np.argmax(outputs, axis=1),
+        plots.class_names(split),
+        title,
+        paths.figure("confusion.png"),
+    )
 
 
 def leak_audit(out: Printer, split, n_members: int, kind: str, cfg: Config) -> dict | None:
