@@ -209,6 +209,23 @@ def test_an_external_table_runs_end_to_end(table_run):
     report = (work / "reports/report.md").read_text()
     assert f"Data: {name}.csv (target '{target}'" in report
     assert "tutorial (its text)" not in report  # the tutorial's blobs numbers do not apply
+    figures = {p.name for p in (work / "figures").glob("*.png")}
+    assert {"scatter.png", "learning_curves.png", "methods.png"} <= figures  # any data
+    assert "blobs.png" not in figures
+    # Only the study (not part of run) is "not made yet"; what never applies says why.
+    assert report.count("Not made yet") == 1 and "Not made yet: run scripts/10_" in report
+    never = "Not made for this data: decision regions are drawn for two-feature classification"
+    assert never in report
+    if name == "diabetes":
+        assert "confusion.png" not in figures
+        assert "Not made for this data: a regression has no classes to confuse." in report
+        doctor = run_script("doctor", workdir=work)
+        assert (
+            "--- figures/confusion.png not made for this data: a regression has no classes to "
+            "confuse\n"
+        ) in doctor.stdout
+    else:
+        assert "confusion.png" in figures and "confusion.png)" in report
 
 
 @pytest.mark.xdist_group("tables")

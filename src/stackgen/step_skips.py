@@ -43,9 +43,36 @@ def reason(number: int, params: dict, manifest: dict | None) -> str | None:
     return None
 
 
+def figure_reason(name: str, params: dict, manifest: dict | None) -> str | None:
+    """Why ``figures/<name>`` is never drawn for this data and these members, or None: the
+    step that draws it does not apply, or the figure does not (a scatter needs two feature
+    columns, a confusion matrix classes)."""
+    if name == "scatter.png" and not _flat(params):
+        return "the scatter is drawn over two feature columns, and this data is not columns"
+    if name == "scatter.png" and _features(params) < 2:
+        return "the scatter is drawn over two feature columns, and this data has one"
+    if name == "confusion.png" and params.get("task", "classification") != "classification":
+        return "a regression has no classes to confuse"
+    step = {"learning_curves.png": 2, "decision_boundaries.png": 9}.get(name)
+    return None if step is None else reason(step, params, manifest)
+
+
 def reason_in(workdir: Path, number: int) -> str | None:
     """``reason`` for the work dir's saved split and members; None where they cannot be read
     (then the step's own checks say what is missing)."""
+    found = _saved(workdir)
+    return None if found is None else reason(number, *found)
+
+
+def figure_reason_in(workdir: Path, name: str) -> str | None:
+    """``figure_reason`` for the work dir's saved split and members (None: not saved yet)."""
+    found = _saved(workdir)
+    return None if found is None else figure_reason(name, *found)
+
+
+def _saved(workdir: Path) -> tuple[dict, dict | None] | None:
+    """The split's parameters and step 3's manifest (None: no members yet); None without a
+    split."""
     params = split_params(workdir)
     if params is None:
         return None
@@ -53,7 +80,7 @@ def reason_in(workdir: Path, number: int) -> str | None:
         manifest = json.loads((workdir / "models" / "members.json").read_text("utf-8"))
     except Exception:  # noqa: BLE001 - no members yet
         manifest = None
-    return reason(number, params, manifest if isinstance(manifest, dict) else None)
+    return params, manifest if isinstance(manifest, dict) else None
 
 
 def said(number: int, why: str) -> str:

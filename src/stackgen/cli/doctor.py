@@ -94,6 +94,11 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
         if skipped:
             checks.append((None, f"step {step.number} does not apply here: {skipped}"))
             continue
+        for pattern in step.may_write:  # a figure this data never gets, and why
+            name = pattern.removeprefix("figures/")
+            why = name != pattern and step_skips.figure_reason_in(paths.workdir, name)
+            if why:
+                checks.append((None, f"{pattern} not made for this data: {why}"))
         for pattern in registry.required(step, data_params):
             if not (paths / pattern).is_file():
                 needed = step.package == "tutorial"

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stackgen import registry, step_skips
+from stackgen import plots, registry, step_skips
 from stackgen.config import Config
 from stackgen.data.columns import from_params
 from stackgen.methods.stats import format_p
@@ -40,11 +40,20 @@ KEY_METHODS = (
     "integrated network",
 )
 FIGURES = [
-    ("blobs.png", "The data over its first two features: training points (edged) and test points."),
+    (
+        "scatter.png",
+        "Step 1: the data over its first two features: training points (edged) and test points.",
+    ),
     ("learning_curves.png", "Step 2: the single MLP's loss (and accuracy, for classes) per epoch."),
+    (
+        "confusion.png",
+        "Step 4: the confusion matrix of the stack predict serves (the most honest protocol), "
+        "on the test rows it was scored on.",
+    ),
     ("stacked_model.png", "Step 5: the integrated network."),
-    ("decision_boundaries.png", "Step 9: decision regions (two-feature classification only)."),
-    ("vary_members.png", "Step 10: accuracy against the number of members."),
+    ("methods.png", "Step 6: every method's test score and its 95% interval, under each protocol."),
+    ("decision_boundaries.png", "Step 9: decision regions, with the test points on top."),
+    ("vary_members.png", "Step 10: the score against the number of members, over many seeds."),
 ]
 
 
@@ -122,8 +131,18 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
         if paths.figure(name).is_file():
             blocks.append(("img", name, caption))
         else:
-            blocks.append(("p", f"{caption} Not made yet."))
+            blocks.append(("p", f"{caption} {_not_made(paths, name, flags)}."))
     return blocks
+
+
+def _not_made(paths: Paths, name: str, flags: str) -> str:
+    """Why a figure is not in the report: never drawn for this data, or not drawn yet."""
+    why = step_skips.figure_reason_in(paths.workdir, name)
+    if why:
+        return f"Not made for this data: {why}"
+    if name == "stacked_model.png" and not plots.graphviz_available():
+        return "Not drawn: Graphviz's dot is not installed (sudo apt-get install graphviz)"
+    return f"Not made yet: {registry.maker_of(f'figures/{name}').hint(flags)}"
 
 
 def _metric(r: dict) -> str:
