@@ -156,6 +156,24 @@ def test_predict_serves_the_most_honest_stack_and_names_it_first(trained_run):
     )
 
 
+def test_every_note_is_out_before_the_first_row_of_csv(trained_run):
+    """stdout and stderr on one pipe, as on a terminal: the notes (the stack served, a column
+    not used) come first, then the CSV, whole."""
+    done = subprocess.run(
+        [sys.executable, "-m", "stackgen", "predict", "--workdir", str(trained_run)],
+        input="x1,x2,y\n0,-10,a\n2,0,b\n",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    assert [line.startswith("note: ") for line in lines] == [True, True, False, False, False]
+    assert lines[2].startswith("point,class,")
+
+
 def test_predict_uses_the_protocol_asked_for(trained_run):
     tutorial = _predict(trained_run, "1,-4\n", "--long", "--protocol", "tutorial").stdout
     holdout = _predict(trained_run, "1,-4\n", "--long", "--protocol", "holdout").stdout

@@ -53,6 +53,24 @@ def check_backend() -> None:
         raise StackgenError(f"KERAS_BACKEND={backend}, but {module} is not installed: {install}")
 
 
+# While the filter stands in for fd 2: the real stderr, for what must be there before the next
+# write to stdout (``note``).
+_direct_stderr: int | None = None
+
+
+def note(line: str) -> None:
+    """``note: <line>`` on stderr, there before anything written to stdout after it: written
+    past the filter's thread, which may still be forwarding what came before."""
+    text = f"note: {line}\n"
+    if _direct_stderr is None:
+        print(text, end="", file=sys.stderr, flush=True)
+        return
+    sys.stderr.flush()
+    data = text.encode(sys.stderr.encoding or "utf-8", "backslashreplace")
+    while data:
+        data = data[os.write(_direct_stderr, data) :]
+
+
 @contextlib.contextmanager
 def backend_noise_filtered() -> Iterator[None]:
     """Pass what is written to file descriptor 2 on as it comes, line by line, minus the lines
@@ -67,9 +85,12 @@ def backend_noise_filtered() -> Iterator[None]:
     os.close(write_end)
     forwarder = threading.Thread(target=_forward, args=(read_end, target), daemon=True)
     forwarder.start()
+    global _direct_stderr
+    _direct_stderr = saved
     try:
         yield
     finally:
+        _direct_stderr = None
         sys.stderr.flush()
         os.dup2(saved, 2)  # closes the pipe's last write end we hold: the forwarder sees EOF
         os.close(saved)

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.compose import ColumnTransformer
 
+from stackgen.cli import console
 from stackgen.config import Config
 from stackgen.data import columns
 from stackgen.data.inputs import count, describe_shapes, shapes
@@ -237,7 +238,7 @@ def predict(
         )
     table = _long_rows(key, outputs, classes) if long else _wide_rows(key, outputs, stack, classes)
     for line in notes:
-        _note(line)
+        console.note(line)
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(table)
     sys.stdout.write(out.getvalue())
@@ -442,10 +443,6 @@ def read_arrays(path: str, split, ids: tuple[str, ...] = ()) -> Points:
         kept[name] = [str(v) for v in a.tolist()]
     unused = sorted(set(raw) - set(wanted) - set(ids))
     return Points(X, [f"row {i + 1}" for i in range(count(X))], unused, kept)
-
-
-def _note(line: str) -> None:
-    print(f"note: {line}", file=sys.stderr, flush=True)
 
 
 def _read_stdin() -> str:
