@@ -262,7 +262,9 @@ def test_predict_with_any_input_works_or_fails_in_one_line(text, served, capfd):
     lines = out.splitlines()
     assert lines[0] == "point,class,p_no,p_yes,member_1,member_2,integrated_network"
     body = [line.split(",") for line in lines[1:]]
-    assert [row[0] for row in body] == [str(i + 1) for i in range(len(body))]  # a row a point
+    assert body and [row[0] for row in body] == [
+        str(i + 1) for i in range(len(body))
+    ]  # a row a point
     for row in body:
         probs = [float(v) for v in row[2:4]]
         assert all(np.isfinite(probs)) and abs(sum(probs) - 1) < 2e-3

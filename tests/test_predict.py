@@ -193,6 +193,67 @@ def test_predict_keeps_an_id_column_asked_for(trained_run):
     assert missing.returncode == 1 and missing.stderr == (
         "error: --id key: the input has no column 'key'; its columns are x1, x2\n"
     )
+    clash = _predict(trained_run, "class,x1,x2\nA,0,-10\n", "--id", "class")
+    assert clash.returncode == 1 and clash.stderr.startswith(
+        "error: the id column 'class' has the name of one of predict's own columns (class, "
+    )
+
+
+def test_an_array_of_ids_in_an_npz_comes_first(trained_run, tmp_path):
+    points = tmp_path / "points.npz"
+    np.savez(points, X=np.array([[0, -10], [2, 0]], np.float32), key=np.array(["p", "q"]))
+    done = _predict(trained_run, "", "--input", str(points), "--id", "key")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    plain = list(csv.reader(io.StringIO(_predict(trained_run, "0,-10\n2,0\n").stdout)))
+    assert rows[0] == ["key", *plain[0][1:]] and [r[0] for r in rows[1:]] == ["p", "q"]
+    assert [r[1:] for r in rows[1:]] == [r[1:] for r in plain[1:]]
+
+
+def test_the_default_skips_a_protocol_step_5_made_no_network_for(trained_run, tmp_path):
+    """Step 4 ran every protocol, step 5 only holdout: plain predict serves holdout, whose
+    meta-learner and network are both there, and doctor lists it first."""
+    work = tmp_path / "w"
+    shutil.copytree(trained_run, work)
+    done = run_script("05_stack_integrated.py", *TINY, "--protocol", "holdout", workdir=work)
+    assert done.returncode == 0, done.stderr
+    assert not (work / "models/stacked_network_cv.keras").exists()
+    plain = _predict(work, "1,-4\n")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.startswith("note: serving the holdout protocol's stack")
+    assert plain.stdout == _predict(work, "1,-4\n", "--protocol", "holdout").stdout
+    doctor = run_script("doctor", workdir=work)
+    assert (
+        "predict serves the holdout protocol's stacks: python -m stackgen predict "
+        f"--workdir {work}\n" in doctor.stdout
+    )
+
+
+def test_a_librarys_stderr_line_is_out_before_what_comes_next_on_stdout():
+    """What a library wrote to stderr just before (through the noise filter's pipe) is on the
+    real stderr before the next write to stdout, once drained."""
+    code = (
+        "import os, sys\n"
+        "from stackgen.cli import console\n"
+        "with console.backend_noise_filtered():\n"
+        "    for i in range(200):\n"
+        "        os.write(2, b'a library warning\\n')\n"
+        "    os.write(2, b'unfinished')\n"
+        "    console.drain()\n"
+        "    os.write(1, b'point,class\\n')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        timeout=60,
+    )
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0 and lines == ["a library warning"] * 200 + [
+        "unfinished",
+        "point,class",
+    ]
 
 
 def test_predict_refuses_bad_rows_with_one_line(trained_run):

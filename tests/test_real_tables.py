@@ -305,9 +305,9 @@ def predict_lines(cfg, text: str, capsys, monkeypatch, ids=()) -> list[str]:
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     capsys.readouterr()
     predict(cfg, None, None, ids, long=True)
-    lines = capsys.readouterr().out.splitlines()
-    skip = lines[0].split(",").index("model")
-    return [line.split(",", skip)[skip] for line in lines]
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    skip = rows[0].index("model")
+    return [",".join(row[skip:]) for row in rows]
 
 
 def csv_text(header, rows, sep=",") -> str:
@@ -384,6 +384,27 @@ def test_predict_keeps_the_tables_ids_and_counts_what_it_filled_in(mixed_run, ca
         "\n".join(err)
     )
     assert "rowid" not in err[-1] and "name" not in err[-1]  # printed, so not "not used"
+
+
+@pytest.mark.xdist_group("mixed_run")
+def test_a_parquet_input_keeps_its_ids_and_answers_as_its_csv(mixed_run, tmp_path, capsys):
+    import pandas as pd
+
+    from stackgen.cli.predict import predict
+
+    pytest.importorskip("pyarrow")
+    cfg, header, rows = mixed_run
+    frame = pd.DataFrame(rows[:3], columns=header)
+    frame.to_parquet(tmp_path / "rows.parquet")
+    (tmp_path / "rows.csv").write_text(csv_text(header, rows[:3]))
+    capsys.readouterr()
+    predict(cfg, str(tmp_path / "rows.parquet"), None)
+    parquet = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    predict(cfg, str(tmp_path / "rows.csv"), None)
+    text = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert parquet[0][:3] == ["rowid", "name", "class"]
+    assert [r[:2] for r in parquet[1:]] == [r[:2] for r in rows[:3]]
+    assert parquet == text
 
 
 @pytest.mark.xdist_group("mixed_run")
@@ -562,3 +583,46 @@ def test_a_byte_order_mark_does_not_stick_to_the_first_column(tmp_path):
     path.write_bytes(codecs.BOM_UTF8 + csv_text(header, rows).encode())
     _, params, _ = load(path)
     assert params["columns"][0]["name"] == "rowid"
+
+
+@pytest.mark.parametrize(
+    "levels, expected",
+    [
+        # a rare level and no blank in training: an unseen level and a blank join the rare group
+        (["a"] * 10 + ["b"] * 10 + ["r"] * 2, ("its rare levels", "its rare levels")),
+        # two blanks in training are themselves rare: a blank joins the rare group
+        (["a"] * 10 + ["b"] * 10 + [""] * 2, ("its rare levels", "its rare levels")),
+        # six blanks are a level of their own; no rare group, so an unseen level is no level
+        (["a"] * 10 + ["b"] * 10 + [""] * 6, ("no level", "its missing level")),
+        # neither: both are no level
+        (["a"] * 10 + ["b"] * 10, ("no level", "no level")),
+    ],
+)
+def test_what_predict_says_it_filled_in_is_what_the_encoder_did(levels, expected):
+    """The note on an unseen level and a blank names where the fitted encoder put them: the
+    rare group's column set, or every column of the category zero, or its missing level."""
+    rng = np.random.default_rng(0)
+    rows = [[c, f"{rng.normal():.3f}", "yes" if i % 2 else "no"] for i, c in enumerate(levels)]
+    table = tables.read_text(csv_text(["c", "x", "y"], rows), ",")
+    train = np.ones(len(rows), dtype=bool)
+    encoded = columns.encode_table(
+        table, ["c", "x"], train, columns.Options(), "t.csv", np.arange(len(rows))
+    )
+    params = {"columns": [c.as_dict() for c in encoded.columns]}
+    given = tables.read_text(csv_text(["c", "x"], [["zz", "0.1"], ["", "0.2"]]), ",")
+    notes = columns.filled_in(given, params, encoded.transformer)
+    X, _, _ = columns.encode_rows(given, params, encoded.transformer, "line 1")
+    names = encoded.feature_names
+    block = [j for j, n in enumerate(names) if n.startswith("c=")]
+    for row, said in zip(X[:, block], expected, strict=True):
+        if said == "no level":
+            assert not row.any()
+        else:
+            level = "c=(rare)" if said == "its rare levels" else "c=(missing)"
+            assert row.tolist() == [float(names[j] == level) for j in block], (said, names)
+    (line,) = notes
+    assert line.startswith("c: 1 row with a level not seen in training (such as 'zz'), read as ")
+    unseen, blank = line.split("; ")
+    assert f"read as {expected[0]}" in unseen and blank.startswith(
+        f"1 blank, read as {expected[1]}"
+    )

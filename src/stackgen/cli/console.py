@@ -54,18 +54,33 @@ def check_backend() -> None:
 
 
 # While the filter stands in for fd 2: the real stderr, for what must be there before the next
-# write to stdout (``note``).
+# write to stdout (``note``); and a line the forwarder does not pass on but answers by setting
+# ``_caught_up``: everything written to fd 2 before it is then out (``drain``).
 _direct_stderr: int | None = None
+_MARKER = b"\x00stackgen: caught up\n"
+_caught_up = threading.Event()
+
+
+def drain(timeout: float = 5.0) -> None:
+    """Wait until what was written to stderr so far (a library's warning, a step's note) is on
+    the real stderr, so that nothing of it lands among what is written to stdout next."""
+    if _direct_stderr is None:
+        sys.stderr.flush()
+        return
+    sys.stderr.flush()
+    _caught_up.clear()
+    os.write(2, _MARKER)
+    _caught_up.wait(timeout)
 
 
 def note(line: str) -> None:
-    """``note: <line>`` on stderr, there before anything written to stdout after it: written
-    past the filter's thread, which may still be forwarding what came before."""
+    """``note: <line>`` on stderr, there before anything written to stdout after it: what came
+    before is drained first, then the line is written past the filter's thread."""
     text = f"note: {line}\n"
     if _direct_stderr is None:
         print(text, end="", file=sys.stderr, flush=True)
         return
-    sys.stderr.flush()
+    drain()
     data = text.encode(sys.stderr.encoding or "utf-8", "backslashreplace")
     while data:
         data = data[os.write(_direct_stderr, data) :]
@@ -102,7 +117,11 @@ def backend_noise_filtered() -> Iterator[None]:
 def _forward(read_end: int, target: int) -> None:
     with open(read_end, "rb") as lines:
         for line in lines:
-            if not BACKEND_NOISE.match(line):
+            if line.endswith(_MARKER):  # after a library's unfinished line, if any
+                if line != _MARKER:
+                    os.write(target, line[: -len(_MARKER)] + b"\n")
+                _caught_up.set()
+            elif not BACKEND_NOISE.match(line):
                 os.write(target, line)
     os.close(target)
 

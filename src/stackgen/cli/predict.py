@@ -237,8 +237,17 @@ def predict(
             else [(str(c), f"p_class_{c}") for c in range(split.n_classes)]
         )
     table = _long_rows(key, outputs, classes) if long else _wide_rows(key, outputs, stack, classes)
+    clash = set(points.ids) & set(table[0][len(points.ids) :])
+    if clash:
+        name = sorted(clash)[0]
+        raise StackgenError(
+            f"the id column {name!r} has the name of one of predict's own columns "
+            f"({', '.join(table[0][len(points.ids) :])}): rename it in the input, or name "
+            "another with --id"
+        )
     for line in notes:
         console.note(line)
+    console.drain()  # anything else on stderr (a library's warning) is out before the CSV
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(table)
     sys.stdout.write(out.getvalue())

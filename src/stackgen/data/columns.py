@@ -327,16 +327,27 @@ def _feature_names(transformer, used: list[Column]) -> list[str]:
 
 def filled_in(table, params: dict, transformer) -> list[str]:
     """What ``encode_rows`` read in place of a value, one line per column that had any: blank
-    cells (a number's: the training rows' median, flagged missing; a category's: its missing
-    level, or no level where training had no blank) and levels never seen in training (the
-    rare group, or no level where there is none):
+    cells (a number's: the training rows' median, flagged missing where training had blanks; a
+    category's: as the fitted encoder reads a blank) and levels never seen in training (the rare
+    group where there is one, else no level), as the encoder itself decides:
     ``island: 2 rows with a level not seen in training (such as 'Dreem'), read as its rare
     levels; 1 blank, read as its missing level``."""
     encoder = dict(transformer.named_transformers_).get("categorical")
-    known = {}
+    read = {}  # column -> (its levels, where an unseen level goes, where a blank goes)
     if encoder is not None and hasattr(encoder, "categories_"):
-        for name, levels in zip(encoder.feature_names_in_, encoder.categories_, strict=True):
-            known[str(name)] = {str(v) for v in levels if isinstance(v, str)}
+        rare_groups = getattr(encoder, "infrequent_categories_", [None] * len(encoder.categories_))
+        for name, levels, rare in zip(
+            encoder.feature_names_in_, encoder.categories_, rare_groups, strict=True
+        ):
+            rare = [] if rare is None else list(rare)
+            unseen = "its rare levels" if rare else "no level (zero in every one-hot)"
+            if any(_blank(v) for v in levels) and not any(_blank(v) for v in rare):
+                blank = "its missing level"
+            elif rare:
+                blank = "its rare levels"
+            else:
+                blank = "no level (none was blank in training)"
+            read[str(name)] = ({str(v) for v in levels if not _blank(v)}, unseen, blank)
     lines = []
     for column in from_params(params):
         if column.kind == DROPPED or column.name not in table.cells:
@@ -344,21 +355,20 @@ def filled_in(table, params: dict, transformer) -> list[str]:
         cells = table.cells[column.name]
         blanks = sum(c is None for c in cells)
         said = []
-        if column.kind == CATEGORICAL:
-            text = column.reason != "text"
+        if column.kind == CATEGORICAL and column.name in read:
+            levels, unseen_to, blank_to = read[column.name]
+            text = column.reason != "text"  # integer codes: one spelling per value
             given = [canonical(c) if text else c for c in cells if c is not None]
-            unseen = [c for c in given if str(c) not in known.get(column.name, set())]
+            unseen = [c for c in given if str(c) not in levels]
             if unseen:
                 rows = f"{len(unseen)} row{'s' if len(unseen) > 1 else ''}"
-                group = "its rare levels" if column.rare else "no level (zero in every one-hot)"
                 said.append(
                     f"{rows} with a level not seen in training (such as {unseen[0]!r}), read as "
-                    + group
+                    + unseen_to
                 )
             if blanks:
-                level = "its missing level" if column.missing else "no level (none was blank)"
-                said.append(f"{blanks} blank{'s' if blanks > 1 else ''}, read as {level}")
-        elif blanks:
+                said.append(f"{blanks} blank{'s' if blanks > 1 else ''}, read as {blank_to}")
+        elif column.kind == NUMERIC and blanks:
             flagged = " and flagged missing" if column.missing else ""
             said.append(
                 f"{blanks} blank{'s' if blanks > 1 else ''}, filled with the training rows' "
@@ -367,6 +377,11 @@ def filled_in(table, params: dict, transformer) -> list[str]:
         if said:
             lines.append(f"{column.name}: " + "; ".join(said))
     return lines
+
+
+def _blank(level) -> bool:
+    """Whether a fitted encoder's level is the missing value (NaN)."""
+    return isinstance(level, float) and level != level
 
 
 def encode_rows(table, params: dict, transformer, header_at: str):

@@ -75,6 +75,8 @@ def run(cfg: Config) -> dict:
                 "arrays (a leak); remove them from one of the two"
             )
     figure = plots.plot_data(split, paths.figure("scatter.png"))
+    if figure is None:  # an earlier data set's scatter, not this one's
+        paths.figure("scatter.png").unlink(missing_ok=True)
     outputs += [figure] if figure else []
     out.made(NUMBER, outputs, [])
     return {

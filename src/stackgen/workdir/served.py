@@ -31,18 +31,20 @@ BY_HONESTY = ("cv", "holdout", "tutorial")
 
 
 def served_protocols(paths: Paths) -> list[str]:
-    """The protocols step 4 last saved a meta-learner for, the most honest first."""
-    return _in_order(served_files(paths))
+    """The protocols step 4 last saved a meta-learner for, the most honest first; those that
+    step 5 also saved a network for come first (``predict`` serves both)."""
+    made = _in_order(served_files(paths))
+    return sorted(made, key=lambda p: not paths.stacked_network_for(p).is_file())
 
 
 def served_stack(paths: Paths, asked: str | None) -> tuple[str, Path]:
     """The protocol whose stacks to serve and its meta-learner file: ``asked``, refused in one
     line naming the ones there are if step 4 did not run it; else the most honest one there is
-    (``BY_HONESTY``)."""
+    (``BY_HONESTY``) with step 5's network too."""
     files = served_files(paths)
     made = _in_order(files)
     if asked is None:
-        asked = made[0]
+        asked = served_protocols(paths)[0]
     if asked not in made:
         raise StackgenError(
             f"step 4 last ran without the {asked} protocol, only with {', '.join(made)}: add "
