@@ -408,6 +408,19 @@ def test_a_parquet_input_keeps_its_ids_and_answers_as_its_csv(mixed_run, tmp_pat
 
 
 @pytest.mark.xdist_group("mixed_run")
+def test_arrays_are_refused_for_a_work_dir_made_from_a_table(mixed_run, tmp_path, capsys):
+    """Raw numbers in an .npz never reach networks trained on the transformer's output."""
+    from stackgen.cli.predict import predict
+
+    cfg, _, _ = mixed_run
+    np.savez(tmp_path / "points.npz", X=np.zeros((2, 9), np.float32))
+    capsys.readouterr()
+    with pytest.raises(StackgenError, match=re.escape("this work dir was made from the table ")):
+        predict(cfg, str(tmp_path / "points.npz"), None)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.xdist_group("mixed_run")
 def test_predict_on_a_table_refuses_bad_rows_in_one_line(mixed_run, capsys, monkeypatch):
     cfg, header, rows = mixed_run
     bad = [list(r) for r in rows[:2]]

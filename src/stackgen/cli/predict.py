@@ -181,7 +181,14 @@ def predict(
     split = load_split(paths)
     protocol, meta_file = served.served_stack(paths, protocol)
     notes = [served.described(paths, protocol)]
-    if input_path not in (None, "-") and str(input_path).endswith(".npz"):
+    npz = input_path not in (None, "-") and str(input_path).endswith(".npz")
+    if npz and isinstance(split.source, TableFile):
+        raise StackgenError(
+            f"--input {input_path}: this work dir was made from the table "
+            f"{split.source.file_name}, whose columns step 1 encoded before the members saw "
+            "them; give rows of the table instead (CSV or Parquet, its columns by name)"
+        )
+    if npz:
         points = read_arrays(input_path, split, ids)
         X = points.X
     elif isinstance(split.source, TableFile):
