@@ -145,6 +145,22 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
     assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}")
 
 
+def test_doctor_notices_a_member_deleted_from_the_work_dir(stacked, capsys):
+    from stackgen.cli.doctor import doctor
+
+    before = doctor(stacked.workdir)  # step 5 has not run here: its files are to fix
+    assert "models/member_2.keras: ok" in capsys.readouterr().out
+    (stacked.workdir / "models/member_2.keras").unlink()
+    after = doctor(stacked.workdir)
+    out = capsys.readouterr().out
+    flags = f" --workdir {stacked.workdir}"
+    assert (  # step 3's own line, beside those of the files made from the member
+        "FIX models/member_2.keras is missing (models/members.json lists it): re-run "
+        f"scripts/03_train_members.py{flags} (or python -m stackgen run{flags})\n"
+    ) in out
+    assert after > before and "models/member_2.keras: ok" not in out
+
+
 def _files(folder):
     return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

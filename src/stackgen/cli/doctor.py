@@ -7,6 +7,7 @@ anything needs fixing. Reads only: it never trains, writes or deletes.
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import platform
 import shutil
 import sys
@@ -99,6 +100,16 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
             why = name != pattern and step_skips.figure_reason_in(paths.workdir, name)
             if why:
                 checks.append((None, f"{pattern} not made for this data: {why}"))
+        if step.number == 3:  # every member the manifest lists, not only those still there
+            for name in _listed_members(paths):
+                if not (paths.models_dir / name).is_file():
+                    checks.append(
+                        (
+                            False,
+                            f"models/{name} is missing (models/members.json lists it): "
+                            f"{step.rehint(paths.flags)}",
+                        )
+                    )
         for pattern in registry.required(step, data_params):
             if not (paths / pattern).is_file():
                 needed = step.package == "tutorial"
@@ -117,6 +128,16 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
             checks.append((why is None, line))
     checks += _served(paths)
     return checks
+
+
+def _listed_members(paths: Paths) -> list[str]:
+    """The member files step 3's manifest lists ([] where it cannot be read: said elsewhere)."""
+    try:
+        manifest = json.loads(paths.members_manifest.read_text(encoding="utf-8"))
+        names = manifest["members"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n and n.endswith(".keras")]
 
 
 def _served(paths: Paths) -> list[tuple[bool | None, str]]:
