@@ -64,10 +64,9 @@ _caught_up = threading.Event()
 def drain(timeout: float = 5.0) -> None:
     """Wait until what was written to stderr so far (a library's warning, a step's note) is on
     the real stderr, so that nothing of it lands among what is written to stdout next."""
-    if _direct_stderr is None:
-        sys.stderr.flush()
-        return
     sys.stderr.flush()
+    if _direct_stderr is None:
+        return
     _caught_up.clear()
     os.write(2, _MARKER)
     _caught_up.wait(timeout)

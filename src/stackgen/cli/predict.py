@@ -266,49 +266,35 @@ def predict(
 
 def _wide_rows(key: dict, outputs: dict, stack: str, classes: list | None) -> list[list]:
     """One row per point: its id(s), the served stack's class and probabilities (a
-    regression's prediction), then each member's and the integrated network's class.
-    ``classes``: (each class as printed, the column of its probability); None: a regression."""
+    regression's prediction), then each member's and the integrated network's class (or
+    prediction). ``classes``: (each class as printed, the column of its probability); None: a
+    regression."""
     others = [name for name in outputs if name != stack]
-    labels = None if classes is None else [label for label, _ in classes]
-    if classes is None:
-        rows = [[*key, "prediction", *others]]
-    else:
-        rows = [[*key, "class", *(column for _, column in classes), *others]]
-    for i in range(len(next(iter(key.values())))):
-        ids = [v[i] for v in key.values()]
-        if labels is None:
-            rows.append([*ids, *(f"{outputs[n][i, 0]:.6g}" for n in (stack, *others))])
-            continue
-        p = outputs[stack][i]
-        rows.append(
-            [
-                *ids,
-                labels[int(np.argmax(p))],
-                *(f"{v:.4f}" for v in p),
-                *(labels[int(np.argmax(outputs[n][i]))] for n in others),
-            ]
-        )
+    rows = [[*key, *_answer_header(classes), *others]]
+    for i, ids in enumerate(zip(*key.values(), strict=True)):
+        answer = _answer(outputs[stack][i], classes)
+        rows.append([*ids, *answer, *(_answer(outputs[n][i], classes)[0] for n in others)])
     return rows
 
 
 def _long_rows(key: dict, outputs: dict, classes: list | None) -> list[list]:
     """One row per point and model (``--long``): its id(s), the model, its class and
     probabilities (a regression's prediction); ``classes`` as for ``_wide_rows``."""
-    labels = None if classes is None else [label for label, _ in classes]
-    if classes is None:
-        header = [*key, "model", "prediction"]
-    else:
-        header = [*key, "model", "class", *(column for _, column in classes)]
-    rows = [header]
-    for i in range(len(next(iter(key.values())))):
-        ids = [v[i] for v in key.values()]
-        for name, values in outputs.items():
-            if labels is None:
-                rows.append([*ids, name, f"{values[i, 0]:.6g}"])
-            else:
-                best = labels[int(np.argmax(values[i]))]
-                rows.append([*ids, name, best, *(f"{v:.4f}" for v in values[i])])
+    rows = [[*key, "model", *_answer_header(classes)]]
+    for i, ids in enumerate(zip(*key.values(), strict=True)):
+        rows += [[*ids, name, *_answer(values[i], classes)] for name, values in outputs.items()]
     return rows
+
+
+def _answer_header(classes: list | None) -> list[str]:
+    return ["prediction"] if classes is None else ["class", *(column for _, column in classes)]
+
+
+def _answer(values: np.ndarray, classes: list | None) -> list[str]:
+    """One model's answer for one point: its class and probabilities, or its prediction."""
+    if classes is None:
+        return [f"{values[0]:.6g}"]
+    return [classes[int(np.argmax(values))][0], *(f"{v:.4f}" for v in values)]
 
 
 FAR_OUTSIDE = "is so far outside the training data that the models' outputs are not finite numbers"

@@ -17,13 +17,18 @@ from stackgen.workdir.paths import Paths, corrupt, read_json
 
 def served_files(paths: Paths) -> dict:
     """Protocol -> the meta-learner file step 4 saved last for it, as its summary lists them."""
+    return _summary(paths)["meta_files"]
+
+
+def _summary(paths: Paths) -> dict:
+    """Step 4's summary, its lineage checked and its meta-learner files listed."""
     summary_path = paths.result("stack_logistic.json")
     summary = read_json(summary_path, paths)
     lineage.verify(paths, summary_path)
     files = summary.get("meta_files")
     if not isinstance(files, dict) or not files:
         raise corrupt(summary_path, paths, "it lists no meta-learner files")
-    return files
+    return summary
 
 
 # The most honest first: the default of predict and of doctor's list.
@@ -33,7 +38,10 @@ BY_HONESTY = ("cv", "holdout", "tutorial")
 def served_protocols(paths: Paths) -> list[str]:
     """The protocols step 4 last saved a meta-learner for, the most honest first; those that
     step 5 also saved a network for come first (``predict`` serves both)."""
-    made = _in_order(served_files(paths))
+    return _with_networks_first(paths, _in_order(served_files(paths)))
+
+
+def _with_networks_first(paths: Paths, made: list[str]) -> list[str]:
     return sorted(made, key=lambda p: not paths.stacked_network_for(p).is_file())
 
 
@@ -44,7 +52,7 @@ def served_stack(paths: Paths, asked: str | None) -> tuple[str, Path]:
     files = served_files(paths)
     made = _in_order(files)
     if asked is None:
-        asked = served_protocols(paths)[0]
+        asked = _with_networks_first(paths, made)[0]
     if asked not in made:
         raise StackgenError(
             f"step 4 last ran without the {asked} protocol, only with {', '.join(made)}: add "
@@ -58,8 +66,8 @@ def described(paths: Paths, protocol: str) -> str:
     """What ``predict`` says first on stderr: which stack answers and the score step 4 printed
     for it, ``serving the cv protocol's stack: logistic regression meta-learner, test accuracy
     0.833 (95% CI 0.771-0.884), fit out of fold (--protocol picks: holdout, tutorial)``."""
-    summary = read_json(paths.result("stack_logistic.json"), paths)
-    made = _in_order(served_files(paths))
+    summary = _summary(paths)
+    made = _in_order(summary["meta_files"])
     row = summary.get("protocols", {}).get(protocol, {})
     score = row.get("stacked_score")
     interval = row.get("stacked_interval")
