@@ -639,3 +639,92 @@ def test_what_predict_says_it_filled_in_is_what_the_encoder_did(levels, expected
     assert f"read as {expected[0]}" in unseen and blank.startswith(
         f"1 blank, read as {expected[1]}"
     )
+
+
+def _frame(n: int = N):
+    import pandas as pd
+
+    header, rows = mixed_rows(n)
+    return pd.DataFrame(rows, columns=header)
+
+
+@pytest.mark.parametrize(
+    "suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".json", ".jsonl"]
+)
+def test_compressed_and_json_tables_are_read_as_their_csv(tmp_path, suffix):
+    csv_arrays, csv_params, _ = load(write(tmp_path / "t.csv", *mixed_rows()))
+    frame, path = _frame(), tmp_path / f"t{suffix}"
+    if suffix.startswith(".json"):
+        frame.to_json(path, orient="records", lines=suffix == ".jsonl")
+    else:
+        frame.to_csv(path, index=False)  # pandas compresses by the suffix
+    arrays, params, _ = load(path)
+    assert kinds(params) == kinds(csv_params)
+    np.testing.assert_allclose(arrays["train_X"], csv_arrays["train_X"], atol=1e-6)
+    assert params["encoding"] == ("JSON" if "json" in suffix else "UTF-8")
+
+
+def test_a_broken_archive_or_json_that_is_no_table_is_one_line(tmp_path):
+    (tmp_path / "t.csv.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(StackgenError, match=r"t\.csv\.gz: not readable as gzip"):
+        load(tmp_path / "t.csv.gz")
+    (tmp_path / "t.json").write_text('{"a": [1, 2], "y": ')  # cut short
+    with pytest.raises(StackgenError, match=r"t\.json: not a JSON table: give an array"):
+        load(tmp_path / "t.json")
+
+
+def test_nested_parquet_columns_are_their_own_kind_never_their_printed_text(tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = _frame()
+    # Every row's list differs, yet NumPy prints long arrays elided: read as text, they looked
+    # constant; short lists looked like categories named "[0 1]".
+    frame["long"] = [list(range(i, i + 40)) for i in range(N)]
+    frame["short"] = [[0, 1] if i % 2 else [1, 0] for i in range(N)]
+    frame["record"] = [{"u": i, "v": "x"} for i in range(N)]
+    frame.to_parquet(tmp_path / "t.parquet")
+    arrays, params, _ = load(tmp_path / "t.parquet")
+    found = kinds(params)
+    assert found["long"] == (DROPPED, found["short"][1]) and found["long"][1].startswith(
+        "nested: a list in each cell"
+    )
+    assert found["record"][0] == DROPPED and found["record"][1].startswith("nested: a record")
+    csv_arrays, _, _ = load(write(tmp_path / "t.csv", *mixed_rows()))
+    np.testing.assert_allclose(arrays["train_X"], csv_arrays["train_X"], atol=1e-6)
+    frame["y"] = frame["long"]
+    frame.drop(columns="long").to_parquet(tmp_path / "target.parquet")
+    with pytest.raises(StackgenError, match=r"--target 'y' holds a list in each cell: it needs"):
+        load(tmp_path / "target.parquet")
+
+
+def test_numbers_as_a_spreadsheet_shows_them_are_numbers_and_said(tmp_path):
+    header, rows = mixed_rows()
+    plain = load(write(tmp_path / "plain.csv", header, rows))
+    shown = [r[:3] + [f"{float(r[3]) * 10000:,.2f}"] + r[4:] for r in rows]  # weight as "12,345.67"
+    arrays, params, _ = load(write(tmp_path / "sheet.csv", header, shown))
+    assert kinds(params)["weight"] == (NUMERIC, "numbers")
+    np.testing.assert_allclose(arrays["train_X"], plain[0]["train_X"], atol=1e-4)
+    note = [w for w in params["warnings"] if "'weight'" in w]
+    assert len(note) == 1 and note[0].startswith("note: column 'weight' holds numbers as a spre")
+    value = next(r[3] for r in shown if "," in r[3])
+    assert f"such as {value!r}: read as {float(value.replace(',', ''))!r}"[:-3] in note[0]
+    percent = [r[:3] + [f"{abs(float(r[3])) * 10:.0f}%"] + r[4:] for r in rows]
+    _, params, _ = load(write(tmp_path / "percent.csv", header, percent))
+    assert kinds(params)["weight"] == (NUMERIC, "numbers")
+    assert any("read as 0." in w for w in params["warnings"])
+    target = [r[:-1] + [f"{1000 * (i % 3) + 1234:,}"] for i, r in enumerate(rows)]
+    _, params, _ = load(write(tmp_path / "target.csv", header, target))
+    assert params["class_names"] == ["1234", "2234", "3234"]
+
+
+def test_pandas_unnamed_index_and_a_long_cell_are_read(tmp_path):
+    frame = _frame().drop(columns="rowid")
+    frame.sample(frac=1, random_state=0).to_csv(tmp_path / "index.csv")  # a blank first name
+    _, params, _ = load(tmp_path / "index.csv")
+    assert kinds(params)["Unnamed: 0"] == (
+        DROPPED,
+        "row number: an unnamed column of distinct whole numbers",
+    )
+    frame["note"] = ["x" * 200_000 + str(i) for i in range(N)]  # beyond the csv module's 128 KiB
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    _, params, _ = load(tmp_path / "long.csv")
+    assert kinds(params)["note"] == (DROPPED, "identifier: every value distinct")

@@ -327,14 +327,15 @@ def read_table_rows(
     p = split.params
     used = [c["name"] for c in p["columns"] if c["kind"] != columns.DROPPED]
     known = {c["name"] for c in p["columns"]} | {p["target"]}
-    if input_path not in (None, "-") and Path(input_path).suffix.lower() in tables.PARQUET:
+    if input_path not in (None, "-") and tables.kind_of(Path(input_path)) != "csv":
         table = tables.read_table(Path(input_path), where="--input")
         header_at = f"--input {input_path}"
     else:
         if input_path in (None, "-"):
             text = _read_stdin()
         else:
-            text = tables.decode(_read_bytes(input_path), f"--input {input_path}")[0]
+            where = f"--input {input_path}"
+            text = tables.decode(tables.file_bytes(Path(input_path), where), where)[0]
         sep = tables.sniff_separator(text, prefer=p.get("separator", ","))
         try:
             line, first = next(tables.records(text, sep), (1, []))
@@ -456,13 +457,6 @@ def _read_stdin() -> str:
     except UnicodeDecodeError as exc:
         where = f"{exc.reason} at byte {exc.start}"
         raise StackgenError(f"the input is not UTF-8 text ({where})") from None
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise StackgenError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _read_file(path: str) -> str:

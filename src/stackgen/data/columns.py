@@ -13,7 +13,12 @@ Kinds (``encode_table``), decided at step 1 and printed on one line (``summary``
   in training is read as that rare group (or as no level, when there is none).
 * **dropped**, with the reason: ``--drop``; no value in the training rows; one value only
   (constant); every value distinct in a text column (an identifier); the numbers 1..n (or
-  0..n-1) down the file's rows (a row number).
+  0..n-1) down the file's rows, or distinct whole numbers in a column without a name, as pandas
+  writes its index (a row number); lists or records in each cell, a Parquet or JSON file's
+  nested column (nested: flatten it into columns of their own to use it).
+
+Numbers written as a spreadsheet shows them (``6,683``, ``$1,200``, ``86%``) are numbers, and
+step 1 says how one was read.
 
 A column of numbers with a few cells that are not (at most one in ten, such as ``unknown``) stays
 numeric with those cells missing, and step 1 warns, naming one; more make it a text column.
@@ -37,7 +42,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
-from stackgen.data.numbers import FLOAT32_MAX, canonical, parse_number
+from stackgen.data.numbers import FLOAT32_MAX, canonical, parse_number, spreadsheet_number
 from stackgen.trust.errors import StackgenError
 
 NUMERIC, CATEGORICAL, DROPPED = "numeric", "categorical", "dropped"
@@ -149,10 +154,13 @@ def summary(columns: list[Column]) -> str:
 
 
 def number(cell: str, decimal_comma: bool) -> float | None:
-    """A cell's number (possibly infinite), reading ``3,5`` as 3.5 where ``decimal_comma``."""
+    """A cell's number (possibly infinite), reading ``3,5`` as 3.5 where ``decimal_comma``, and
+    a spreadsheet's ``6,683``, ``$1,200`` or ``86%`` (0.86) as the number it shows."""
     value = parse_number(cell)
     if value is None and decimal_comma and DECIMAL_COMMA.fullmatch(cell):
         value = parse_number(cell.replace(",", "."))
+    if value is None:
+        value = spreadsheet_number(cell)
     return value
 
 
@@ -187,6 +195,9 @@ def encode_table(
             columns.append(_categorical(feature, column[train], options.said_categorical))
             values[feature] = column
             continue
+        if feature in table.nested:
+            columns.append(Column(feature, DROPPED, f"nested: {table.nested[feature]}"))
+            continue
         numbers, bad = _numbers(cells, table.decimal_comma)
         given = sum(c is not None for c in cells)
         if len(bad) <= 0.1 * given:  # numbers, but for a few typos: those cells are missing
@@ -204,6 +215,9 @@ def encode_table(
                     f"({table.where[bad[0]]}), read as missing; correct them, or "
                     + options.categories_hint.format(name=feature)
                 )
+            shown = _shown_as_spreadsheet(cells, numbers)
+            if shown:
+                warnings.append(f"note: column {feature!r} {shown}")
             columns.append(_numeric(feature, numbers, train, places))
             values[feature] = numbers
             continue
@@ -231,6 +245,25 @@ def encode_table(
     return Encoded(columns, transformer, X.astype(np.float32), names, warnings)
 
 
+def _shown_as_spreadsheet(cells, numbers: np.ndarray) -> str:
+    """How a numeric column's cells written as a spreadsheet shows numbers were read ("holds
+    numbers as a spreadsheet shows them, such as '6,683': read as 6683"), or ""."""
+    for i, cell in enumerate(cells):
+        if cell is not None and parse_number(cell) is None and np.isfinite(numbers[i]):
+            if DECIMAL_COMMA.fullmatch(cell) and spreadsheet_number(cell) is None:
+                continue  # a decimal comma, as the table's separator says
+            return (
+                f"holds numbers as a spreadsheet shows them, such as {cell!r}: read as "
+                f"{numbers[i]:.15g}"
+            )
+    return ""
+
+
+# The name pandas gives a column whose header cell is blank, such as its own index written by
+# DataFrame.to_csv ("Unnamed: 0").
+UNNAMED = re.compile(r"Unnamed: \d+")
+
+
 def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, places) -> Column:
     seen = numbers[train]
     observed = seen[~np.isnan(seen)]
@@ -246,6 +279,14 @@ def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, places) -> Co
         and (np.array_equal(observed, places) or np.array_equal(observed, places + 1))
     ):  # 0..n-1 or 1..n down the file's rows
         return Column(feature, DROPPED, "row number")
+    if (
+        UNNAMED.fullmatch(feature)
+        and not missing
+        and np.unique(observed).size == observed.size
+        and np.all(observed == np.round(observed))
+    ):  # DataFrame.to_csv's index, of rows since shuffled or filtered
+        return Column(feature, DROPPED, "row number: an unnamed column of distinct whole numbers")
+    return Column(feature, NUMERIC, "numbers", missing=missing)
     return Column(feature, NUMERIC, "numbers", missing=missing)
 
 

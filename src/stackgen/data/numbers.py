@@ -1,7 +1,9 @@
 """What counts as a number in a file a user gives, and standardising without overflow.
 
 One strict rule for the table reader (step 1) and ``predict``: a number is written in decimal,
-optionally signed, with an optional fraction and exponent (``-1.5e3``). Python's ``float`` also
+optionally signed, with an optional fraction and exponent (``-1.5e3``). A column whose cells are
+written as a spreadsheet shows numbers (``6,683``, ``$1,200``, ``86%``) is read as those numbers
+too, and step 1 says so (``spreadsheet_number``). Python's ``float`` also
 takes ``1_000``, ``nan``, ``inf`` and ``infinity``; none of those is what a table cell that means a
 number looks like, so they are refused here rather than read as something else.
 
@@ -20,6 +22,12 @@ import re
 import numpy as np
 
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# Numbers as a spreadsheet shows them: thousands separated by commas ("6,683", "-1,234.5"), a
+# currency sign before ("$1,200") or a percent sign after ("86%", read as 0.86).
+SPREADSHEET = re.compile(
+    r"(?P<sign>[+-]?)(?P<currency>[$€£¥]?)"
+    r"(?P<digits>\d{1,3}(,\d{3})+(\.\d*)?|\d+(\.\d*)?|\.\d+)(?P<percent>%?)"
+)
 # The networks compute in float32: a standardised value must fit in it.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Below this a standard deviation computed from squares has lost its precision.
@@ -31,6 +39,16 @@ def parse_number(cell: str) -> float | None:
     not written as one."""
     text = cell.strip()
     return float(text) if NUMBER.fullmatch(text) else None
+
+
+def spreadsheet_number(cell: str) -> float | None:
+    """The value of a number written as a spreadsheet shows it (``6,683``, ``$1,200``,
+    ``86%`` as 0.86), or None if ``cell`` is not one or is a plain decimal number."""
+    match = SPREADSHEET.fullmatch(cell.strip())
+    if match is None or not (match["currency"] or match["percent"] or "," in match["digits"]):
+        return None
+    value = float(match["sign"] + match["digits"].replace(",", ""))
+    return value / 100 if match["percent"] else value
 
 
 def finite_number(cell: str) -> float | None:

@@ -6,7 +6,7 @@ so a table gets the same treatment whichever way it comes. No Keras here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ class RawTable:
     sep: str
     encoding: str
     where: list[str]  # where each row is in the file: "line 5" (CSV), "row 5" (Parquet)
+    # Columns of lists or records (a Parquet or JSON file's nested ones): what each cell holds.
+    # Their cells are None: a table's cell is one value.
+    nested: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -47,6 +50,7 @@ class RawTable:
             self.sep,
             self.encoding,
             [self.where[i] for i in keep],
+            self.nested,
         )
 
 
@@ -69,14 +73,30 @@ def frame_cell(value) -> str | None:
     return cell(str(value))
 
 
-def frame_table(frame: pd.DataFrame, where: str = "row") -> RawTable:
-    """A DataFrame (a Parquet file's, or one given as X) as a table: values as the text a CSV
-    file would hold, numbers exactly; ``where`` names its rows in messages ("row 5")."""
+def nested_kind(values: list) -> str | None:
+    """What a column's cells hold when they are not single values: "a list in each cell" (a
+    Parquet list column, a JSON array), "a record in each cell" (a struct, a JSON object)."""
+    for value in values:
+        if isinstance(value, dict):
+            return "a record in each cell; give its fields columns of their own to use them"
+        if isinstance(value, list | tuple | set | np.ndarray):
+            return "a list in each cell; give its items columns of their own to use them"
+    return None
+
+
+def frame_table(frame: pd.DataFrame, where: str = "row", kind: str = "Parquet") -> RawTable:
+    """A DataFrame (a Parquet or JSON file's, or one given as X) as a table: values as the text
+    a CSV file would hold, numbers exactly; a column of lists or records is ``nested``.
+    ``where`` names its rows in messages ("row 5")."""
     header = [str(name) for name in frame.columns]
-    cells = {
-        name: [frame_cell(v) for v in frame.iloc[:, j].astype(object).tolist()]
-        for j, name in enumerate(header)
-    }
-    return RawTable(
-        header, cells, "parquet", "Parquet", [f"{where} {i + 1}" for i in range(len(frame))]
-    )
+    cells, nested = {}, {}
+    for j, name in enumerate(header):
+        values = frame.iloc[:, j].astype(object).tolist()
+        holds = nested_kind(values)
+        if holds:
+            nested[name] = holds
+            cells[name] = [None] * len(values)
+        else:
+            cells[name] = [frame_cell(v) for v in values]
+    rows = [f"{where} {i + 1}" for i in range(len(frame))]
+    return RawTable(header, cells, kind.lower(), kind, rows, nested)

@@ -46,7 +46,7 @@ def run(cfg: Config) -> dict:
             out.result(
                 f"dropped {p['rows_without_target']} rows whose target {p['target']!r} is missing"
             )
-        if p["encoding"] not in ("UTF-8", "Parquet"):
+        if p["encoding"] not in ("UTF-8", "Parquet", "JSON"):
             out.result(f"note: read as {p['encoding']} text (not UTF-8)")
         out.result(columns.summary(columns.from_params(p)))
         for line in p["warnings"]:

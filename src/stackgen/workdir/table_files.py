@@ -26,12 +26,16 @@ naming the column, row or class at fault. No TensorFlow here: step 1 stays quick
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import hashlib
 import importlib.util
 import io
 import itertools
+import lzma
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +44,13 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from stackgen.data import columns as cols
-from stackgen.data.numbers import canonical, finite_number, mean_std, standardise
+from stackgen.data.numbers import (
+    canonical,
+    finite_number,
+    mean_std,
+    spreadsheet_number,
+    standardise,
+)
 from stackgen.data.tables import RawTable, cell, frame_table
 from stackgen.data.task import task_named
 from stackgen.methods.protocols import two_parts
@@ -53,6 +63,50 @@ SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 SNIFF_ROWS = 50
 PARQUET = (".parquet", ".pq")
 PARQUET_INSTALL = "pip install 'stackgen[parquet]' (pyarrow)"
+JSON = (".json", ".jsonl", ".ndjson")
+# Compressed files, read as pandas reads them: by the last suffix.
+COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
+# A cell may hold a long text (the csv module's own limit is 128 KiB).
+csv.field_size_limit(2**31 - 1)
+
+
+def kind_of(path: Path) -> str:
+    """ "parquet", "json" or "csv": what a table file holds, by its suffix under any
+    compression's (``table.csv.gz`` is a CSV file)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    return "parquet" if last in PARQUET else "json" if last in JSON else "csv"
+
+
+def file_bytes(path: Path, where: str) -> bytes:
+    """A file's bytes, decompressed where its suffix is ``.gz``, ``.bz2``, ``.xz`` or ``.zip``
+    (an archive of one file); one line for a file that is missing, unreadable or not what its
+    suffix says."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise StackgenError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise StackgenError(f"{where}: a folder, not a table file") from None
+    except OSError as exc:
+        raise StackgenError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+    compression = COMPRESSED.get(path.suffix.lower())
+    if compression is None:
+        return raw
+    try:
+        if compression == "zip":
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise StackgenError(
+                        f"{where}: a zip archive of {len(names)} files; give one of one table"
+                    )
+                return archive.read(names[0])
+        return {"gzip": gzip, "bzip2": bz2, "xz": lzma}[compression].decompress(raw)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise StackgenError(f"{where}: not readable as {compression} ({exc})") from None
 
 
 def file_digest(path: Path) -> str:
@@ -64,15 +118,12 @@ def read_table(path: Path, sep: str | None = None, where: str = "--data") -> Raw
     """The table in ``path`` (CSV, or Parquet by its suffix); one clear error for a file that
     is missing, unreadable, empty, ragged or has a column name twice."""
     where = f"{where} {path}"
-    if path.suffix.lower() in PARQUET:
+    kind = kind_of(path)
+    if kind == "parquet":
         return _read_parquet(path, where)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise StackgenError(f"{where}: no such file") from None
-    except OSError as exc:
-        raise StackgenError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-    text, encoding = decode(raw, where)
+    if kind == "json":
+        return _read_json(path, where)
+    text, encoding = decode(file_bytes(path, where), where)
     return read_text(text, sep, where, encoding)
 
 
@@ -164,7 +215,7 @@ def read_text(
             first = next(rows, None)
             if first is None:
                 raise StackgenError(f"{at}the file is empty")
-            header = [cell.strip() for cell in first[1]]
+            header = unnamed_named([cell.strip() for cell in first[1]])
         else:
             header = list(names)
         # pandas fills a short row with blanks and stops at a long one: say which row, here.
@@ -202,6 +253,12 @@ def read_text(
     return RawTable(header, cells, sep, encoding, [f"line {lines[i]}" for i in rows_kept])
 
 
+def unnamed_named(header: list[str]) -> list[str]:
+    """A header with each blank name given pandas's ("Unnamed: 0"), as ``DataFrame.to_csv``
+    leaves its index's."""
+    return [name or f"Unnamed: {j}" for j, name in enumerate(header)]
+
+
 def _refuse_names_twice(header: list[str], at: str) -> None:
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
@@ -227,6 +284,29 @@ def _read_parquet(path: Path, where: str) -> RawTable:
     if len(frame) == 0:
         raise StackgenError(f"{where}: no data rows")
     return frame_table(frame)
+
+
+def _read_json(path: Path, where: str) -> RawTable:
+    """A JSON file of records, as pandas reads it: an array of objects (``.json``), or one
+    object a line (``.jsonl``, ``.ndjson``, or a ``.json`` file written so)."""
+    text = decode(file_bytes(path, where), where)[0]
+    by_line = any(s.lower() in (".jsonl", ".ndjson") for s in path.suffixes)
+    frame = None
+    for lines in (by_line, not by_line):
+        try:
+            frame = pd.read_json(io.StringIO(text), lines=lines, dtype=False)
+            break
+        except ValueError:
+            continue
+    if frame is None or not isinstance(frame, pd.DataFrame):
+        raise StackgenError(
+            f"{where}: not a JSON table: give an array of objects, one a row "
+            '([{"x": 1, "y": "a"}, ...]), or one object a line'
+        )
+    _refuse_names_twice([str(name) for name in frame.columns], f"{where}: ")
+    if len(frame) == 0 or len(frame.columns) == 0:
+        raise StackgenError(f"{where}: no data rows")
+    return frame_table(frame, kind="JSON")
 
 
 def choose_task(values: list[str], asked: str, target: str) -> tuple[str, str]:
@@ -385,6 +465,12 @@ def load_table(
         raise StackgenError(f"--target {target!r} is not a column of {path.name} ({shown})")
     check_options(options, table.header, target)
     check_roles(roles, options, table.header, target)
+    for flag, column in (("--target", target), *roles.named()):
+        if column in table.nested:
+            raise StackgenError(
+                f"{flag} {column!r} holds {table.nested[column].split(';')[0]}: it needs one "
+                "value a row"
+            )
     if roles.groups and roles.time:
         raise StackgenError(
             "--groups and --time together are not supported: give --time for one series in time "
@@ -404,6 +490,12 @@ def load_table(
         v.replace(",", ".") if table.decimal_comma and cols.DECIMAL_COMMA.fullmatch(v) else v
         for v in table.cells[target]
     ]
+    shown = [spreadsheet_number(v) if finite_number(v) is None else None for v in raw_target]
+    if any(n is not None for n in shown) and all(
+        n is not None or finite_number(v) is not None
+        for v, n in zip(raw_target, shown, strict=True)
+    ):  # numbers as a spreadsheet shows them ("6,683", "86%"): their values
+        raw_target = [v if n is None else repr(n) for v, n in zip(raw_target, shown, strict=True)]
     chosen, why = choose_task(raw_target, task, target)
     params = {
         "source": "table",
