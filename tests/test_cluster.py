@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,8 +62,47 @@ def test_a_local_dask_cluster_gives_the_same_seeds_and_resumes(tmp_path):
 def test_without_dask_or_without_a_scheduler_it_is_one_line(monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1)
-    with pytest.raises(StackgenError, match=r"--scheduler tcp://127\.0\.0\.1:9: no Dask scheduler"):
+    with pytest.raises(StackgenError, match=r"--scheduler tcp://127\.0\.0\.1:9: nothing answered"):
         list(cluster.run_all(print, [(1,)], 1, "tcp://127.0.0.1:9"))
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(StackgenError, match=re.escape("pip install 'stackgen[cluster]'")):
         list(cluster.run_all(print, [(1,)], 1, "local"))
+
+
+@pytest.mark.parametrize(
+    ("greeting", "said"),
+    [(None, "it said nothing in 1 s"), (b"HTTP/1.0 400 Bad request\r\n\r\n", "another service")],
+)
+def test_a_service_that_is_not_dask_is_named_within_seconds(monkeypatch, greeting, said):
+    """A silent port (an HTTP server waits for a request) or another service's greeting is one
+    line naming the address, not a hang or Dask's misreading of the bytes."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(cluster, "PROBE_SECONDS", 1)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer():
+        conn, _ = server.accept()
+        if greeting:
+            conn.sendall(greeting)
+        threading.Event().wait(3)
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    address = f"tcp://127.0.0.1:{port}"
+    with pytest.raises(
+        StackgenError, match=re.escape(f"--scheduler {address}: not a Dask sch")
+    ) as e:
+        list(cluster.run_all(print, [(1,)], 1, address))
+    assert said in str(e.value)
+    server.close()
+    with pytest.raises(StackgenError, match="a web address, not a scheduler's"):
+        list(cluster.run_all(print, [(1,)], 1, f"http://127.0.0.1:{port}"))
+
+
+def test_a_real_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, dashboard_address=None, protocol="tcp"
+    ) as local:
+        assert list(cluster.run_all(abs, [(-2,)], 1, local.scheduler_address)) == [2]
