@@ -11,6 +11,7 @@ from conftest import tiny_config
 from stackgen.data.task import CLASSIFICATION
 from stackgen.trust.atomic import _umask
 from stackgen.trust.errors import CorruptArtifactError, MissingArtifactError
+from stackgen.tutorial.step01_make_data import classes_line
 from stackgen.workdir import split_files as data
 from stackgen.workdir.paths import Paths
 
@@ -118,3 +119,13 @@ def test_one_hot_matches_class_indices():
     np.testing.assert_array_equal(
         CLASSIFICATION.targets(np.array([2, 0, 1]), 3), [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
     )
+
+
+def test_a_long_class_list_is_summarised_with_its_rarest_class():
+    assert classes_line(["a", "b"], np.array([3, 4])) == "classes: a (3), b (4)"
+    names = [f"c{i}" for i in range(300)]
+    counts = np.full(300, 6)
+    counts[217] = 2
+    line = classes_line(names, counts)
+    assert line.startswith("classes: 300: c0 (6), c1 (6),") and "c9 (6), ... 290 more" in line
+    assert line.endswith("fewest rows: c217 (2)") and "c10 " not in line

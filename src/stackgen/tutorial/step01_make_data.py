@@ -33,10 +33,7 @@ def run(cfg: Config) -> dict:
             counts = np.bincount(
                 np.concatenate([split.train_y, split.test_y]), minlength=split.n_classes
             )
-            out.result(
-                "classes: "
-                + ", ".join(f"{n} ({c})" for n, c in zip(split.class_names, counts, strict=True))
-            )
+            out.result(classes_line(split.class_names, counts))
         for line in row_roles(split):
             out.result(line)
     outputs = []
@@ -84,6 +81,22 @@ def run(cfg: Config) -> dict:
         "test_shape": shapes["test"],
         **split.labels(),
     }
+
+
+SHOWN_CLASSES = 12
+
+
+def classes_line(names: list[str], counts) -> str:
+    """ "classes: a (40), b (38)"; for more than ``SHOWN_CLASSES``, the first ten and how many
+    more, with the fewest rows any class has."""
+    shown = [f"{n} ({c})" for n, c in zip(names, counts, strict=True)]
+    if len(shown) <= SHOWN_CLASSES:
+        return "classes: " + ", ".join(shown)
+    rarest = int(np.argmin(counts))
+    return (
+        f"classes: {len(names)}: " + ", ".join(shown[:10]) + f", ... {len(names) - 10} more; "
+        f"fewest rows: {names[rarest]} ({counts[rarest]})"
+    )
 
 
 def row_roles(split) -> list[str]:
