@@ -418,7 +418,9 @@ def read_arrays(path: str, split, ids: tuple[str, ...] = ()) -> Points:
         a, name = raw[key], key[2:] or "X"
         if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
             raise StackgenError(f"{where}: {key} holds {a.dtype} values, not numbers")
-        if tuple(a.shape[1:]) != expected[name] or len(a) == 0:
+        if a.ndim >= 1 and len(a) == 0:
+            raise StackgenError(f"{where}: {key} holds no rows: no points to predict")
+        if tuple(a.shape[1:]) != expected[name]:
             raise StackgenError(
                 f"{where}: {key} has shape {list(a.shape)}; the members read "
                 f"[rows, {', '.join(map(str, expected[name]))}]"
