@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from conftest import ROOT, run_script
 from test_backends import need, under
 
+from stackgen.cli.doctor import doctor
 from stackgen.cli.main import main
 from stackgen.data import inputs
 from stackgen.methods import fitting
@@ -212,6 +214,23 @@ def test_three_default_named_sequentials_stack_under_every_protocol(default_name
         np.testing.assert_allclose(
             saved(split.test_X).numpy(), original(split.test_X).numpy(), atol=1e-6
         )
+    # Every hint in this work dir carries its members: pasted, it imports them again rather
+    # than training stackgen's MLPs in their place.
+    copy = default_named["folder"] / "hinted"
+    shutil.copytree(work, copy)
+    (copy / "models" / "member_2.keras").unlink()
+    capfd.readouterr()
+    assert doctor(copy) > 0
+    out = capfd.readouterr().out
+    members = " --epochs 2 --member-files " + " ".join(files)
+    assert (
+        "FIX models/member_2.keras is missing (models/members.json lists it): re-run "
+        f"scripts/03_train_members.py --data {default_named['data']} --workdir {copy}{members} "
+        f"(or python -m stackgen run --data {default_named['data']} --workdir {copy}{members})"
+    ) in out
+    assert out.rstrip().endswith(
+        f"python -m stackgen run --data {default_named['data']} --workdir {copy}{members}"
+    )
 
 
 @pytest.mark.xdist_group("own_members")
@@ -532,7 +551,27 @@ def bad_members(tmp_path_factory, default_named) -> dict:
         ]
     )
     other_input = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    saved_model = folder / "exported"  # TensorFlow's SavedModel layout, which Keras 3 exports
+    saved_model.mkdir()
+    (saved_model / "saved_model.pb").write_bytes(b"")
     return {
+        "SavedModel": (saved_model, "a TensorFlow SavedModel folder"),
+        "no last axis": (
+            save(
+                keras.Sequential(
+                    [
+                        keras.Input((SIDE, SIDE, 1)),
+                        keras.layers.Flatten(),
+                        keras.layers.Dense(1),
+                        keras.layers.Reshape(()),
+                    ]
+                ),
+                folder / "squeezed.keras",
+                loss="mse",
+            ),
+            "output has shape (None,), one number a row without a last axis",
+        ),
+        "custom layer": (unknown_layer_member(folder / "custom.keras"), "uses 'elsewhere>Doubled'"),
         "missing": (folder / "absent.keras", "no such file"),
         "not an archive": (not_keras, "neither a .keras archive nor a Keras HDF5 file"),
         "Lambda": (save(lam, folder / "lambda.keras"), "Lambda layer"),
@@ -553,10 +592,30 @@ def bad_members(tmp_path_factory, default_named) -> dict:
     }
 
 
+def unknown_layer_member(path: Path) -> Path:
+    """A member saved with a registered custom layer that this process then forgets, as a file
+    trained in another program arrives."""
+
+    @keras.saving.register_keras_serializable(package="elsewhere")
+    class Doubled(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    model = keras.Sequential(
+        [keras.Input((SIDE, SIDE, 1)), Doubled(), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    save(model, path)
+    keras.saving.get_custom_objects().pop("elsewhere>Doubled")
+    return path
+
+
 @pytest.mark.xdist_group("own_members")
 @pytest.mark.parametrize(
     "case",
     [
+        "SavedModel",
+        "custom layer",
+        "no last axis",
         "missing",
         "not an archive",
         "Lambda",
@@ -579,6 +638,25 @@ def test_a_member_that_cannot_be_stacked_is_one_line_and_nothing_is_written(
     status, out, err = script(
         "3", ["--data", data, "--member-files", good, str(path), "--workdir", str(work)], capfd
     )
+    line = one_line_failure(status, err)
+    assert message in line and Path(path).name in line, line
+    assert snapshot(work) == before
+
+
+@pytest.mark.xdist_group("own_members")
+@pytest.mark.parametrize("case", ["SavedModel", "custom layer", "Lambda", "not an archive"])
+def test_run_reads_every_member_file_before_step_1_writes(
+    case, bad_members, default_named, tmp_path, capfd
+):
+    """A bad member in a second run leaves the first run's split and stack as they were."""
+    work = tmp_path / "w"
+    data = str(default_named["data"])
+    assert script("1", ["--data", data, "--workdir", str(work), "--quiet"], capfd)[0] == 0
+    before = snapshot(work)
+    path, message = bad_members[case]
+    good = str(default_named["files"][0])
+    argv = ["run", "--data", data, "--member-files", good, str(path), "--workdir", str(work)]
+    status, _, err = call([*argv, *TINY], capfd)
     line = one_line_failure(status, err)
     assert message in line and Path(path).name in line, line
     assert snapshot(work) == before
@@ -702,3 +780,62 @@ def test_the_digits_demos_members_import_as_its_docs_say(tmp_path):
     ]
     assert [item.reads for item in items][3] == ["image", "features"]
     assert all(item.settings is not None for item in items)  # cv can retrain every one
+
+
+def test_a_member_below_chance_is_named_with_its_interval():
+    from types import SimpleNamespace
+
+    from stackgen.data.task import task_named
+    from stackgen.tutorial.step04_stack_logistic import below_chance
+
+    split = SimpleNamespace(
+        task=task_named("classification"), n_classes=2, class_names=["hi", "lo"]
+    )
+    swapped = {"accuracy": 0.126, "ci_low": 0.10, "ci_high": 0.15}
+    close = {"accuracy": 0.45, "ci_low": 0.40, "ci_high": 0.51}  # chance within its interval
+    lines = below_chance(
+        split, [{"accuracy": 0.9, "ci_low": 0.88, "ci_high": 0.92}, swapped, close]
+    )
+    assert lines == [
+        "warning: member 2 scores 0.126 on the test rows (95% CI 0.100-0.150), below chance for "
+        "2 classes (0.500): are its outputs in another order than the classes' (hi, lo)?"
+    ]
+    split.task = task_named("regression")
+    assert below_chance(split, [swapped]) == []
+
+
+def test_a_whole_number_input_that_would_truncate_fractions_is_said():
+    from stackgen.methods.member_checks import truncated_inputs
+
+    model = keras.Sequential(
+        [keras.Input((4,), dtype="uint8", name="pixels"), keras.layers.Dense(2)]
+    )
+    images = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    (said,) = truncated_inputs(model, images, ["X"])
+    assert said.startswith(
+        "its input 'pixels' is uint8, and the data's values there have fractions"
+    )
+    assert truncated_inputs(model, np.round(images * 255), ["X"]) == []  # whole numbers: fine
+    floats = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    assert truncated_inputs(floats, images, ["X"]) == []
+
+
+@pytest.mark.parametrize(
+    ("y", "asked", "task", "said"),
+    [
+        (np.array([0.0, 1.0, 2.0, 1.0]), "auto", "classification", "labels are floats holding 3"),
+        (np.array([0.5, 1.0, 2.0, 1.0]), "auto", "regression", "--task classification to"),
+        (np.arange(946), "auto", "regression", "946 distinct whole numbers, about 1.0 rows"),
+        (np.arange(100).repeat(6), "auto", "classification", "--task regression to override"),
+        (np.array([0.0, 1.0, 2.0, 1.0]), "regression", "regression", "--task regression"),
+        (np.arange(946), "classification", "classification", "--task classification"),
+    ],
+)
+def test_every_task_guess_for_arrays_says_the_flag_that_overrides_it(y, asked, task, said):
+    from stackgen.workdir.array_files import label_task
+
+    found, why = label_task(y, asked, "--data x.npz")
+    assert found == task and said in why
+    if asked == "auto":
+        other = "regression" if task == "classification" else "classification"
+        assert f"--task {other} to override" in why

@@ -189,12 +189,6 @@ def test_predict_keeps_an_id_column_asked_for(trained_run):
     assert "columns not used" not in done.stderr  # the id is used: printed first
     plain = list(csv.reader(io.StringIO(_predict(trained_run, "0,-10\n2,0\n").stdout)))
     assert [r[1:] for r in rows[1:]] == [r[1:] for r in plain[1:]]
-    np.savez(points, X=np.zeros((0, 2), np.float32))
-    empty = _predict(trained_run, "", "--input", str(points))
-    assert empty.returncode == 1 and empty.stdout == ""
-    assert empty.stderr.endswith(
-        f"error: --input {points}: X holds no rows: no points to predict\n"
-    )
     missing = _predict(trained_run, "x1,x2\n0,-10\n", "--id", "key")
     assert missing.returncode == 1 and missing.stderr == (
         "error: --id key: the input has no column 'key'; its columns are x1, x2\n"
@@ -214,6 +208,12 @@ def test_an_array_of_ids_in_an_npz_comes_first(trained_run, tmp_path):
     plain = list(csv.reader(io.StringIO(_predict(trained_run, "0,-10\n2,0\n").stdout)))
     assert rows[0] == ["key", *plain[0][1:]] and [r[0] for r in rows[1:]] == ["p", "q"]
     assert [r[1:] for r in rows[1:]] == [r[1:] for r in plain[1:]]
+    np.savez(points, X=np.zeros((0, 2), np.float32))
+    empty = _predict(trained_run, "", "--input", str(points))
+    assert empty.returncode == 1 and empty.stdout == ""
+    assert empty.stderr.endswith(
+        f"error: --input {points}: X holds no rows: no points to predict\n"
+    )
 
 
 def test_the_default_skips_a_protocol_step_5_made_no_network_for(trained_run, tmp_path):

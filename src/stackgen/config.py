@@ -572,6 +572,17 @@ class Config:
             for flag, value in flags
         )
 
+    def member_flags(self) -> str:
+        """The flags that name members trained elsewhere (" --member-files a.keras b.keras
+        --epochs 50"), for the hints that run step 3 (its script, or ``run``): pasted without
+        them, step 3 would train stackgen's MLPs in their place. ``--epochs`` with them: the cv
+        protocol's fold copies train."""
+        if not self.member_files:
+            return ""
+        epochs = self.epochs != Config.__dataclass_fields__["epochs"].default
+        files = " ".join(shlex.quote(shown_path(Path(p))) for p in self.member_files)
+        return (f" --epochs {self.epochs}" if epochs else "") + f" --member-files {files}"
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["workdir"] = str(self.workdir)

@@ -49,14 +49,17 @@ class Step:
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
 
-    def hint(self, flags: str = "") -> str:
-        """How a user makes this step's files again; ``flags`` name the work dir and data."""
-        also = f" (or python -m stackgen run{flags})" if self.in_run else ""
-        return f"run {self.script}{flags}{also}"
+    def hint(self, flags: str = "", members: str = "") -> str:
+        """How a user makes this step's files again; ``flags`` name the work dir and data,
+        ``members`` the members trained elsewhere (``Config.member_flags``), which step 3 and
+        ``run`` take."""
+        own = members if self.number == 3 else ""
+        also = f" (or python -m stackgen run{flags}{members})" if self.in_run else ""
+        return f"run {self.script}{flags}{own}{also}"
 
-    def rehint(self, flags: str = "") -> str:
+    def rehint(self, flags: str = "", members: str = "") -> str:
         """``hint``, for a file that exists but must be made again: "re-run ..."."""
-        hint = self.hint(flags)
+        hint = self.hint(flags, members)
         return f"re-{hint}" if hint.startswith("run ") else hint
 
     @property

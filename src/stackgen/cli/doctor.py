@@ -107,7 +107,7 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
                         (
                             False,
                             f"models/{name} is missing (models/members.json lists it): "
-                            f"{step.rehint(paths.flags)}",
+                            f"{step.rehint(paths.flags, paths.member_flags)}",
                         )
                     )
         for pattern in registry.required(step, data_params):
@@ -115,7 +115,10 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
                 needed = step.package == "tutorial"
                 verb = "is missing" if needed else "not made yet"
                 checks.append(
-                    (False if needed else None, f"{pattern} {verb}: {step.hint(paths.flags)}")
+                    (
+                        False if needed else None,
+                        f"{pattern} {verb}: {step.hint(paths.flags, paths.member_flags)}",
+                    )
                 )
         if store is None:
             continue  # each file's record cannot be read: said once above
@@ -124,7 +127,11 @@ def artifacts(paths: Paths) -> list[tuple[bool | None, str]]:
         }
         for path in sorted(made):
             why = lineage.problem(paths, path, store)
-            line = f"{paths.rel(path)}: ok" if why is None else f"{why}: {step.rehint(paths.flags)}"
+            line = (
+                f"{paths.rel(path)}: ok"
+                if why is None
+                else f"{why}: {step.rehint(paths.flags, paths.member_flags)}"
+            )
             checks.append((why is None, line))
     checks += _served(paths)
     return checks
@@ -172,6 +179,6 @@ def doctor(workdir: Path) -> int:
         "everything is in order"
         if problems == 0
         else f"{problems} thing{'s' if problems > 1 else ''} to fix; or run everything again: "
-        f"python -m stackgen run{paths.flags}"
+        f"python -m stackgen run{paths.flags}{paths.member_flags}"
     )
     return problems

@@ -176,10 +176,9 @@ def main(argv: list[str] | None = None) -> object:
         raise SystemExit(1 if problems else 0)
     if args.command == "run":
         cfg = config_from_args(args)
-        # A missing member file is one line before step 1 writes anything.
-        guarded(
-            lambda: [member_file_config(f, f"--member-files {f.name}") for f in cfg.member_files]
-        )
+        # A member file that is missing, or that Keras cannot load safely, is one line before
+        # step 1 writes anything: the last run's stack stays servable.
+        guarded(lambda: _members_load(cfg))
         pipeline = guarded(lambda: importlib.import_module(COMMANDS["run"]))
         return guarded(lambda: _locked(cfg, lambda: pipeline.run_all(cfg, args.upto)))
     if args.command == "predict":
@@ -192,3 +191,14 @@ def main(argv: list[str] | None = None) -> object:
         )
     parser.error(f"unknown command {args.command}")
     return None
+
+
+def _members_load(cfg: Config) -> None:
+    """Every --member-files file read (its configuration; with Keras, the model), with no data:
+    the checks that need the data's rows and classes are step 3's."""
+    for f in cfg.member_files:
+        member_file_config(f, f"--member-files {f.name}")
+    if cfg.member_files:
+        members = importlib.import_module("stackgen.methods.members")  # Keras: the slow import
+        for f in cfg.member_files:
+            members.load_member_file(f, f"--member-files {f.name}")

@@ -65,6 +65,12 @@ TRUSTED_TYPES = [
 ]
 
 
+def brief(cell: str, most: int = 40) -> str:
+    """A cell as a message quotes it: ``repr``, cut to ``most`` characters with "..." (a cell
+    may be a page long)."""
+    return repr(cell) if len(cell) <= most else repr(cell[:most])[:-1] + "...'"
+
+
 @dataclass(frozen=True)
 class Options:
     """How a table's columns are read: its separator (a CSV file's), the columns of integer
@@ -205,13 +211,13 @@ def encode_table(
             if infinite.size:
                 first = int(infinite[0])
                 raise StackgenError(
-                    f"{name}: {table.where[first]}: {cells[first]!r} in column {feature!r} is "
+                    f"{name}: {table.where[first]}: {brief(cells[first])} in column {feature!r} is "
                     "beyond the largest number a float can hold"
                 )
             if bad:
                 warnings.append(
                     f"warning: column {feature!r} is numbers but for {len(bad)} cell"
-                    f"{'s' if len(bad) > 1 else ''} such as {cells[bad[0]]!r} "
+                    f"{'s' if len(bad) > 1 else ''} such as {brief(cells[bad[0]])} "
                     f"({table.where[bad[0]]}), read as missing; correct them, or "
                     + options.categories_hint.format(name=feature)
                 )
@@ -460,8 +466,8 @@ def encode_rows(table, params: dict, transformer, header_at: str):
                 else "is beyond the largest number a float can hold"
             )
             raise StackgenError(
-                f"{table.where[first]}: {cells[first]!r} {why} (feature {column.name!r}); write "
-                "numbers in decimal, such as -1.5 or 2e3, or leave the cell blank"
+                f"{table.where[first]}: {brief(cells[first])} {why} (feature {column.name!r}); "
+                "write numbers in decimal, such as -1.5 or 2e3, or leave the cell blank"
             )
         values[column.name] = numbers
     X = _encode(transformer, _frame(used, values))

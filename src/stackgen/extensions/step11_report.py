@@ -189,6 +189,12 @@ def _members(paths: Paths) -> list[tuple]:
     if not rows:
         return []
     cv = manifest.get("cv_skipped")
+    warned = [w.removeprefix("warning: ") for w in manifest.get("warnings") or ()]
+    try:  # step 4's: a member below chance
+        step4 = json.loads(paths.result("stack_logistic.json").read_text(encoding="utf-8"))
+        warned += [w.removeprefix("warning: ") for w in step4.get("member_warnings") or ()]
+    except (OSError, ValueError, AttributeError):
+        pass
     said = ""
     if cv:
         said = f"The cv protocol was skipped: {cv}."
@@ -205,6 +211,7 @@ def _members(paths: Paths) -> list[tuple]:
             f"score below assumes they did not. {said}".strip(),
         ),
         ("table", ["member", "file", "sha256", "output"], rows),
+        *[("p", f"Warning: {w}") for w in warned],
     ]
 
 

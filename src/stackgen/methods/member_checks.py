@@ -76,6 +76,25 @@ def match_inputs(model: keras.Model, X: inputs.Inputs, where: str) -> list[str]:
     return ["X"] if not isinstance(X, dict) else [t.name for t in model.inputs]
 
 
+def truncated_inputs(model: keras.Model, X: inputs.Inputs, reads: list[str]) -> list[str]:
+    """What a member would silently lose of the data: each input whose dtype is whole numbers
+    (``uint8`` images, say) where the data's values have fractions, which Keras casts away
+    (float 0..1 pixels all become 0 or 1). One phrase per such input."""
+    found = []
+    for tensor, name in zip(model.inputs, reads, strict=True):
+        dtype = str(getattr(tensor, "dtype", "float32"))
+        if not dtype.startswith(("int", "uint", "bool")):
+            continue
+        values = np.asarray(X[name] if isinstance(X, dict) else X)
+        if np.issubdtype(values.dtype, np.floating) and np.any(values != np.round(values)):
+            low, high = float(values.min()), float(values.max())
+            found.append(
+                f"its input {tensor.name!r} is {dtype}, and the data's values there have "
+                f"fractions ({low:.3g} to {high:.3g}): Keras casts them to whole numbers"
+            )
+    return found
+
+
 def reads_problem(model: keras.Model, X: inputs.Inputs, names: list[str]) -> str | None:
     """What keeps ``model`` (whose inputs read the data inputs ``names``) from reading rows
     ``X``, or None: the number of inputs, a name the data lacks, a row shape (None matches any)."""
@@ -144,6 +163,12 @@ def output_kind(model: keras.Model, classes: Classes, loss: str | None, where: s
         raise StackgenError(
             f"{where}: the model has {len(model.outputs)} outputs; a member needs one (its "
             "class probabilities, or its prediction)"
+        )
+    if len(model.output_shape) == 1:  # (None,): one number a row, with no last axis
+        raise StackgenError(
+            f"{where}: the member's output has shape (None,), one number a row without a last "
+            "axis; end the model with keras.layers.Reshape((1,)) (or a Dense layer) so that it "
+            "gives [rows, 1]" + ("" if classes.task.name == "regression" else " or [rows, classes]")
         )
     if len(model.output_shape) != 2:
         raise StackgenError(

@@ -320,9 +320,42 @@ def load_member_file(path: Path, where: str) -> tuple[keras.Model, dict | None]:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
             raise StackgenError(LAMBDA.format(where=where)) from None
+        unknown = _unknown_custom(config.get("config"))
+        if unknown:
+            raise StackgenError(
+                f"{where}: it uses {unknown!r}, a custom layer or function this process does "
+                "not know: import the module that registers it "
+                "(@keras.saving.register_keras_serializable) and stack it with the API, or "
+                "rebuild the model from Keras's own layers"
+            ) from None
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise StackgenError(f"{where}: Keras cannot load it safely: {first[:200]}") from None
+        raise StackgenError(f"{where}: Keras cannot load it safely: {_cut(first)}") from None
     return model, config.get("compile_config") or None
+
+
+def _unknown_custom(config) -> str | None:
+    """The registered name of the first object in a saved model's configuration that is not
+    Keras's own and that this process has not registered, or None."""
+    if isinstance(config, dict):
+        module, name = config.get("module"), config.get("registered_name")
+        if (
+            isinstance(name, str)
+            and "class_name" in config
+            and not str(module or "").startswith("keras")
+            and keras.saving.get_registered_object(name) is None
+        ):
+            return name
+        found = (_unknown_custom(v) for v in config.values())
+    elif isinstance(config, list):
+        found = (_unknown_custom(v) for v in config)
+    else:
+        return None
+    return next((f for f in found if f), None)
+
+
+def _cut(text: str, most: int = 240) -> str:
+    """``text`` up to ``most`` characters, cut at a word's end with "..." where it is longer."""
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
 
 
 @contextlib.contextmanager

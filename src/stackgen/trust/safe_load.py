@@ -32,6 +32,14 @@ def member_file_config(path: Path, where: str) -> dict:
     archive's ``config.json`` has it (``config``, ``compile_config``): whether the file is
     there and is such a file at all, and what it holds. A Lambda layer anywhere in it is
     refused here, whatever it calls, before Keras reads it."""
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file():
+            raise StackgenError(
+                f"{where}: a TensorFlow SavedModel folder ({path}), which Keras 3 loads only "
+                "for inference, not as a model to stack: save it as .keras "
+                "(model.save('member.keras')) where it was trained"
+            )
+        raise StackgenError(f"{where}: a folder ({path}), not a .keras or .h5 model file")
     if not path.is_file():
         raise StackgenError(f"{where}: no such file ({path})")
     hdf5 = _is_hdf5(path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from stackgen.config import Config
 from stackgen.data.split import TableFile
-from stackgen.methods import early_stopping
+from stackgen.methods import early_stopping, member_checks
 from stackgen.step_io import Printer
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import own_members
@@ -30,7 +30,7 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     split = load_split(paths)
-    sources, cv_skipped = None, None
+    sources, cv_skipped, warned = None, None, []
     if cfg.member_files:
         if isinstance(split.source, TableFile):
             raise StackgenError(
@@ -42,6 +42,12 @@ def run(cfg: Config) -> dict:
         out.result(ASSUMPTION)
         for item in sources:
             out.result(f"{item.name}: {item.source.name} ({item.output})")
+            for lost in member_checks.truncated_inputs(item.given, split.test_X, item.reads):
+                warned.append(
+                    f"warning: {item.name} ({item.source.name}): {lost}; save it with float32 "
+                    "inputs, or give the data in the units it was trained on"
+                )
+                out.result(warned[-1])
         cv_skipped = cv_refusal(sources, split) if cfg.needs_oof else None
         if cv_skipped:
             out.result(f"note: the cv protocol is skipped: {cv_skipped}")
@@ -73,7 +79,7 @@ def run(cfg: Config) -> dict:
         )
         oof = (*oof, own_members.out_of_fold(chosen, split, cfg, rowwise=True))
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
-    written = save_members(models, oof, paths, cfg, split, sources, cv_skipped, stopping)
+    written = save_members(models, oof, paths, cfg, split, sources, cv_skipped, stopping, warned)
     for path in written:
         out.result(f">Saved {paths.rel(path)}")
     outputs = [*written, *([paths.oof] if oof else []), paths.members_manifest]

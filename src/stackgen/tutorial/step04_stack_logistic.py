@@ -58,6 +58,9 @@ def run(cfg: Config) -> dict:
             for m, found in enumerate(intervals)
         )
     )
+    below = below_chance(split, intervals)
+    for line in below:
+        out.result(line)
     audit = None
     if "cv" in files:
         audit = leak_audit(out, split, len(models), spec.kind, cfg)
@@ -65,6 +68,7 @@ def run(cfg: Config) -> dict:
         **split.labels(),
         "member_scores": member_scores,
         "member_intervals": [[found["ci_low"], found["ci_high"]] for found in intervals],
+        "member_warnings": below,
         **({"stacked_score": table[0]["stacked_score"]} if "tutorial" in files else {}),
         "meta": spec.kind,
         "meta_label": spec.label,
@@ -99,6 +103,23 @@ def confusion(paths, split, label: str, test_outputs: dict):
         title,
         paths.figure("confusion.png"),
     )
+
+
+def below_chance(split, intervals: list[dict]) -> list[str]:
+    """A warning for each member whose test accuracy is below chance, one over the number of
+    classes, by its whole 95% interval: most often outputs in another class order than the
+    sorted labels stackgen reads them in."""
+    if split.task.name != "classification":
+        return []
+    chance = 1 / split.n_classes
+    order = ", ".join(map(str, split.class_names[:6])) + (", ..." if split.n_classes > 6 else "")
+    return [
+        f"warning: member {m + 1} scores {found[split.task.metric]:.3f} on the test rows (95% CI "
+        f"{found['ci_low']:.3f}-{found['ci_high']:.3f}), below chance for {split.n_classes} "
+        f"classes ({chance:.3f}): are its outputs in another order than the classes' ({order})?"
+        for m, found in enumerate(intervals)
+        if found["ci_high"] < chance
+    ]
 
 
 def leak_audit(out: Printer, split, n_members: int, kind: str, cfg: Config) -> dict | None:

@@ -29,6 +29,10 @@ from stackgen.data.numbers import mean_std
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir.table_files import MAX_AUTO_CLASSES, file_digest
 
+# More distinct whole-number labels than MAX_AUTO_CLASSES with fewer rows each than this are
+# values of a regression, not classes.
+ROWS_PER_CLASS = 5
+
 KEY = re.compile(r"(train|test)_(X|y)(?:_(\w+))?")
 # Each row's group (no group is ever on both sides of a split) and weight, for both parts.
 ROLES = ("groups", "weights")
@@ -304,28 +308,43 @@ def _key(name: str) -> tuple[str, str, str | None] | None:
 
 
 def label_task(y: np.ndarray, asked: str, where: str) -> tuple[str, str]:
+    """(task, why) for an .npz's labels; every guess says the ``--task`` that overrides it."""
     if y.dtype.kind in "USb":
         if asked == "regression":
             raise StackgenError(f"{where}: --task regression needs numeric labels, not {y.dtype}")
         return "classification", "labels are names"
+    distinct = int(np.unique(y).size)
     if np.issubdtype(y.dtype, np.integer):
-        if asked == "regression":
-            return "regression", "--task regression"
-        return (
-            "classification",
-            "labels are whole numbers" if asked == "auto" else "--task classification",
+        if asked != "auto":
+            return asked, f"--task {asked}"
+        if distinct > MAX_AUTO_CLASSES and len(y) < ROWS_PER_CLASS * distinct:
+            return "regression", (
+                f"labels are {distinct} distinct whole numbers, about {len(y) / distinct:.1f} "
+                "rows each: values, not classes; --task classification to override"
+            )
+        return "classification", (
+            f"labels are {distinct} distinct whole numbers; --task regression to override"
         )
     # floats
+    whole = bool(np.all(y == np.round(y)))
     if asked == "classification":
-        if not np.all(y == np.round(y)):
+        if not whole:
             raise StackgenError(
                 f"{where}: --task classification needs whole-number or string labels; these "
                 "have fractions"
             )
-        if len(np.unique(y)) > MAX_AUTO_CLASSES * 50:
-            raise StackgenError(f"{where}: {len(np.unique(y))} distinct labels are not classes")
+        if distinct > MAX_AUTO_CLASSES * 50:
+            raise StackgenError(f"{where}: {distinct} distinct labels are not classes")
         return "classification", "--task classification"
-    return "regression", "labels are floats" if asked == "auto" else "--task regression"
+    if asked == "auto" and whole and distinct <= MAX_AUTO_CLASSES:
+        shown = ", ".join(f"{v:g}" for v in np.unique(y)[:4]) + (", ..." if distinct > 4 else "")
+        return "classification", (
+            f"labels are floats holding {distinct} distinct whole numbers ({shown}); --task "
+            "regression to override"
+        )
+    if asked == "auto":
+        return "regression", "labels are floats; --task classification to override"
+    return "regression", "--task regression"
 
 
 def _order(name: str):

@@ -64,8 +64,8 @@ def unreadable(paths: Paths, why: object) -> CorruptArtifactError:
     where = paths.rel(paths.lineage)
     return CorruptArtifactError(
         f"{where} could not be read ({reason[:120]}); it records what every file here was made "
-        f"from: move it aside, then run python -m stackgen run{paths.flags} to make every file "
-        "and its record again"
+        f"from: move it aside, then run python -m stackgen run{paths.flags}{paths.member_flags} "
+        "to make every file and its record again"
     )
 
 
@@ -131,7 +131,8 @@ def verify(paths: Paths, artifact: Path) -> None:
     if paths.force:
         print(f"warning: {why}; using it anyway (--force)", file=sys.stderr, flush=True)
         return
+    maker = registry.maker_of(paths.rel(artifact))
+    members = paths.member_flags if maker.number == 3 else ""
     raise StaleArtifactError(
-        f"{why}: re-run {registry.maker_of(paths.rel(artifact)).script}{paths.flags} "
-        "(or add --force to use it anyway)"
+        f"{why}: re-run {maker.script}{paths.flags}{members} (or add --force to use it anyway)"
     )

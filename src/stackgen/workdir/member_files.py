@@ -39,6 +39,7 @@ def save_members(
     sources: list[Member] | None = None,
     cv_skipped: str | None = None,
     early_stopping: dict | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Path]:
     """Save members 1..N and their out-of-fold predictions (None: not made, without the cv
     protocol), drop members left from a larger earlier run, then write the manifest. Members
@@ -85,6 +86,7 @@ def save_members(
             else [list(cfg.member_architecture(i)) for i in range(1, n + 1)],
             "imported": [item.record() for item in sources] if sources else None,
             "cv_skipped": cv_skipped,
+            "warnings": list(warnings or ()),
             "epochs": cfg.epochs,
             "early_stopping": early_stopping,
             "folds": cfg.folds,

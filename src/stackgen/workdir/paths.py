@@ -38,6 +38,13 @@ class Paths:
         first needs it: it may read the split or lineage for the data."""
         return "" if self.settings is None else with_recorded_data(self.settings).identity_flags()
 
+    @cached_property
+    def member_flags(self) -> str:
+        """What a hint that runs step 3 (or ``run``) carries besides ``flags``: the members
+        trained elsewhere that step 3 imported (" --member-files a.keras b.keras"), from the
+        settings or, when they name none, from step 3's manifest."""
+        return "" if self.settings is None else with_recorded_members(self.settings).member_flags()
+
     def __truediv__(self, relative: str) -> Path:
         return self.workdir / relative
 
@@ -100,7 +107,7 @@ class Paths:
 def remake_hint(path: Path, paths: Paths) -> str:
     """What makes ``path`` again: "run scripts/04_stack_logistic.py (or python -m stackgen run)"."""
     try:
-        return registry.maker_of(paths.rel(path)).hint(paths.flags)
+        return registry.maker_of(paths.rel(path)).hint(paths.flags, paths.member_flags)
     except KeyError:  # a file no step writes (a model the user saved elsewhere)
         return "make it again"
 
@@ -154,6 +161,9 @@ def with_recorded_data(cfg: Config) -> Config:
             sep=recorded.get("sep"),
             categorical=tuple(recorded.get("categorical") or ()),
             drop=tuple(recorded.get("drop") or ()),
+            groups=recorded.get("groups"),
+            time=recorded.get("time"),
+            weights=recorded.get("weights"),
         )
     except (KeyError, TypeError, ValueError):
         return cfg
@@ -196,6 +206,9 @@ def _split_settings(workdir: Path) -> dict | None:
         "sep": params.get("sep"),
         "categorical": params.get("categorical"),
         "drop": params.get("drop"),
+        "groups": params.get("groups"),
+        "time": params.get("time"),
+        "weights": params.get("weights"),
     }
 
 
@@ -206,6 +219,23 @@ def _lineage_settings(workdir: Path) -> dict | None:
         return dict(store["data/split.npz"]["params"])
     except Exception:  # noqa: BLE001 - no readable record
         return None
+
+
+def with_recorded_members(cfg: Config) -> Config:
+    """``cfg``, with the member files and epochs step 3's manifest records when ``cfg`` names no
+    member files: a work dir whose members were trained elsewhere keeps them in every hint."""
+    if cfg.member_files:
+        return cfg
+    try:
+        manifest = json.loads((Path(cfg.workdir) / "models" / "members.json").read_text("utf-8"))
+        sources = [item["source"] for item in manifest["imported"] or ()]
+        if not sources or not all(isinstance(s, str) for s in sources):
+            return cfg
+        return dataclasses.replace(
+            cfg, member_files=tuple(map(Path, sources)), epochs=int(manifest["epochs"])
+        )
+    except Exception:  # noqa: BLE001 - no readable manifest: the settings as they are
+        return cfg
 
 
 def made_with(workdir: Path) -> Config:

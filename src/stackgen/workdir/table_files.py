@@ -411,7 +411,7 @@ def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarr
             if stamps.isna().any():
                 first = int(np.flatnonzero(stamps.isna().to_numpy())[0])
                 raise StackgenError(
-                    f"{name}: {table.where[first]}: {cells[first]!r} in --time column "
+                    f"{name}: {table.where[first]}: {cols.brief(cells[first])} in --time column "
                     f"{column!r} is neither a number nor a date"
                 )
             values["time"] = stamps.astype("int64").to_numpy().astype(np.float64)
@@ -419,7 +419,8 @@ def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarr
         bad = [i for i, n in enumerate(numbers) if n is None]
         if bad:
             raise StackgenError(
-                f"{name}: {table.where[bad[0]]}: {cells[bad[0]]!r} in {flag} column {column!r} "
+                f"{name}: {table.where[bad[0]]}: {cols.brief(cells[bad[0]])} in {flag} column "
+                f"{column!r} "
                 + ("is neither a number nor a date" if flag == "--time" else "is not a number")
             )
         array = np.array(numbers, dtype=np.float64)
@@ -427,7 +428,7 @@ def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarr
             first = int(np.argmin(array))
             raise StackgenError(
                 f"{name}: {table.where[first]}: --weights column {column!r} holds "
-                f"{cells[first]!r}: weights must be 0 or more, and not all 0"
+                f"{cols.brief(cells[first])}: weights must be 0 or more, and not all 0"
             )
         values["time" if flag == "--time" else "weights"] = array
     return values
