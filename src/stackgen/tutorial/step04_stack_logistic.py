@@ -7,6 +7,8 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from stackgen import plots
@@ -58,7 +60,9 @@ def run(cfg: Config) -> dict:
             for m, found in enumerate(intervals)
         )
     )
-    below = below_chance(split, intervals)
+    # Members trained elsewhere only: stackgen's own MLPs read the classes in its own order,
+    # and a few epochs' can be below chance for no other reason.
+    below = below_chance(split, intervals) if _imported(paths) else []
     for line in below:
         out.result(line)
     audit = None
@@ -103,6 +107,14 @@ def confusion(paths, split, label: str, test_outputs: dict):
         title,
         paths.figure("confusion.png"),
     )
+
+
+def _imported(paths) -> bool:
+    """Whether step 3 imported members trained elsewhere (``--member-files``)."""
+    try:
+        return bool(json.loads(paths.members_manifest.read_text("utf-8")).get("imported"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def below_chance(split, intervals: list[dict]) -> list[str]:
