@@ -293,7 +293,6 @@ def _numeric(feature: str, numbers: np.ndarray, train: np.ndarray, places) -> Co
     ):  # DataFrame.to_csv's index, of rows since shuffled or filtered
         return Column(feature, DROPPED, "row number: an unnamed column of distinct whole numbers")
     return Column(feature, NUMERIC, "numbers", missing=missing)
-    return Column(feature, NUMERIC, "numbers", missing=missing)
 
 
 def _categorical(feature: str, seen: np.ndarray, reason: str) -> Column:

@@ -108,7 +108,7 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
         )
     skipped = {n: step_skips.reason_in(paths.workdir, n) for n in (2, 7, 9)}
     blocks += _columns(paths)
-    blocks += _members(paths)
+    blocks += _members(paths, r.get("stack_logistic"))
     blocks += _replication(r, flags, skipped[2])
     blocks += _protocols(r)
     blocks += _table_of(
@@ -175,8 +175,9 @@ def _columns(paths: Paths) -> list[tuple]:
     return [("h2", "Columns"), ("p", said), ("table", ["column", "kind", "what was done"], rows)]
 
 
-def _members(paths: Paths) -> list[tuple]:
-    """Members trained elsewhere: each one's file, hash and what was done to its output."""
+def _members(paths: Paths, step4: dict | None) -> list[tuple]:
+    """Members trained elsewhere: each one's file, hash and what was done to its output, and the
+    warnings step 3 and step 4 (``step4``, its results) gave about them."""
     try:
         manifest = json.loads(paths.members_manifest.read_text(encoding="utf-8"))
         sources = manifest.get("imported") or []
@@ -189,12 +190,8 @@ def _members(paths: Paths) -> list[tuple]:
     if not rows:
         return []
     cv = manifest.get("cv_skipped")
-    warned = [w.removeprefix("warning: ") for w in manifest.get("warnings") or ()]
-    try:  # step 4's: a member below chance
-        step4 = json.loads(paths.result("stack_logistic.json").read_text(encoding="utf-8"))
-        warned += [w.removeprefix("warning: ") for w in step4.get("member_warnings") or ()]
-    except (OSError, ValueError, AttributeError):
-        pass
+    said_by_steps = [*manifest.get("warnings", ()), *(step4 or {}).get("member_warnings", ())]
+    warned = [w.removeprefix("warning: ") for w in said_by_steps]
     said = ""
     if cv:
         said = f"The cv protocol was skipped: {cv}."

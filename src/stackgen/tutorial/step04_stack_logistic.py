@@ -7,8 +7,6 @@ serve exactly the files this step saved last (``results/stack_logistic.json`` li
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from stackgen import plots
@@ -19,6 +17,7 @@ from stackgen.stack_steps import Stacked, stack_each_protocol
 from stackgen.step_io import Printer, print_protocol_table, stacking_inputs
 from stackgen.trust.atomic import write_json
 from stackgen.workdir import member_files, metalearner_files, served, settings
+from stackgen.workdir.paths import read_json
 
 NUMBER = 4
 
@@ -62,7 +61,8 @@ def run(cfg: Config) -> dict:
     )
     # Members trained elsewhere only: stackgen's own MLPs read the classes in its own order,
     # and a few epochs' can be below chance for no other reason.
-    below = below_chance(split, intervals) if _imported(paths) else []
+    imported = read_json(paths.members_manifest, paths).get("imported")
+    below = below_chance(split, intervals) if imported else []
     for line in below:
         out.result(line)
     audit = None
@@ -107,14 +107,6 @@ def confusion(paths, split, label: str, test_outputs: dict):
         title,
         paths.figure("confusion.png"),
     )
-
-
-def _imported(paths) -> bool:
-    """Whether step 3 imported members trained elsewhere (``--member-files``)."""
-    try:
-        return bool(json.loads(paths.members_manifest.read_text("utf-8")).get("imported"))
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def below_chance(split, intervals: list[dict]) -> list[str]:
