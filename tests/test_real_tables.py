@@ -574,6 +574,18 @@ def test_old_mac_line_endings_and_a_decimal_comma_target(tmp_path):
             "class 'z' of target 'y' has 1 row: the stratified split",
         ),
         (["1.5"] * 119 + [""], "target 'y' holds a single value: nothing to predict"),
+        (
+            [str(k) for k in range(15)] * 7 + ["0"] * 14 + ["21"],
+            "class '21' of target 'y' has 1 row: the stratified split needs at least 2 of every "
+            "class (one to train on, one to test on); drop that row or gather more, or --task "
+            "regression if the labels are values, not classes",
+        ),
+        (
+            [f"k{k}" for k in range(40)] * 3,  # 30 test rows for 40 classes
+            "--test-size 0.25 leaves 30 rows for test, fewer than the 40 classes: the "
+            "stratified split needs one of every class in each part; use --test-size between "
+            "0.34 and 0.66",
+        ),
     ],
 )
 def test_a_class_too_rare_to_split_or_a_constant_target_is_named(tmp_path, target_cells, message):

@@ -4,6 +4,7 @@ minutes into a run, or to a silently wrong number."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -64,7 +65,7 @@ def cfg(**kw) -> Config:
             cfg(),
             "class 'yes' has 1 test row: the holdout protocol halves the test rows class by "
             "class, so every class needs at least 2 there; use a larger --test-size, or "
-            "--protocol cv or --protocol tutorial",
+            "--protocol cv",
         ),
         (
             split_of([0, 1] * 20, [0, 0, 0, 0]),
@@ -99,6 +100,82 @@ def test_settings_the_data_can_serve_pass_and_protocols_not_asked_for_are_not_ch
     settings.check(cfg(folds=3), few_in_train)
     settings.check(cfg(protocols=("tutorial", "holdout")), few_in_train)  # no cv: no folds
     settings.check(cfg(protocols=("cv",), folds=3), split_of([0, 1] * 20, [0, 0, 0, 1]))
+
+
+def many_small_classes(train_rows, test_rows, names=None):
+    """A split of len(train_rows) classes, class k with train_rows[k] and test_rows[k] rows."""
+    names = names or [f"c{k}" for k in range(len(train_rows))]
+    train = np.repeat(np.arange(len(names)), train_rows)
+    test = np.repeat(np.arange(len(names)), test_rows)
+    return split_of(train, test, names)
+
+
+def with_offered(config: Config, offer: str) -> Config:
+    """The config after pasting one offered ``--protocol X [--folds k]``."""
+    words = offer.split()
+    protocols = (words[1],)
+    folds = int(words[3]) if len(words) > 3 else config.folds
+    return dataclasses.replace(config, protocols=protocols, folds=folds)
+
+
+def offered_protocols(message: str) -> list[str]:
+    return re.findall(r"--protocol \w+(?: --folds \d+)?", message.split("; use ")[-1])
+
+
+def test_300_classes_of_6_rows_name_both_limits_and_offer_only_what_runs():
+    # Stratified at --test-size 0.25: most classes 4 + 2, some 5 + 1. Refused one protocol at a
+    # time, cv said "--protocol holdout" and holdout said "--protocol cv": a circle.
+    split = many_small_classes([4] * 250 + [5] * 50, [2] * 250 + [1] * 50)
+    with pytest.raises(StackgenError) as info:
+        settings.check(cfg(), split)
+    message = str(info.value)
+    assert message.startswith(
+        "--folds 5 is more than the 4 training rows of class 'c0': the cv protocol's "
+        "stratified folds each need a row of every class; and class 'c250' has 1 test row: "
+        "the holdout protocol halves the test rows class by class"
+    )
+    assert message.endswith("; use --protocol cv --folds 4")
+    settings.check(with_offered(cfg(), "--protocol cv --folds 4"), split)  # and it runs
+
+
+def test_a_class_of_one_training_and_one_test_row_is_offered_the_tutorial_protocol_alone():
+    split = many_small_classes([1, 5], [1, 5], names=["a", "b"])
+    with pytest.raises(StackgenError) as info:
+        settings.check(cfg(), split)
+    assert "; and class 'a' has 1 test row" in str(info.value)
+    assert str(info.value).endswith("; use --protocol tutorial")
+
+
+def test_classes_named_by_numbers_are_offered_task_regression_where_the_task_was_guessed():
+    split = many_small_classes([1] + [3] * 20, [1] * 21, names=[str(k) for k in range(21)])
+    with pytest.raises(StackgenError) as info:
+        settings.check(cfg(data_file="t.csv", target="y"), split)
+    assert str(info.value).endswith(
+        "use --protocol tutorial, or --task regression if the labels are values, not classes"
+    )
+    with pytest.raises(StackgenError) as info:
+        asked = cfg(task="classification", data_file="t.csv", target="y")
+        settings.check(asked, split)  # the task asked for is not second-guessed
+    assert "--task" not in str(info.value)
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 8), st.integers(0, 4)), min_size=2, max_size=6),
+    st.sampled_from([("tutorial", "holdout", "cv"), ("cv",), ("holdout",), ("holdout", "cv")]),
+    st.integers(2, 6),
+)
+def test_every_protocol_a_refusal_offers_runs_on_those_rows(rows, protocols, folds):
+    split = many_small_classes([r for r, _ in rows], [t for _, t in rows])
+    config = cfg(protocols=protocols, folds=folds)
+    try:
+        settings.check(config, split)
+    except StackgenError as error:
+        message = str(error)
+        for offer in offered_protocols(message):
+            settings.check(with_offered(config, offer), split)  # raises if the offer is wrong
+        for k in re.findall(r"--folds (\d+) or fewer", message):
+            settings.check(dataclasses.replace(config, folds=int(k)), split)
+        assert protocols != ("holdout",) or "--protocol holdout" not in message
 
 
 def test_the_blobs_are_not_told_to_change_a_test_size_they_do_not_have():

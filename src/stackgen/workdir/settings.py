@@ -61,11 +61,10 @@ def check(cfg, split, own_folds: bool = False) -> None:
                 "no train arrays: use --protocol holdout or --protocol tutorial"
             )
         chosen = [p for p in chosen if not p.needs_oof]
-    counts = _Counts.of(split)
-    order = list(CHECKS)  # cv's rows first, then holdout's, then the tutorial's
-    for protocol in sorted(chosen, key=lambda p: order.index(type(p))):
-        if not (own_folds and isinstance(protocol, CrossValidated)):
-            CHECKS[type(protocol)](protocol, counts)
+    counts = _Counts.of(split, may_be_values=cfg.task == "auto" and cfg.data_file is not None)
+    if own_folds:  # cv fits on the file's own out-of-fold rows: nothing of it to check here
+        chosen = [p for p in chosen if not isinstance(p, CrossValidated)]
+    _refuse_what_cannot_run(chosen, counts, cfg.seed, cfg.folds)
     if split.task.name == "classification" and (split.grouped or split.ordered):
         _check_meta_rows_classes(chosen, split, own_folds)
 
@@ -83,9 +82,10 @@ class _Counts:
     train_groups: int | None = None  # distinct groups in each part, with groups
     test_groups: int | None = None
     ordered: bool = False
+    may_be_values: bool = False  # classes named by numbers, the task guessed: --task regression
 
     @classmethod
-    def of(cls, split) -> _Counts:
+    def of(cls, split, may_be_values: bool = False) -> _Counts:
         table = isinstance(split.source, TableFile)
         groups = {
             f"{part}_groups": int(np.unique(split.groups(part)).size)
@@ -98,97 +98,163 @@ class _Counts:
         names = split.class_names
         train = np.bincount(split.train_y, minlength=len(names)).tolist()
         test = np.bincount(split.test_y, minlength=len(names)).tolist()
-        return cls(False, names, train, test, table, **facts)
+        values = may_be_values and all(_is_number(name) for name in names)
+        return cls(False, names, train, test, table, **facts, may_be_values=values)
 
 
-def _check_cv(protocol: CrossValidated, c: _Counts) -> None:
+@dataclasses.dataclass(frozen=True)
+class _Refusal:
+    """Why one protocol cannot run on these rows, and what of its own would let it: the k
+    of ``--folds`` that would (cv), and which way ``--test-size`` would have to move."""
+
+    why: str
+    folds: int | None = None
+    test_size: str | None = None  # "smaller" or "larger"
+
+
+def _refuse_what_cannot_run(chosen, c: _Counts, seed: int, folds_asked: int) -> None:
+    """Refuse, in one line, every chosen protocol the rows cannot serve, each with its limit,
+    and offer only what would run: a ``--folds`` or ``--test-size`` that all of them take, else
+    a protocol alone that these rows can serve (an honest one before the tutorial's), and
+    ``--task regression`` for classes named by numbers. Refusing the protocols one at a time
+    sent the user in a circle between them."""
+    order = list(CHECKS)  # cv's rows first, then holdout's, then the tutorial's
+    chosen = sorted(chosen, key=lambda p: order.index(type(p)))
+    refused = [r for r in (CHECKS[type(p)](p, c) for p in chosen) if r is not None]
+    if not refused:
+        return
+    fixes = []
+    folds = [r.folds for r in refused]
+    if all(k is not None for k in folds):  # only cv's folds stand in the way
+        fixes.append(f"--folds {min(folds)} or fewer")
+    ways = {r.test_size for r in refused}
+    if c.table and len(ways) == 1 and None not in ways:
+        fixes.append(f"a {ways.pop()} --test-size")
+    alone = _protocols_alone(c, seed, folds_asked, exclude=chosen if len(chosen) == 1 else [])
+    if fixes and fixes[0].startswith("--folds"):  # cv with fewer folds is offered already
+        alone = [a for a in alone if not a.startswith("--protocol cv --folds")]
+    if alone:
+        fixes.append(" or ".join(alone))
+    if c.may_be_values:
+        fixes.append("--task regression if the labels are values, not classes")
+    why = "; and ".join(r.why for r in refused)
+    if not fixes:
+        raise StackgenError(f"{why}; none of the three protocols can run on these rows")
+    if len(fixes) == 1:
+        raise StackgenError(f"{why}; use {fixes[0]}")
+    raise StackgenError(f"{why}; use {', '.join(fixes[:-1])}, or {fixes[-1]}")
+
+
+def _protocols_alone(c: _Counts, seed: int, folds: int, exclude) -> list[str]:
+    """The ``--protocol`` (with the ``--folds`` it needs) that would run alone on these rows:
+    the honest ones, or the tutorial's where neither honest one can."""
+    excluded = {type(p) for p in exclude}
+    honest = []
+    cv = _check_cv(CrossValidated(folds, seed), c)
+    if CrossValidated not in excluded:
+        if cv is None:
+            honest.append("--protocol cv")
+        elif cv.folds is not None:
+            honest.append(f"--protocol cv --folds {cv.folds}")
+    if Holdout not in excluded and _check_holdout(Holdout(seed), c) is None:
+        honest.append("--protocol holdout")
+    if honest or Tutorial in excluded:
+        return honest
+    return ["--protocol tutorial"] if _check_tutorial(Tutorial(), c) is None else []
+
+
+def _check_cv(protocol: CrossValidated, c: _Counts) -> _Refusal | None:
     folds = protocol.folds
     if c.train_groups is not None:  # group-wise folds: each fold needs a group of its own
         if c.train_groups < folds:
-            raise StackgenError(
-                f"--folds {folds} is more than the {c.train_groups} groups of the training rows: "
-                f"group-wise folds need a group for each; use --folds {max(2, c.train_groups)} "
-                "or fewer, or --protocol holdout"
+            return _Refusal(
+                f"--folds {folds} is more than the {c.train_groups} groups of the training "
+                "rows: group-wise folds need a group for each",
+                _at_least_two(c.train_groups),
+                "smaller",
             )
-        return
+        return None
     if c.ordered:  # forward-chaining: k + 1 blocks of at least one row
         rows = sum(c.train)
         if rows <= folds:
-            raise StackgenError(
+            return _Refusal(
                 f"--folds {folds} forward-chaining folds need more than {folds} training rows, "
-                f"and there are {rows}; use --folds {max(2, rows - 1)} or fewer"
+                f"and there are {rows}",
+                _at_least_two(rows - 1),
+                "smaller",
             )
-        return
+        return None
     if c.regression:
         if c.train[0] < folds:
-            raise StackgenError(
-                f"--folds {folds} is more than the {c.train[0]} training rows; use --folds "
-                f"{max(2, c.train[0])} or fewer"
+            return _Refusal(
+                f"--folds {folds} is more than the {c.train[0]} training rows",
+                _at_least_two(c.train[0]),
+                "smaller",
             )
-        return
-    smaller_test = "a smaller --test-size, " if c.table else ""
+        return None
     fewest = min(range(len(c.names)), key=lambda k: c.train[k])
     k = c.train[fewest]
     if k < 2:
-        raise StackgenError(
+        return _Refusal(
             f"class {c.names[fewest]!r} has {_rows(k, 'training')}: the cv protocol's "
-            "stratified folds need at least 2 of every class; use "
-            f"{smaller_test}--protocol holdout or --protocol tutorial"
+            "stratified folds need at least 2 of every class",
+            None,
+            "smaller",
         )
     if k < folds:
-        raise StackgenError(
+        return _Refusal(
             f"--folds {folds} is more than the {k} training rows of class "
             f"{c.names[fewest]!r}: the cv protocol's stratified folds each need a row of "
-            f"every class; use --folds {k} or fewer, {smaller_test}or --protocol holdout"
+            "every class",
+            k,
+            "smaller",
         )
+    return None
 
 
-def _check_holdout(protocol: Holdout, c: _Counts) -> None:
+def _check_holdout(protocol: Holdout, c: _Counts) -> _Refusal | None:
     if c.test_groups is not None and c.test_groups < 2:
-        raise StackgenError(
+        return _Refusal(
             f"the test rows hold {c.test_groups} group: the holdout protocol fits on some "
-            "groups and scores on others, and needs 2 or more; use a larger --test-size, or "
-            "--protocol cv"
+            "groups and scores on others, and needs 2 or more",
+            test_size="larger",
         )
-    if c.test_groups is not None or c.ordered:
+    if c.test_groups is not None or c.ordered or c.regression:
         if sum(c.test) < 4:
-            raise StackgenError(
-                f"{sum(c.test)} test rows: the holdout protocol needs at least 4; use a larger "
-                "--test-size, or --protocol cv"
+            return _Refusal(
+                f"{_rows(sum(c.test), 'test')}: the holdout protocol needs at least 4 (2 to "
+                "fit on, 2 to score on)",
+                test_size="larger",
             )
-        return
-    if c.regression:
-        if c.test[0] < 4:
-            raise StackgenError(
-                f"{c.test[0]} test rows: the holdout protocol needs at least 4 (2 to fit on, 2 "
-                "to score on); use a larger --test-size, or --protocol cv"
-            )
-        return
-    larger_test = "a larger --test-size, or " if c.table else ""
+        return None
     fewest = min(range(len(c.names)), key=lambda k: c.test[k])
     if c.test[fewest] < 2:
-        raise StackgenError(
+        return _Refusal(
             f"class {c.names[fewest]!r} has {_rows(c.test[fewest], 'test')}: the holdout "
             "protocol halves the test rows class by class, so every class needs at least "
-            f"2 there; use {larger_test}--protocol cv or --protocol tutorial"
+            "2 there",
+            test_size="larger",
         )
+    return None
 
 
-def _check_tutorial(protocol: Tutorial, c: _Counts) -> None:
+def _check_tutorial(protocol: Tutorial, c: _Counts) -> _Refusal | None:
     if c.regression:
         if c.test[0] < 2:
-            raise StackgenError(
-                f"{c.test[0]} test row: a score needs at least 2; use a larger --test-size"
+            return _Refusal(
+                f"{_rows(c.test[0], 'test')}: the tutorial protocol's score needs at least 2",
+                test_size="larger",
             )
-        return
-    larger_test = "a larger --test-size, or " if c.table else ""
+        return None
     present = [c.names[k] for k in range(len(c.names)) if c.test[k] > 0]
     if len(present) < 2:
-        raise StackgenError(
-            f"the test rows hold only class {present[0]!r}: the tutorial protocol fits its "
-            f"meta-learner on them and needs two classes or more; use {larger_test}"
-            "--protocol cv"
+        held = f"only class {present[0]!r}" if present else "no rows"
+        return _Refusal(
+            f"the test rows hold {held}: the tutorial protocol fits its "
+            "meta-learner on them and needs two classes or more",
+            test_size="larger",
         )
+    return None
 
 
 def _check_meta_rows_classes(chosen, split, own_folds: bool) -> None:
@@ -225,6 +291,19 @@ def knn_notes(cfg, split) -> list[str]:
         for protocol, rows in fit_rows.items()
         if protocol in cfg.protocols and rows < KNN_NEIGHBOURS
     ]
+
+
+def _at_least_two(k: int) -> int | None:
+    """A ``--folds`` to offer: k, where k folds are folds at all."""
+    return k if k >= 2 else None
+
+
+def _is_number(name: str) -> bool:
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _rows(n: int, kind: str) -> str:

@@ -35,6 +35,7 @@ import importlib.util
 import io
 import itertools
 import lzma
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,6 +391,39 @@ def check_roles(roles: Roles, options: cols.Options, header: list[str], target: 
         seen[name] = flag
 
 
+def _check_stratified_parts(rows: int, classes: int, test_size: float, names, task) -> None:
+    """A stratified split puts a row of every class in each part: refuse, naming the
+    ``--test-size`` that would, a fraction that leaves one part fewer rows than classes (which
+    scikit-learn refuses in its own words)."""
+    test = math.ceil(test_size * rows)  # as train_test_split counts them
+    if min(test, rows - test) >= classes:
+        return
+    part = "test" if test < classes else "training"
+    fits = math.ceil(classes / rows * 100) / 100, math.floor((rows - classes) / rows * 100) / 100
+    fix = (
+        f"use --test-size between {fits[0]:g} and {fits[1]:g}"
+        if fits[0] <= fits[1]
+        else "gather more rows"
+    )
+    raise StackgenError(
+        f"--test-size {test_size:g} leaves {_rows_of(min(test, rows - test))} for {part}, "
+        f"fewer than the {classes} classes: the stratified split needs one of every class in "
+        f"each part; {fix}{_or_values(names, task)}"
+    )
+
+
+def _rows_of(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")
+
+
+def _or_values(names: list[str], task: str) -> str:
+    """``--task regression`` offered where the task was guessed and the classes are numbers,
+    which may be values to predict, not classes."""
+    if task != "auto" or any(finite_number(name) is None for name in names):
+        return ""
+    return ", or --task regression if the labels are values, not classes"
+
+
 def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarray]:
     """Each role's values, one per row: groups as text, times and weights as numbers (times
     may be dates); one line naming the row of a blank or unreadable cell."""
@@ -534,8 +568,10 @@ def load_table(
             raise StackgenError(
                 f"class {rare!r} of target {target!r} has 1 row: the stratified split needs at "
                 "least 2 of every class (one to train on, one to test on); drop that row or "
-                "gather more"
+                f"gather more{_or_values(names, task)}"
             )
+        if roles.groups is None and roles.time is None:
+            _check_stratified_parts(len(y), len(names), test_size, names, task)
     else:
         y = np.array([float(v) for v in raw_target], dtype=np.float64)
         stratify = None
