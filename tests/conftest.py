@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 TINY = ["--epochs", "3", "--meta-epochs", "2", "--fine-tune-epochs", "2", "--members", "3"]
 TINY += ["--quiet"]
+# What a hint that reruns step 3 (or ``run``) carries after TINY: the flags that made its members.
+TINY_MEMBERS = " --members 3 --epochs 3"
 
 
 def tiny_config(workdir: Path, **overrides) -> Config:

@@ -8,8 +8,9 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import TINY, run_script, tiny_config
+from conftest import TINY, TINY_MEMBERS, run_script, tiny_config
 
+from stackgen.trust.errors import MissingArtifactError
 from stackgen.tutorial import (
     step01_make_data,
     step03_train_members,
@@ -18,7 +19,7 @@ from stackgen.tutorial import (
 )
 from stackgen.workdir import lineage, member_files, metalearner_files, served
 from stackgen.workdir import split_files as data
-from stackgen.workdir.paths import Paths
+from stackgen.workdir.paths import Paths, made_with
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ def test_changed_data_stops_every_step_that_uses_the_members(stacked):
     _perturbed_data(stacked)
     message = re.escape(
         "data/split.npz changed after models/members.json was made from it: re-run "
-        f"scripts/03_train_members.py --workdir {stacked.workdir} (or add --force to use it "
+        f"scripts/03_train_members.py --workdir {stacked.workdir}{TINY_MEMBERS} (or add --force "
+        "to use it "
         "anyway)"
     )
     with pytest.raises(lineage.StaleArtifactError, match=message):
@@ -106,8 +108,8 @@ def test_the_refusal_is_one_line_from_the_command_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr == (
         "error: data/split.npz changed after models/members.json was made "
-        f"from it: re-run scripts/03_train_members.py --workdir {tmp_path} (or add --force to "
-        "use it anyway)\n"
+        f"from it: re-run scripts/03_train_members.py --workdir {tmp_path}{TINY_MEMBERS} (or add "
+        "--force to use it anyway)\n"
     )
     forced = run_script("04_stack_logistic.py", *TINY, "--force", workdir=tmp_path)
     assert forced.returncode == 0 and "warning: data/split.npz changed" in forced.stderr
@@ -140,9 +142,10 @@ def test_doctor_lists_what_is_missing_and_what_is_stale(stacked, tmp_path, capsy
     ) in out
     assert (
         "FIX data/split.npz changed after models/member_1.keras was made from it: re-run "
-        f"scripts/03_train_members.py{flags} (or python -m stackgen run{flags})\n"
+        f"scripts/03_train_members.py{flags}{TINY_MEMBERS} (or python -m stackgen "
+        f"run{flags}{TINY_MEMBERS})\n"
     ) in out
-    assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}")
+    assert problems >= 5 and out.rstrip().endswith(f"python -m stackgen run{flags}{TINY_MEMBERS}")
 
 
 def test_doctor_notices_a_member_deleted_from_the_work_dir(stacked, capsys):
@@ -156,9 +159,32 @@ def test_doctor_notices_a_member_deleted_from_the_work_dir(stacked, capsys):
     flags = f" --workdir {stacked.workdir}"
     assert (  # step 3's own line, beside those of the files made from the member
         "FIX models/member_2.keras is missing (models/members.json lists it): re-run "
-        f"scripts/03_train_members.py{flags} (or python -m stackgen run{flags})\n"
+        f"scripts/03_train_members.py{flags}{TINY_MEMBERS} (or python -m stackgen "
+        f"run{flags}{TINY_MEMBERS})\n"
     ) in out
     assert after > before and "models/member_2.keras: ok" not in out
+
+
+def test_a_hint_of_a_work_dir_named_only_by_workdir_carries_the_flags_that_made_its_members(
+    tmp_path,
+):
+    made = tiny_config(tmp_path, members=2, seed=7, diverse=True, early_stopping=1)
+    made = dataclasses.replace(made, protocols=("tutorial",))  # no fold copies: quicker
+    step01_make_data.run(made)
+    step03_train_members.run(made)
+    paths = Paths.of(made_with(tmp_path))  # what doctor, predict and a bare --workdir see
+    flags = " --seed 7 --members 2 --epochs 3 --early-stopping 1 --diverse"
+    assert paths.member_flags == flags
+    (tmp_path / "models" / "member_2.keras").unlink()
+    with pytest.raises(MissingArtifactError) as missing:
+        member_files.load_members(paths, data.load_split(paths))
+    assert str(missing.value).endswith(
+        f"run scripts/03_train_members.py{paths.flags}{flags} (or python -m stackgen "
+        f"run{paths.flags}{flags})"
+    )
+    # The command's own settings are the user's latest word: they are not replaced.
+    named = Paths.of(dataclasses.replace(made_with(tmp_path), members=4))
+    assert named.member_flags == " --members 4"
 
 
 def _files(folder):
@@ -176,7 +202,8 @@ def test_an_unreadable_lineage_file_is_named_once_and_stops_every_step(stacked, 
     assert named == [
         "  FIX lineage.json could not be read (Expecting property name enclosed in double "
         "quotes: line 1 column 2 (char 1)); it records what every file here was made from: "
-        f"move it aside, then run python -m stackgen run --workdir {work} to make every file "
+        f"move it aside, then run python -m stackgen run --workdir {work}{TINY_MEMBERS} to make "
+        "every file "
         "and its record again"
     ]
     before = _files(work)

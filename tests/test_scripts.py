@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, TINY, run_script
+from conftest import ROOT, TINY, TINY_MEMBERS, run_script
 
 from stackgen import registry
 from stackgen.cli.main import run_script as run_step_script
@@ -346,8 +346,9 @@ def test_a_step_without_its_inputs_names_the_file_and_the_step(tmp_path, script,
     assert done.returncode == 1
     assert done.stdout == ""
     flags = f" --workdir {tmp_path}"  # the hint rebuilds this work dir, not the repository's
-    assert done.stderr == (
-        f"error: {missing} is missing: run {maker}{flags} (or python -m stackgen run{flags})\n"
+    assert done.stderr == (  # and run carries the members' settings: pasted, the same members
+        f"error: {missing} is missing: run {maker}{flags} (or python -m stackgen "
+        f"run{flags}{TINY_MEMBERS})\n"
     )
 
 
@@ -358,7 +359,7 @@ def test_steps_4_and_5_without_members_name_step_3(tmp_path, script):
     assert done.returncode == 1
     assert done.stderr == (
         f"error: models/members.json is missing: run scripts/03_train_members.py --workdir "
-        f"{tmp_path} (or python -m stackgen run --workdir {tmp_path})\n"
+        f"{tmp_path}{TINY_MEMBERS} (or python -m stackgen run --workdir {tmp_path}{TINY_MEMBERS})\n"
     )
 
 
@@ -371,7 +372,7 @@ def test_a_corrupt_data_file_is_one_line_not_a_traceback(tmp_path):
     assert done.stderr.startswith("error: data/split.npz could not be read (")
     assert done.stderr.endswith(
         f"run scripts/01_make_data.py --workdir {tmp_path} (or python -m stackgen run "
-        f"--workdir {tmp_path})\n"
+        f"--workdir {tmp_path}{TINY_MEMBERS})\n"
     )
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 

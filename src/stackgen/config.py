@@ -573,15 +573,28 @@ class Config:
         )
 
     def member_flags(self) -> str:
-        """The flags that name members trained elsewhere (" --member-files a.keras b.keras
-        --epochs 50"), for the hints that run step 3 (its script, or ``run``): pasted without
-        them, step 3 would train stackgen's MLPs in their place. ``--epochs`` with them: the cv
-        protocol's fold copies train."""
-        if not self.member_files:
-            return ""
-        epochs = self.epochs != Config.__dataclass_fields__["epochs"].default
-        files = " ".join(shlex.quote(shown_path(Path(p))) for p in self.member_files)
-        return (f" --epochs {self.epochs}" if epochs else "") + f" --member-files {files}"
+        """The flags that made step 3's members, for the hints that run step 3 (its script, or
+        ``run``): pasted without them, step 3 would train other members in their place. Members
+        trained elsewhere: " --epochs 50 --member-files a.keras b.keras" (``--epochs`` for the cv
+        protocol's fold copies); stackgen's own MLPs: their ``--members``, ``--epochs``,
+        ``--early-stopping`` and ``--diverse``. Each, and ``--seed``, only where it is not the
+        default."""
+        d = Config.__dataclass_fields__
+        flags = []
+        if self.seed != d["seed"].default:
+            flags.append(f" --seed {self.seed}")
+        if not self.member_files and self.members != d["members"].default:
+            flags.append(f" --members {self.members}")
+        if self.epochs != d["epochs"].default:
+            flags.append(f" --epochs {self.epochs}")
+        if self.early_stopping is not None:
+            flags.append(f" --early-stopping {self.early_stopping}")
+        if self.member_files:
+            files = " ".join(shlex.quote(shown_path(Path(p))) for p in self.member_files)
+            flags.append(f" --member-files {files}")
+        elif self.diverse:
+            flags.append(" --diverse")
+        return "".join(flags)
 
     def as_dict(self) -> dict:
         d = asdict(self)

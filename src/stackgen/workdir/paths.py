@@ -222,17 +222,43 @@ def _lineage_settings(workdir: Path) -> dict | None:
 
 
 def with_recorded_members(cfg: Config) -> Config:
-    """``cfg``, with the member files and epochs step 3's manifest records when ``cfg`` names no
-    member files: a work dir whose members were trained elsewhere keeps them in every hint."""
-    if cfg.member_files:
+    """``cfg``, with the members step 3's manifest records when ``cfg`` names none of its own
+    (no member files, and the defaults for the members' count, epochs, early stopping, seed and
+    diversity): the member files and epochs of members trained elsewhere, or the settings that
+    trained stackgen's own. A work dir keeps its members in every hint that reruns step 3."""
+    d = Config.__dataclass_fields__
+    named = ("member_files", "members", "epochs", "early_stopping", "seed", "diverse")
+    if any(
+        getattr(cfg, name) != (d[name].default if name != "member_files" else ()) for name in named
+    ):
         return cfg
     try:
         manifest = json.loads((Path(cfg.workdir) / "models" / "members.json").read_text("utf-8"))
-        sources = [item["source"] for item in manifest["imported"] or ()]
-        if not sources or not all(isinstance(s, str) for s in sources):
-            return cfg
+        epochs, seed = int(manifest["epochs"]), int(manifest["seed"])
+        stopping = manifest.get("early_stopping")
+        patience = None if stopping is None else int(stopping["patience"])
+        if manifest.get("imported"):
+            sources = [item["source"] for item in manifest["imported"]]
+            if not all(isinstance(s, str) for s in sources):
+                return cfg
+            return dataclasses.replace(
+                cfg,
+                member_files=tuple(map(Path, sources)),
+                epochs=epochs,
+                seed=seed,
+                early_stopping=patience,
+            )
+        members = len(manifest["members"])
+        diverse = dataclasses.replace(cfg, diverse=True)
+        shapes = [tuple(shape) for shape in manifest["architectures"]]
         return dataclasses.replace(
-            cfg, member_files=tuple(map(Path, sources)), epochs=int(manifest["epochs"])
+            cfg,
+            members=members,
+            epochs=epochs,
+            seed=seed,
+            early_stopping=patience,
+            diverse=members > 1
+            and shapes == [diverse.member_architecture(i) for i in range(1, members + 1)],
         )
     except Exception:  # noqa: BLE001 - no readable manifest: the settings as they are
         return cfg
