@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from conftest import TINY, TINY_MEMBERS, run_script, tiny_config
 
+from stackgen.config import Config
+from stackgen.extensions import step11_report
 from stackgen.trust.errors import MissingArtifactError
 from stackgen.tutorial import (
     step01_make_data,
@@ -185,6 +187,13 @@ def test_a_hint_of_a_work_dir_named_only_by_workdir_carries_the_flags_that_made_
     # The command's own settings are the user's latest word: they are not replaced.
     named = Paths.of(dataclasses.replace(made_with(tmp_path), members=4))
     assert named.member_flags == " --members 4"
+    # The report's commands carry them too (its paths absolute).
+    step11_report.run(Config(workdir=tmp_path, quiet=True))
+    report = (tmp_path / "reports" / "report.md").read_text()
+    assert (
+        f"Steps 2, 4 and 5 have not all run: run python -m stackgen run --workdir "
+        f"{tmp_path}{flags}." in report
+    )
 
 
 def _files(folder):

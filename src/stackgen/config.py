@@ -572,13 +572,13 @@ class Config:
             for flag, value in flags
         )
 
-    def member_flags(self) -> str:
+    def member_flags(self, absolute: bool = False) -> str:
         """The flags that made step 3's members, for the hints that run step 3 (its script, or
         ``run``): pasted without them, step 3 would train other members in their place. Members
         trained elsewhere: " --epochs 50 --member-files a.keras b.keras" (``--epochs`` for the cv
         protocol's fold copies); stackgen's own MLPs: their ``--members``, ``--epochs``,
         ``--early-stopping`` and ``--diverse``. Each, and ``--seed``, only where it is not the
-        default."""
+        default. The files' paths as in ``identity_flags``."""
         d = Config.__dataclass_fields__
         flags = []
         if self.seed != d["seed"].default:
@@ -590,7 +590,8 @@ class Config:
         if self.early_stopping is not None:
             flags.append(f" --early-stopping {self.early_stopping}")
         if self.member_files:
-            files = " ".join(shlex.quote(shown_path(Path(p))) for p in self.member_files)
+            shown = (lambda p: str(p.resolve())) if absolute else shown_path
+            files = " ".join(shlex.quote(shown(Path(p))) for p in self.member_files)
             flags.append(f" --member-files {files}")
         elif self.diverse:
             flags.append(" --diverse")

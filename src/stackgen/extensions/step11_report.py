@@ -22,7 +22,7 @@ from stackgen.methods.stats import format_p
 from stackgen.step_io import Printer
 from stackgen.trust.atomic import write_text
 from stackgen.workdir import lineage
-from stackgen.workdir.paths import Paths, split_params, with_recorded_data
+from stackgen.workdir.paths import Paths, split_params, with_recorded_data, with_recorded_members
 
 NUMBER = 11
 
@@ -68,7 +68,7 @@ RESULTS = (
 )
 
 
-def _load(paths: Paths, name: str, stale: list[str], flags: str) -> dict | None:
+def _load(paths: Paths, name: str, stale: list[str], flags: str, members: str) -> dict | None:
     """A results file whose lineage holds, or None; a stale one is named in ``stale``."""
     path = paths.result(name)
     try:
@@ -77,7 +77,7 @@ def _load(paths: Paths, name: str, stale: list[str], flags: str) -> dict | None:
         return None
     why = lineage.problem(paths, path)
     if why is not None:
-        stale.append(f"{why}: {registry.maker_of(paths.rel(path)).rehint(flags)}")
+        stale.append(f"{why}: {registry.maker_of(paths.rel(path)).rehint(flags, members)}")
         return None
     return result if isinstance(result, dict) else None
 
@@ -86,11 +86,12 @@ def _f(x) -> str:
     return f"{x:.3f}" if isinstance(x, int | float) else "–"
 
 
-def build(paths: Paths, flags: str = "") -> list[tuple]:
+def build(paths: Paths, flags: str = "", members: str = "") -> list[tuple]:
     """The report as blocks: ("h", text), ("p", text), ("table", header, rows), ("img", file,
-    caption). Its commands carry ``flags`` (the work dir and data)."""
+    caption). Its commands carry ``flags`` (the work dir and data), and those that rerun step 3
+    ``members`` (``Config.member_flags``)."""
     stale: list[str] = []
-    r = {n: _load(paths, f"{n}.json", stale, flags) for n in RESULTS}
+    r = {n: _load(paths, f"{n}.json", stale, flags, members) for n in RESULTS}
     written = f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {paths.workdir}."
     blocks: list[tuple] = [("h", "stackgen report"), ("p", written)]
     for why in stale:
@@ -109,7 +110,7 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
     skipped = {n: step_skips.reason_in(paths.workdir, n) for n in (2, 7, 9)}
     blocks += _columns(paths)
     blocks += _members(paths, r.get("stack_logistic"))
-    blocks += _replication(r, flags, skipped[2])
+    blocks += _replication(r, flags + members, skipped[2])
     blocks += _protocols(r)
     blocks += _table_of(
         r.get("methods"),
@@ -131,18 +132,18 @@ def build(paths: Paths, flags: str = "") -> list[tuple]:
         if paths.figure(name).is_file():
             blocks.append(("img", name, caption))
         else:
-            blocks.append(("p", f"{caption} {_not_made(paths, name, flags)}."))
+            blocks.append(("p", f"{caption} {_not_made(paths, name, flags, members)}."))
     return blocks
 
 
-def _not_made(paths: Paths, name: str, flags: str) -> str:
+def _not_made(paths: Paths, name: str, flags: str, members: str) -> str:
     """Why a figure is not in the report: never drawn for this data, or not drawn yet."""
     why = step_skips.figure_reason_in(paths.workdir, name)
     if why:
         return f"Not made for this data: {why}"
     if name == "stacked_model.png" and not plots.graphviz_available():
         return "Not drawn: Graphviz's dot is not installed (sudo apt-get install graphviz)"
-    return f"Not made yet: {registry.maker_of(f'figures/{name}').hint(flags)}"
+    return f"Not made yet: {registry.maker_of(f'figures/{name}').hint(flags, members)}"
 
 
 def _metric(r: dict) -> str:
@@ -553,7 +554,8 @@ def run(cfg: Config) -> dict:
     out = Printer(cfg)
     paths = out.paths
     # A document's commands carry absolute paths: it may be read from anywhere.
-    blocks = build(paths, with_recorded_data(cfg).identity_flags(absolute=True))
+    made = with_recorded_members(with_recorded_data(cfg))
+    blocks = build(paths, made.identity_flags(absolute=True), made.member_flags(absolute=True))
     md = write_text(paths.report("report.md"), to_markdown(blocks))
     page = write_text(paths.report("report.html"), to_html(blocks, paths.figure("")))
     inputs = [p for n in RESULTS if (p := paths.result(f"{n}.json")).is_file()]
