@@ -609,23 +609,24 @@ def unknown_layer_member(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xdist_group("own_members")
-@pytest.mark.parametrize(
-    "case",
-    [
-        "SavedModel",
-        "custom layer",
-        "no last axis",
-        "missing",
-        "not an archive",
-        "Lambda",
-        "Lambda of a Keras function",
-        "shape",
-        "classes",
-        "regression",
-        "input name",
-    ],
+# Every case of bad_members: those the file alone shows, and those it shows against the data.
+BAD_MEMBERS = (
+    "SavedModel",
+    "custom layer",
+    "no last axis",
+    "missing",
+    "not an archive",
+    "Lambda",
+    "Lambda of a Keras function",
+    "shape",
+    "classes",
+    "regression",
+    "input name",
 )
+
+
+@pytest.mark.xdist_group("own_members")
+@pytest.mark.parametrize("case", BAD_MEMBERS)
 def test_a_member_that_cannot_be_stacked_is_one_line_and_nothing_is_written(
     case, bad_members, default_named, tmp_path, capfd
 ):
@@ -644,11 +645,12 @@ def test_a_member_that_cannot_be_stacked_is_one_line_and_nothing_is_written(
 
 
 @pytest.mark.xdist_group("own_members")
-@pytest.mark.parametrize("case", ["SavedModel", "custom layer", "Lambda", "not an archive"])
-def test_run_reads_every_member_file_before_step_1_writes(
+@pytest.mark.parametrize("case", list(BAD_MEMBERS))
+def test_run_checks_every_member_file_before_step_1_writes(
     case, bad_members, default_named, tmp_path, capfd
 ):
-    """A bad member in a second run leaves the first run's split and stack as they were."""
+    """A bad member in a second run leaves the first run's split and stack as they were: the
+    checks that need the data run on the split step 1 would make, made in memory."""
     work = tmp_path / "w"
     data = str(default_named["data"])
     assert script("1", ["--data", data, "--workdir", str(work), "--quiet"], capfd)[0] == 0

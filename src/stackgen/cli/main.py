@@ -29,7 +29,7 @@ from stackgen.trust.safe_load import member_file_config
 from stackgen.workdir import lineage, settings
 from stackgen.workdir.lock import workdir_lock
 from stackgen.workdir.paths import Paths, made_with, require
-from stackgen.workdir.split_files import check_same_data, load_split
+from stackgen.workdir.split_files import check_same_data, load_split, make_split
 
 # What each command runs; imported only once the command line is parsed and stderr filtered,
 # because most of them load Keras.
@@ -194,11 +194,13 @@ def main(argv: list[str] | None = None) -> object:
 
 
 def _members_load(cfg: Config) -> None:
-    """Every --member-files file read (its configuration; with Keras, the model), with no data:
-    the checks that need the data's rows and classes are step 3's."""
+    """Every --member-files file read (its configuration; with Keras, the model), then checked
+    as step 3 checks them against the split step 1 is about to make, made here in memory: a
+    member that cannot be stacked on this data stops ``run`` before step 1 writes anything."""
     for f in cfg.member_files:
         member_file_config(f, f"--member-files {f.name}")
     if cfg.member_files:
         members = importlib.import_module("stackgen.methods.members")  # Keras: the slow import
         for f in cfg.member_files:
             members.load_member_file(f, f"--member-files {f.name}")
+        registry.step(3).module().imported(make_split(cfg), cfg)

@@ -32,13 +32,7 @@ def run(cfg: Config) -> dict:
     split = load_split(paths)
     sources, cv_skipped, warned = None, None, []
     if cfg.member_files:
-        if isinstance(split.source, TableFile):
-            raise StackgenError(
-                "--member-files stacks members as you trained them, and step 1 standardised "
-                "this table's columns: give your rows as the members read them, in --data "
-                "FILE.npz (docs/own-members.md)"
-            )
-        sources = own_members.imported_members(split, cfg)
+        sources, cv_skipped = imported(split, cfg)
         out.result(ASSUMPTION)
         for item in sources:
             out.result(f"{item.name}: {item.source.name} ({item.output})")
@@ -48,7 +42,6 @@ def run(cfg: Config) -> dict:
                     "inputs, or give the data in the units it was trained on"
                 )
                 out.result(warned[-1])
-        cv_skipped = cv_refusal(sources, split) if cfg.needs_oof else None
         if cv_skipped:
             out.result(f"note: the cv protocol is skipped: {cv_skipped}")
         cv = cfg.needs_oof and not cv_skipped
@@ -86,6 +79,26 @@ def run(cfg: Config) -> dict:
     params = {"member_sources": [item.record() for item in sources]} if sources else {}
     out.made(NUMBER, outputs, [paths.data], already_said=tuple(written), **params)
     return {"members": [paths.rel(p) for p in written]}
+
+
+def imported(split, cfg: Config) -> tuple[list, str | None]:
+    """The --member-files, loaded and checked against ``split``, and why the cv protocol must
+    skip them (or None): refused in one line where they cannot be stacked on this data, or
+    where the cv protocol, all that was asked for, cannot retrain them. ``run`` calls it on
+    the split before step 1 writes, so that a bad member leaves the work dir as it was."""
+    if isinstance(split.source, TableFile):
+        raise StackgenError(
+            "--member-files stacks members as you trained them, and step 1 standardised "
+            "this table's columns: give your rows as the members read them, in --data "
+            "FILE.npz (docs/own-members.md)"
+        )
+    sources = own_members.imported_members(split, cfg)
+    cv_skipped = cv_refusal(sources, split) if cfg.needs_oof else None
+    if cv_skipped and all(p.needs_oof for p in cfg.protocol_objects()):
+        raise StackgenError(
+            f"the cv protocol cannot run here: {cv_skipped}; use --protocol holdout or tutorial"
+        )
+    return sources, cv_skipped
 
 
 def cv_refusal(imported: list, split) -> str | None:
