@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import shutil
 import sys
 import tempfile
@@ -337,3 +338,137 @@ def test_any_line_ending_and_a_byte_order_mark_read_the_same(raw, served, capfd)
     plain = call(["predict", "--workdir", str(served)], capfd, stdin=b"a,b\n1,2\n3,4\n")
     other = call(["predict", "--workdir", str(served)], capfd, stdin=raw)
     assert plain[0] == other[0] == 0 and plain[1] == other[1], other[2]
+
+
+# --member-files and .npz data: generated members of every output kind stackgen reads, and
+# labels in every encoding an array may hold them.
+WIDTH = 4  # features a row
+MEMBER_KINDS = ("softmax2", "softmax3", "sigmoid", "logit", "logits3", "regression", "uncompiled")
+# The members that certainly stack on each data set (labels as classes, or values).
+STACKS_ON = {
+    2: {"softmax2", "sigmoid", "logit", "uncompiled"},
+    3: {"softmax3", "logits3"},
+    "values": {"regression"},
+}
+LABELS = {  # name: (what the labels are, how many rows in train; 0: members trained elsewhere)
+    "int2": (2, 60),
+    "float2": (2, 60),
+    "str2": (2, 60),
+    "int3": (3, 60),
+    "str3": (3, 60),
+    "values": ("values", 60),
+    "int2, no train rows": (2, 0),
+}
+
+
+@pytest.fixture(scope="session")
+def member_zoo(tmp_path_factory) -> dict[str, Path]:
+    """Untrained members (stacking needs none trained) of each kind, saved as .keras, and an
+    .npz for each label encoding, with its test rows' X alone for predict."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("member_zoo")
+    keras.utils.set_random_seed(0)
+    from_logits = keras.losses.BinaryCrossentropy(from_logits=True)
+    many_logits = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kinds = {
+        "softmax2": (2, "softmax", "sparse_categorical_crossentropy"),
+        "softmax3": (3, "softmax", "sparse_categorical_crossentropy"),
+        "sigmoid": (1, "sigmoid", "binary_crossentropy"),
+        "logit": (1, None, from_logits),
+        "logits3": (3, None, many_logits),
+        "regression": (1, None, "mse"),
+        "uncompiled": (2, "softmax", None),  # no loss: the cv protocol cannot retrain it
+    }
+    files = {}
+    for name, (units, activation, loss) in kinds.items():
+        model = keras.Sequential(
+            [
+                keras.Input((WIDTH,)),
+                keras.layers.Dense(6, activation="relu"),
+                keras.layers.Dense(units, activation=activation),
+            ]
+        )
+        if loss is not None:
+            model.compile(optimizer="adam", loss=loss)
+        files[name] = folder / f"{name}.keras"
+        model.save(files[name])
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, WIDTH)).astype(np.float32)
+    score = X[:, 0] + 0.5 * X[:, 1]
+    encodings = {
+        "int2": (score > 0).astype(np.int64),
+        "float2": (score > 0).astype(np.float64),
+        "str2": np.where(score > 0, "yes", "no"),
+        "int3": np.digitize(score, [-0.5, 0.5]).astype(np.int64),
+        "str3": np.array(["a", "b", "c"])[np.digitize(score, [-0.5, 0.5])],
+        "values": score * 3.0 + 10.0,
+    }
+    for name, (_, train_rows) in LABELS.items():
+        y = encodings[name.split(",")[0]]
+        arrays = {"test_X": X[60:], "test_y": y[60:]}
+        if train_rows:
+            arrays |= {"train_X": X[:60], "train_y": y[:60]}
+        files[name] = folder / f"{name.replace(', ', '_').replace(' ', '_')}.npz"
+        np.savez(files[name], **arrays)
+    np.savez(folder / "points.npz", X=X[60:65])
+    files["points"] = folder / "points.npz"
+    return files
+
+
+@st.composite
+def member_runs(draw) -> tuple[str, list[str], list[str]]:
+    labels = draw(st.sampled_from(sorted(LABELS)))
+    # Mostly members that fit the labels (so that the answers get checked too), else any.
+    fitting = draw(st.sampled_from([True, True, False]))
+    kinds = sorted(STACKS_ON[LABELS[labels][0]]) if fitting else MEMBER_KINDS
+    members = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=3, unique=True))
+    flags = ["--folds", draw(st.sampled_from(["2", "3"]))]
+    protocol = draw(st.sampled_from([None, None, "tutorial", "holdout", "cv"]))
+    if protocol:
+        flags += ["--protocol", protocol]
+    task = draw(st.sampled_from([None, None, None, "classification", "regression"]))
+    if task:
+        flags += ["--task", task]
+    return labels, members, flags
+
+
+def surely_stacks(labels: str, members: list[str], flags: list[str]) -> bool:
+    """Whether this run must work: members that stack on these labels, the task left to its
+    guess, and a protocol that can run (cv alone needs train rows and members it can retrain)."""
+    kind, train_rows = LABELS[labels]
+    if "--task" in flags or not set(members) <= STACKS_ON[kind]:
+        return False
+    cv_alone = flags[-2:] == ["--protocol", "cv"]
+    return not (cv_alone and (not train_rows or "uncompiled" in members))
+
+
+@settings(max_examples=40, **CONTRACT)
+@given(case=member_runs())
+def test_run_with_any_members_and_arrays_works_or_fails_in_one_line_changing_nothing(
+    case, member_zoo, made_before, capfd
+):
+    labels, members, flags = case
+    files = [str(member_zoo[m]) for m in members]
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / "w"
+        shutil.copytree(made_before, work)
+        before = snapshot(work)
+        argv = ["run", "--data", str(member_zoo[labels]), "--member-files", *files, *flags]
+        argv += ["--epochs", "1", "--meta-epochs", "1", "--upto", "5", "--quiet"]
+        status, out, err = call([*argv, "--workdir", str(work)], capfd)
+        event(f"exit {status}")
+        if status != 0:
+            assert_one_line_failure(status, err)
+            assert snapshot(work) == before, err
+            assert not surely_stacks(labels, members, flags), err
+            return
+        result = json.loads((work / "results" / "stack_logistic.json").read_text())
+        assert len(result["member_scores"]) == len(members)
+        assert all(np.isfinite(result["member_scores"]))
+        # What is served is what was scored: predict answers for the points, a row each.
+        served = call(
+            ["predict", "--workdir", str(work), "--input", str(member_zoo["points"])], capfd
+        )
+        assert served[0] == 0, served[2]
+        assert len(served[1].splitlines()) == 1 + 5

@@ -268,6 +268,14 @@ def test_sigmoid_logit_and_softmax_outputs_become_class_probabilities(tmp_path):
     value = save(sequential(1, None), tmp_path / "value.keras", loss="mse")
     with pytest.raises(StackgenError, match="a regression member .* in a classification stack"):
         import_members((value,), binary)
+    rng = np.random.default_rng(2)
+    values = write_npz(
+        tmp_path / "values.npz", classes=2, train_y=rng.normal(size=90), test_y=rng.normal(size=60)
+    )
+    regression = make_split(Config(data_file=values, workdir=tmp_path))
+    assert regression.task.name == "regression" and import_members((value,), regression)
+    with pytest.raises(StackgenError, match="a two-class member .* in a regression stack"):
+        import_members((logit,), regression)  # its loss says its unit is a logit
     got = import_members((sigmoid, logit), binary)
     got += import_members((logits, softmax, dropout), three)
     kinds = [item.kind for item in got]

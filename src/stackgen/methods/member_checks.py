@@ -182,6 +182,11 @@ def output_kind(model: keras.Model, classes: Classes, loss: str | None, where: s
                 f"{where}: a regression stack needs members with one linear output unit; this "
                 f"one has {units} ({activation} activation)"
             )
+        if loss in BINARY:  # the member's own loss says its one unit is a logit
+            raise StackgenError(
+                f"{where}: a two-class member (one logit unit, loss {loss}) in a regression "
+                "stack: its output is a class's log-odds, not a value of the target"
+            )
         return VALUE
     if units == 1:
         if n != 2:
