@@ -198,9 +198,6 @@ def _members_load(cfg: Config) -> None:
     as step 3 checks them against the split step 1 is about to make, made here in memory: a
     member that cannot be stacked on this data stops ``run`` before step 1 writes anything."""
     for f in cfg.member_files:
-        member_file_config(f, f"--member-files {f.name}")
-    if cfg.member_files:
-        members = importlib.import_module("stackgen.methods.members")  # Keras: the slow import
-        for f in cfg.member_files:
-            members.load_member_file(f, f"--member-files {f.name}")
+        member_file_config(f, f"--member-files {f.name}")  # no Keras yet: each file's layers
+    if cfg.member_files:  # step 3's module loads Keras, and each member with it
         registry.step(3).module().imported(make_split(cfg), cfg)

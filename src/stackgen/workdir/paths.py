@@ -228,38 +228,28 @@ def with_recorded_members(cfg: Config) -> Config:
     trained stackgen's own. A work dir keeps its members in every hint that reruns step 3."""
     d = Config.__dataclass_fields__
     named = ("member_files", "members", "epochs", "early_stopping", "seed", "diverse")
-    if any(
-        getattr(cfg, name) != (d[name].default if name != "member_files" else ()) for name in named
-    ):
+    if any(getattr(cfg, name) != d[name].default for name in named):
         return cfg
     try:
         manifest = json.loads((Path(cfg.workdir) / "models" / "members.json").read_text("utf-8"))
-        epochs, seed = int(manifest["epochs"]), int(manifest["seed"])
         stopping = manifest.get("early_stopping")
-        patience = None if stopping is None else int(stopping["patience"])
+        trained = {
+            "epochs": int(manifest["epochs"]),
+            "seed": int(manifest["seed"]),
+            "early_stopping": None if stopping is None else int(stopping["patience"]),
+        }
         if manifest.get("imported"):
             sources = [item["source"] for item in manifest["imported"]]
             if not all(isinstance(s, str) for s in sources):
                 return cfg
-            return dataclasses.replace(
-                cfg,
-                member_files=tuple(map(Path, sources)),
-                epochs=epochs,
-                seed=seed,
-                early_stopping=patience,
-            )
+            return dataclasses.replace(cfg, member_files=tuple(map(Path, sources)), **trained)
         members = len(manifest["members"])
         diverse = dataclasses.replace(cfg, diverse=True)
         shapes = [tuple(shape) for shape in manifest["architectures"]]
-        return dataclasses.replace(
-            cfg,
-            members=members,
-            epochs=epochs,
-            seed=seed,
-            early_stopping=patience,
-            diverse=members > 1
-            and shapes == [diverse.member_architecture(i) for i in range(1, members + 1)],
-        )
+        diverse = members > 1 and shapes == [
+            diverse.member_architecture(i) for i in range(1, members + 1)
+        ]
+        return dataclasses.replace(cfg, members=members, diverse=diverse, **trained)
     except Exception:  # noqa: BLE001 - no readable manifest: the settings as they are
         return cfg
 

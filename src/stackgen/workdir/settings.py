@@ -18,6 +18,7 @@ import dataclasses
 
 import numpy as np
 
+from stackgen.data.numbers import finite_number
 from stackgen.data.split import TableFile
 from stackgen.methods.metalearners import (
     KNN_NEIGHBOURS,
@@ -28,6 +29,7 @@ from stackgen.methods.metalearners import (
 )
 from stackgen.methods.protocols import CrossValidated, Holdout, Tutorial
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir.table_files import VALUES_NOT_CLASSES
 
 
 def check(cfg, split, own_folds: bool = False) -> None:
@@ -98,7 +100,7 @@ class _Counts:
         names = split.class_names
         train = np.bincount(split.train_y, minlength=len(names)).tolist()
         test = np.bincount(split.test_y, minlength=len(names)).tolist()
-        values = may_be_values and all(_is_number(name) for name in names)
+        values = may_be_values and all(finite_number(name) is not None for name in names)
         return cls(False, names, train, test, table, **facts, may_be_values=values)
 
 
@@ -125,18 +127,19 @@ def _refuse_what_cannot_run(chosen, c: _Counts, seed: int, folds_asked: int) -> 
         return
     fixes = []
     folds = [r.folds for r in refused]
-    if all(k is not None for k in folds):  # only cv's folds stand in the way
+    fewer_folds = all(k is not None for k in folds)  # only cv's folds stand in the way
+    if fewer_folds:
         fixes.append(f"--folds {min(folds)} or fewer")
     ways = {r.test_size for r in refused}
     if c.table and len(ways) == 1 and None not in ways:
         fixes.append(f"a {ways.pop()} --test-size")
     alone = _protocols_alone(c, seed, folds_asked, exclude=chosen if len(chosen) == 1 else [])
-    if fixes and fixes[0].startswith("--folds"):  # cv with fewer folds is offered already
+    if fewer_folds:  # cv with fewer folds is offered already
         alone = [a for a in alone if not a.startswith("--protocol cv --folds")]
     if alone:
         fixes.append(" or ".join(alone))
     if c.may_be_values:
-        fixes.append("--task regression if the labels are values, not classes")
+        fixes.append(VALUES_NOT_CLASSES)
     why = "; and ".join(r.why for r in refused)
     if not fixes:
         raise StackgenError(f"{why}; none of the three protocols can run on these rows")
@@ -296,14 +299,6 @@ def knn_notes(cfg, split) -> list[str]:
 def _at_least_two(k: int) -> int | None:
     """A ``--folds`` to offer: k, where k folds are folds at all."""
     return k if k >= 2 else None
-
-
-def _is_number(name: str) -> bool:
-    try:
-        float(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _rows(n: int, kind: str) -> str:

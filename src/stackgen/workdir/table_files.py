@@ -416,12 +416,14 @@ def _rows_of(n: int) -> str:
     return f"{n} row" + ("" if n == 1 else "s")
 
 
+# Offered where the task was guessed and the classes are numbers: they may be values to predict.
+VALUES_NOT_CLASSES = "--task regression if the labels are values, not classes"
+
+
 def _or_values(names: list[str], task: str) -> str:
-    """``--task regression`` offered where the task was guessed and the classes are numbers,
-    which may be values to predict, not classes."""
     if task != "auto" or any(finite_number(name) is None for name in names):
         return ""
-    return ", or --task regression if the labels are values, not classes"
+    return f", or {VALUES_NOT_CLASSES}"
 
 
 def _role_values(table: RawTable, roles: Roles, name: str) -> dict[str, np.ndarray]:
