@@ -51,8 +51,7 @@ def test_changed_data_stops_every_step_that_uses_the_members(stacked):
     message = re.escape(
         "data/split.npz changed after models/members.json was made from it: re-run "
         f"scripts/03_train_members.py --workdir {stacked.workdir}{TINY_MEMBERS} (or add --force "
-        "to use it "
-        "anyway)"
+        "to use it anyway)"
     )
     with pytest.raises(lineage.StaleArtifactError, match=message):
         step04_stack_logistic.run(stacked)
@@ -212,8 +211,7 @@ def test_an_unreadable_lineage_file_is_named_once_and_stops_every_step(stacked, 
         "  FIX lineage.json could not be read (Expecting property name enclosed in double "
         "quotes: line 1 column 2 (char 1)); it records what every file here was made from: "
         f"move it aside, then run python -m stackgen run --workdir {work}{TINY_MEMBERS} to make "
-        "every file "
-        "and its record again"
+        "every file and its record again"
     ]
     before = _files(work)
     done = run_script("04_stack_logistic.py", *TINY, workdir=work)
