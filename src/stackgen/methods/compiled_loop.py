@@ -14,10 +14,12 @@ machine), and each step pulls a batch out of a tf.data pipeline and updates metr
   weights at once, on their gradients and moments laid end to end and carried from step to
   step: the element-wise operations of ``Adam.update_step`` in the same order, so the same bits,
   in a dozen operations a step instead of about twenty per weight (most of a small step's cost);
-* gathers each batch inside the graph from the training rows, by an index that holds every
-  epoch's order (batches never cross an epoch), and runs the steps of ``CHUNK_EPOCHS`` epochs
-  in one ``tf.while_loop``, chunk after chunk (the optimizer's state carried in its variables,
-  so the same bits as one loop), saying each chunk's end to the current ``progress``;
+* gathers each batch inside the graph from the training rows, by an index that holds the
+  chunk's epochs' orders (batches never cross an epoch), and runs the steps of ``CHUNK_EPOCHS``
+  epochs (fewer where the rows are many: ``row_orders.INDICES_PER_CHUNK``) in one
+  ``tf.while_loop``, chunk after chunk (the optimizer's state carried in its variables, so the
+  same bits as one loop), saying each chunk's end to the current ``progress``. The orders are
+  drawn chunk by chunk too (``row_orders.RowOrders``), so memory does not grow with the epochs;
 * traces one loop per shape, not per model. A model that a ``twin`` can rebuild (a chain of
   Dense layers: every member, every head; the side-by-side trainers) trains in a template kept
   for its shape: its weights and a fresh optimizer state are copied in, the loop runs, and the
@@ -44,6 +46,7 @@ import tensorflow as tf
 from keras import ops
 
 from stackgen import progress
+from stackgen.methods.row_orders import RowOrders
 
 # Shapes kept traced, and fits remembered, per process: enough for a whole run, bounded so a long
 # study or a benchmark of many shapes cannot grow without end.
@@ -69,8 +72,7 @@ def train(
     model: keras.Model,
     features,
     targets: np.ndarray,
-    index: np.ndarray,
-    n_rows: int,
+    orders: RowOrders,
     batch_size: int,
     twin: Callable[[], keras.Model] | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
@@ -78,33 +80,32 @@ def train(
     """Train compiled ``model`` in place, from a fresh optimizer state.
 
     ``features`` (an array, or a tuple of arrays for several inputs) and ``targets`` hold rows
-    that ``index`` points into: epoch e visits ``index[e * n_rows:(e + 1) * n_rows]`` in order,
-    in batches of ``batch_size``, the last one short. ``twin`` builds an untrained model of the
-    same shape, when one can; then the traced loop is shared and the fit remembered.
+    that ``orders`` points into, epoch after epoch (drawn as the loop reaches them), in batches
+    of ``batch_size``, the last one short. ``twin`` builds an untrained model
+    of the same shape, when one can; then the traced loop is shared and the fit remembered.
 
     With ``validation`` (rows and targets), returns what Keras's ``History`` records with
     ``validation_data``: each epoch's mean training loss (and accuracy, for classes) over its
     batches, and the loss (and accuracy) on the validation rows after it; else an empty dict.
     """
     with _lock:
-        history = _train(model, features, targets, index, n_rows, batch_size, twin, validation)
+        history = _train(model, features, targets, orders, batch_size, twin, validation)
     return {key: [float(v) for v in values] for key, values in history.items()}
 
 
-def _train(model, features, targets, index, n_rows, batch_size, twin, validation) -> dict:
+def _train(model, features, targets, orders: RowOrders, batch_size, twin, validation) -> dict:
     features = tf.nest.map_structure(lambda a: np.ascontiguousarray(a, np.float32), features)
     targets = np.ascontiguousarray(targets, np.float32)
-    index = np.ascontiguousarray(index, np.int32)
     validation = validation and tuple(np.ascontiguousarray(a, np.float32) for a in validation)
-    per_epoch = -(-n_rows // batch_size)
-    made = (features, targets, index, batch_size, validation)
+    per_epoch = -(-orders.n_rows // batch_size)
+    made = (features, targets, orders.tail, batch_size, validation)
     shape = twin and _shape_key(model, *made)
-    digest = shape and _digest(shape, model, features, targets, index, n_rows, validation)
+    digest = shape and _digest(shape, model, features, targets, orders, validation)
     if digest not in _fits:
         loop = shape and (_templates.get(shape) or _template(model, twin, *made))
         if not loop:  # traced for this model alone
             own = _Loop(model, *made)
-            recorded = _run(own, features, targets, index, n_rows, per_epoch, validation)
+            recorded = _run(own, features, targets, orders, per_epoch, validation)
             return own.history(recorded, per_epoch)
         _templates[shape] = loop
         _templates.move_to_end(shape)
@@ -113,7 +114,7 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
         template.set_weights(model.get_weights())
         for variable, value in zip(template.optimizer.variables, loop.fresh, strict=True):
             variable.assign(value)
-        recorded = _run(loop, features, targets, index, n_rows, per_epoch, validation)
+        recorded = _run(loop, features, targets, orders, per_epoch, validation)
         state = [v.numpy() for v in template.optimizer.variables]
         _fits[digest] = (template.get_weights(), state, loop.history(recorded, per_epoch))
         _forget_oldest(_fits, FITS_KEPT)
@@ -126,24 +127,23 @@ def _train(model, features, targets, index, n_rows, batch_size, twin, validation
     return history
 
 
-def _run(loop: _Loop, features, targets, index, n_rows: int, per_epoch: int, validation):
-    """Every epoch of ``index``, ``CHUNK_EPOCHS`` at a time; what the loop recorded (with
-    ``validation``), joined across the chunks."""
-    epochs = len(index) // n_rows
-    together = index.shape[1] if index.ndim == 2 else 1
-    parts = []
-    for first in range(0, epochs, CHUNK_EPOCHS):
-        last = min(first + CHUNK_EPOCHS, epochs)
-        chunk = index[first * n_rows : last * n_rows]
-        steps = (last - first) * per_epoch
+def _run(loop: _Loop, features, targets, orders: RowOrders, per_epoch: int, validation):
+    """Every epoch of ``orders``, ``CHUNK_EPOCHS`` (or fewer) at a time; what the loop recorded
+    (with ``validation``), joined across the chunks."""
+    n_rows, together = orders.n_rows, (orders.tail or (1,))[0]
+    parts, done = [], 0
+    for chunk in orders.index_chunks(CHUNK_EPOCHS):
+        epochs = len(chunk) // n_rows
+        steps = epochs * per_epoch
         parts.append(loop.run(features, targets, chunk, n_rows, steps, *validation or ()))
-        progress.current().epochs(last, epochs, together)
+        done += epochs
+        progress.current().epochs(done, orders.epochs, together)
     if not validation:
         return ()
     return tuple(np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(2))
 
 
-def _template(model, twin, features, targets, index, batch_size: int, validation) -> _Loop | None:
+def _template(model, twin, features, targets, tail, batch_size: int, validation) -> _Loop | None:
     """A loop on a new untrained twin of ``model``, compiled alike; None if the twin does not
     have ``model``'s weights after all."""
     template = twin()
@@ -153,7 +153,7 @@ def _template(model, twin, features, targets, index, batch_size: int, validation
         loss=model.loss,
         optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
     )
-    return _Loop(template, features, targets, index, batch_size, validation)
+    return _Loop(template, features, targets, tail, batch_size, validation)
 
 
 def forget() -> None:
@@ -166,9 +166,9 @@ def forget() -> None:
 class _Loop:
     """One traced loop over every step of a fit, bound to one compiled model."""
 
-    def __init__(self, model: keras.Model, features, targets, index, batch_size: int, validation):
+    def __init__(self, model: keras.Model, features, targets, tail, batch_size: int, validation):
         self.model = model
-        rows = index[:batch_size]
+        rows = np.zeros((min(batch_size, len(targets)), *tail), np.int32)  # shapes are what count
         first = (tf.nest.map_structure(lambda a: a[rows], features), targets[rows])
         model._symbolic_build(data_batch=first)  # what fit builds before it traces
         model.optimizer.build(model.trainable_variables)
@@ -184,7 +184,7 @@ class _Loop:
             input_signature=[
                 tf.nest.map_structure(rows, features),
                 rows(targets),
-                tf.TensorSpec((None, *index.shape[1:]), tf.int32),
+                tf.TensorSpec((None, *tail), tf.int32),
                 tf.TensorSpec((), tf.int32),
                 tf.TensorSpec((), tf.int32),
                 *[rows(a) for a in validation or ()],
@@ -327,7 +327,7 @@ def plain_adam(model: keras.Model) -> bool:
     )
 
 
-def _shape_key(model, features, targets, index, batch_size: int, validation) -> str | None:
+def _shape_key(model, features, targets, tail, batch_size: int, validation) -> str | None:
     """Everything a traced loop depends on besides the values: layers, their weights' shapes,
     the loss, the optimizer's settings, the rows' shapes past the first and the batch size.
     None where the loss cannot be told apart from another by its description."""
@@ -353,7 +353,7 @@ def _shape_key(model, features, targets, index, batch_size: int, validation) -> 
         "loss": loss,
         "optimizer": _unnamed(model.optimizer.get_config()),
         "rows": [list(a.shape[1:]) for a in tf.nest.flatten(features)] + [list(targets.shape[1:])],
-        "index": list(index.shape[1:]),
+        "index": list(tail),
         "batch_size": batch_size,
         "validation": validation and [list(a.shape[1:]) for a in validation],
     }
@@ -373,14 +373,13 @@ def _loss_key(loss):
         return None
 
 
-def _digest(shape: str, model, features, targets, index, n_rows: int, validation) -> str:
+def _digest(shape: str, model, features, targets, orders: RowOrders, validation) -> str:
     digest = hashlib.sha256(shape.encode())
-    for array in [*model.get_weights(), *tf.nest.flatten(features), targets, index]:
+    for array in [*model.get_weights(), *tf.nest.flatten(features), targets, *(validation or ())]:
+        array = np.ascontiguousarray(array)
         digest.update(str((array.dtype, array.shape)).encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
-    for array in validation or ():
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(str(n_rows).encode())
+        digest.update(memoryview(array).cast("B"))  # no copy of a large set of rows
+    digest.update(orders.key())
     return digest.hexdigest()
 
 

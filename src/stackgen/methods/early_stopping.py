@@ -10,8 +10,8 @@ For each fit (a fresh copy on a fold's fit rows, or a final member on every trai
    epoch, and the epoch chosen as Keras's ``EarlyStopping(patience=P, restore_best_weights=True)``
    chooses it: the best validation loss, once ``P`` epochs in a row have not improved on it;
 3. the copy is trained again from its first weights for exactly the chosen epochs: the weights
-   Keras would have restored, since every shuffle is drawn up front from the member's seed
-   (``training.epoch_orders``), so the first k epochs of a longer run are a run of k epochs.
+   Keras would have restored, since every epoch's shuffle is drawn in sequence from the member's
+   seed (``row_orders.RowOrders``), so the first k epochs of a longer run are a run of k epochs.
 
 Out of fold, the copy that predicts a fold is the one of step 3. The final members train on
 every training row for the median of their folds' chosen epochs; without folds, for the epoch

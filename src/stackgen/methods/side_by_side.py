@@ -19,14 +19,13 @@ tests/test_compiled_loop.py that several architectures in one loop end as each o
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from stackgen.data.task import Task
 from stackgen.methods import compiled_loop, training
+from stackgen.methods.row_orders import RowOrders
 
 
 class StackedDense(keras.layers.Layer):
@@ -207,16 +206,14 @@ def fit_stacked(
         steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )
     ordered = [datasets[i] for i in order]
-    orders = np.stack([training.epoch_orders(n_rows, epochs, seeds[i]) for i in order], axis=-1)
+    orders = RowOrders.together(n_rows, epochs, [seeds[i] for i in order])
     if compiled_loop.available():
         # Member m's row r is row m * n_rows + r of the members' rows laid end to end.
-        index = (orders + n_rows * np.arange(len(models))).reshape(-1, len(models))
         compiled_loop.train(
             trainer,
             np.concatenate([X for X, _ in ordered]),
             np.concatenate([Y for _, Y in ordered]),
-            index,
-            n_rows,
+            orders,
             batch_size,
             twin=side_by_side,
         )
@@ -242,8 +239,8 @@ def _stacked_weights(models: list[keras.Model]) -> tuple[list, list, list[str]]:
     return kernels, biases, [layer.activation.__name__ for layer in layers[0]]
 
 
-def _stream(datasets, orders: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    """Epoch e, row i, member m: member m's row ``orders[e, i, m]``, in batches of rows."""
+def _stream(datasets, orders: RowOrders, batch_size: int) -> tf.data.Dataset:
+    """Epoch e, row i, member m: member m's row i of epoch e's order, in batches of rows."""
     Xs = tf.constant(np.stack([X for X, _ in datasets]), tf.float32)  # [M, n, f]
     Ys = tf.constant(np.stack([Y for _, Y in datasets]), tf.float32)  # [M, n, C]
 
@@ -253,6 +250,4 @@ def _stream(datasets, orders: np.ndarray, batch_size: int) -> tf.data.Dataset:
         Y = tf.transpose(tf.gather(Ys, per_member, batch_dims=1), [1, 0, 2])
         return tf.data.Dataset.from_tensor_slices((X, Y)).batch(batch_size)
 
-    per_epoch = math.ceil(orders.shape[1] / batch_size)
-    stream = tf.data.Dataset.from_tensor_slices(orders).flat_map(epoch)
-    return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * len(orders)))
+    return training.epochs_stream(orders, epoch, batch_size)

@@ -5,9 +5,10 @@ Keras defaults, a fresh shuffle of the training rows every epoch, batches of 32 
 short, batches never spanning two epochs. What differs is how the batches reach Keras, because on
 models this small Keras's fixed cost per epoch and per step is nearly all of the run time:
 
-* The shuffles are drawn up front with NumPy (``epoch_orders``: one permutation per epoch from
+* The shuffles are drawn with NumPy (``row_orders.RowOrders``: one permutation per epoch from
   ``seed``), so the batch order is explicit, reproducible, and can be fed to plain ``model.fit``
-  to check that both paths end with the same weights (tests/test_training.py).
+  to check that both paths end with the same weights (tests/test_training.py). They are drawn a
+  few epochs at a time as training reaches them, so memory does not grow with the epochs.
 * The batches stream through ``tf.data`` rather than from NumPy arrays (Keras reads a tf.data
   stream under every backend), and ``steps_per_execution`` runs many steps per call into the
   compiled training function (TensorFlow and JAX; PyTorch takes one step per call).
@@ -34,6 +35,7 @@ from keras.src.random import seed_generator as keras_seeds
 from stackgen.data import inputs
 from stackgen.data.task import Task
 from stackgen.methods import compiled_loop
+from stackgen.methods.row_orders import RowOrders
 
 # Steps per call into the compiled training function on the one-stream path. Measured on 2 cores
 # for a 500-epoch member: 4 -> 0.95 s, 100 -> 0.51 s, 2000 -> 0.49 s.
@@ -75,15 +77,16 @@ def seed_everything(seed: int) -> None:
 
 
 def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
-    """[epochs, n_rows]: the order in which each epoch visits the training rows."""
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n_rows) for _ in range(epochs)])
+    """[epochs, n_rows]: the order in which each epoch visits the training rows, all at once
+    (what ``RowOrders.of(n_rows, epochs, seed)`` draws chunk by chunk)."""
+    return RowOrders.of(n_rows, epochs, seed).array()
 
 
-def batch_stream(X, Y: np.ndarray, orders: np.ndarray, batch_size: int, weights=None):
-    """Every epoch's rows in ``orders``, cut into batches that never cross an epoch boundary.
-    ``X`` is one array, or a tuple of arrays for a model with several inputs; ``weights`` (one
-    per row) go with their rows, as Keras's ``sample_weight``."""
+def batch_stream(X, Y: np.ndarray, orders: np.ndarray | RowOrders, batch_size: int, weights=None):
+    """Every epoch's rows in ``orders`` ([epochs, n_rows], or ``RowOrders`` drawn one epoch at a
+    time as the stream reaches it), cut into batches that never cross an epoch boundary. ``X``
+    is one array, or a tuple of arrays for a model with several inputs; ``weights`` (one per
+    row) go with their rows, as Keras's ``sample_weight``."""
     Xt = tf.nest.map_structure(lambda a: tf.constant(a, tf.float32), X)
     Yt = tf.constant(Y, tf.float32)
     Wt = None if weights is None else tf.constant(np.asarray(weights, np.float32))
@@ -94,10 +97,22 @@ def batch_stream(X, Y: np.ndarray, orders: np.ndarray, batch_size: int, weights=
             rows = (*rows, tf.gather(Wt, idx))
         return tf.data.Dataset.from_tensor_slices(rows).batch(batch_size)
 
-    per_epoch = math.ceil(orders.shape[1] / batch_size)
-    stream = tf.data.Dataset.from_tensor_slices(orders).flat_map(epoch)
+    return epochs_stream(orders, epoch, batch_size)
+
+
+def epochs_stream(orders: np.ndarray | RowOrders, epoch, batch_size: int) -> tf.data.Dataset:
+    """``epoch(order)``'s batches for every epoch's order in ``orders``, one after another."""
+    if isinstance(orders, RowOrders):
+        n_rows, epochs = orders.n_rows, orders.epochs
+        spec = tf.TensorSpec((n_rows, *orders.tail), tf.int64)
+        each = tf.data.Dataset.from_generator(orders.each_epoch, output_signature=spec)
+    else:
+        n_rows, epochs = orders.shape[1], len(orders)
+        each = tf.data.Dataset.from_tensor_slices(orders)
+    per_epoch = math.ceil(n_rows / batch_size)
     # flat_map hides the length; Keras needs it to size its last call into the compiled loop.
-    return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * len(orders)))
+    stream = each.flat_map(epoch)
+    return stream.apply(tf.data.experimental.assert_cardinality(per_epoch * epochs))
 
 
 def compile_model(
@@ -179,7 +194,7 @@ def fit(
     """
     fed = inputs.feed(X, [t.name for t in model.inputs])
     fed = tuple(fed) if isinstance(fed, list) else fed
-    orders = epoch_orders(inputs.count(X), epochs, seed)
+    orders = RowOrders.of(inputs.count(X), epochs, seed)
     if sample_weight is not None:  # the compiled loop carries no weights: Keras's own fit
         stream = batch_stream(fed, Y, orders, batch_size, sample_weight)
         if validation is None:
@@ -194,14 +209,7 @@ def fit(
     if compiled_loop.available():
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         return compiled_loop.train(
-            model,
-            fed,
-            Y,
-            orders.ravel(),
-            orders.shape[1],
-            batch_size,
-            compiled_loop.twin(model),
-            validation,
+            model, fed, Y, orders, batch_size, compiled_loop.twin(model), validation
         )
     if validation is None:
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
