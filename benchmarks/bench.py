@@ -12,7 +12,8 @@ Runs, each in fresh processes and a temporary work dir:
      the blobs and on scikit-learn's digits (written as a CSV table by the benchmark);
   6. the default run (what `make run` runs: steps 1-9 and the report) and the 30-seed repeat
      study (scripts/10_repeat_study.py, one process per core);
-  7. how the cost grows with rows, members and folds (benchmarks/scaling.py), with a plot.
+  7. how the cost grows with rows, members and folds (benchmarks/scaling.py), with a plot, and
+     the peak memory at 100,000 rows x 500 epochs and 1,000,000 rows x 20 epochs.
 Prints a table of seconds, ratios and peak memory (RSS) per stage, and writes it with the machine's
 description to results/benchmark.json (and the plot to results/scaling.png).
 
@@ -463,9 +464,10 @@ def main(argv: list[str] | None = None) -> dict:
         + " + ".join(f"{v:.1f}" for v in default["step_seconds"].values())
         + " s",
         "",
-        f"how cost grows ({grown[0]['epochs']} epochs, head {grown[0]['meta_epochs']}; "
+        f"how cost grows (head {grown[0]['meta_epochs']} epochs; "
         "python -m stackgen run --upto 5 on the blobs at n rows):",
         *scaling.scaling_table(grown),
+        *scaling.long_verdicts(grown),
     ]
     print("\n" + "\n".join(lines))
     report = {

@@ -7,7 +7,12 @@ at 5 members and 5 folds; members and folds grow at the smallest row count. Epoc
 ``EPOCHS`` (the head's to ``META_EPOCHS``) so that 100,000 rows take minutes, not hours: what
 grows with the rows is the number of steps in an epoch, the same at any epoch count.
 
+Two more points check that memory is bounded by the batch, not by the epochs (``LONG``): 100,000
+rows at the tutorial's 500 epochs and 1,000,000 rows at 20, under the cv protocol alone (members
+and their fold copies), each to stay under ``LONG_PEAK_MIB``.
+
     python benchmarks/scaling.py            # the grid alone; make bench runs it too
+    python benchmarks/scaling.py --long     # the two long points alone (about 45 minutes)
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ EPOCHS, META_EPOCHS = 20, 10
 GRID = {"rows": [1_000, 10_000, 100_000], "members": [5, 20, 50], "folds": [3, 5, 10]}
 SMOKE_GRID = {"rows": [300, 600], "members": [3], "folds": [3]}
 BASE = {"members": 5, "folds": 5}
+LONG = [
+    {"rows": 100_000, **BASE, "epochs": 500, "protocol": "cv"},
+    {"rows": 1_000_000, **BASE, "epochs": 20, "protocol": "cv"},
+]
+SMOKE_LONG = [{"rows": 2_000, **BASE, "epochs": 4, "protocol": "cv"}]
+LONG_PEAK_MIB = 1536
 
 
 def write_blobs(rows: int, folder: Path) -> Path:
@@ -38,27 +49,29 @@ def write_blobs(rows: int, folder: Path) -> Path:
     return path
 
 
-def points(smoke: bool) -> list[dict]:
+def points(smoke: bool, long: bool = True, grid_too: bool = True) -> list[dict]:
     """Every run of the grid: rows grow at the base members and folds; members and folds grow
-    at the smallest row count. The shared point runs once."""
+    at the smallest row count. The shared point runs once. Then the long points."""
     grid = SMOKE_GRID if smoke else GRID
+    epochs = {"epochs": 2 if smoke else EPOCHS, "protocol": "all"}
     small = grid["rows"][0]
     runs = [{"rows": n, **BASE} for n in grid["rows"]]
     runs += [{"rows": small, "members": m, "folds": BASE["folds"]} for m in grid["members"]]
     runs += [{"rows": small, "members": BASE["members"], "folds": f} for f in grid["folds"]]
     unique = []
-    for run in runs:
-        if run not in unique:
-            unique.append(run)
-    return unique
+    for run in runs if grid_too else []:
+        if {**run, **epochs} not in unique:
+            unique.append({**run, **epochs})
+    return unique + ((SMOKE_LONG if smoke else LONG) if long else [])
 
 
-def run_scaling(tmp: Path, smoke: bool, run_child) -> list[dict]:
-    epochs, meta_epochs = (2, 1) if smoke else (EPOCHS, META_EPOCHS)
+def run_scaling(tmp: Path, smoke: bool, run_child, long: bool = True, grid_too=True) -> list[dict]:
+    meta_epochs = 1 if smoke else META_EPOCHS
     results = []
-    for point in points(smoke):
+    for point in points(smoke, long, grid_too):
         data = write_blobs(point["rows"], tmp / "scaling-data")
-        workdir = tmp / f"scaling-{point['rows']}-{point['members']}-{point['folds']}"
+        named = [point[k] for k in ("rows", "members", "folds", "epochs", "protocol")]
+        workdir = tmp / ("scaling-" + "-".join(map(str, named)))
         proc = run_child(
             [
                 sys.executable,
@@ -77,7 +90,9 @@ def run_scaling(tmp: Path, smoke: bool, run_child) -> list[dict]:
                 "--folds",
                 str(point["folds"]),
                 "--epochs",
-                str(epochs),
+                str(point["epochs"]),
+                "--protocol",
+                point["protocol"],
                 "--meta-epochs",
                 str(meta_epochs),
                 "--workdir",
@@ -88,7 +103,6 @@ def run_scaling(tmp: Path, smoke: bool, run_child) -> list[dict]:
         results.append(
             {
                 **point,
-                "epochs": epochs,
                 "meta_epochs": meta_epochs,
                 "seconds": proc["seconds"],
                 "peak_rss_mib": proc["peak_rss_mib"],
@@ -97,7 +111,8 @@ def run_scaling(tmp: Path, smoke: bool, run_child) -> list[dict]:
         )
         print(
             f"  scaling: {point['rows']} rows, {point['members']} members, {point['folds']} "
-            f"folds: {proc['seconds']:.1f} s, {proc['peak_rss_mib']:.0f} MiB",
+            f"folds, {point['epochs']} epochs, protocol {point['protocol']}: "
+            f"{proc['seconds']:.1f} s, {proc['peak_rss_mib']:.0f} MiB",
             flush=True,
         )
     return results
@@ -105,16 +120,28 @@ def run_scaling(tmp: Path, smoke: bool, run_child) -> list[dict]:
 
 def scaling_table(results: list[dict]) -> list[str]:
     lines = [
-        "| rows | members | folds | wall s | step 2 s | step 3 s | step 5 s | peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | members | folds | epochs | protocol | wall s | step 2 s | step 3 s | step 5 s "
+        "| peak RSS MiB |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         s = r["step_seconds"]
         lines.append(
-            f"| {r['rows']:,} | {r['members']} | {r['folds']} | {r['seconds']:.1f} | "
-            f"{s['2']:.1f} | {s['3']:.1f} | {s['5']:.1f} | {r['peak_rss_mib']:.0f} |"
+            f"| {r['rows']:,} | {r['members']} | {r['folds']} | {r['epochs']} | {r['protocol']} "
+            f"| {r['seconds']:.1f} | {s['2']:.1f} | {s['3']:.1f} | {s['5']:.1f} "
+            f"| {r['peak_rss_mib']:.0f} |"
         )
     return lines
+
+
+def long_verdicts(results: list[dict]) -> list[str]:
+    """Each long point against ``LONG_PEAK_MIB``."""
+    longs = [r for r in results if r["protocol"] == "cv"]
+    return [
+        f"{r['rows']:,} rows x {r['epochs']} epochs (cv): peak {r['peak_rss_mib']:.0f} MiB "
+        f"(goal under {LONG_PEAK_MIB}: {'met' if r['peak_rss_mib'] < LONG_PEAK_MIB else 'not met'})"
+        for r in longs
+    ]
 
 
 def plot_scaling(results: list[dict], path: Path) -> Path:
@@ -124,6 +151,7 @@ def plot_scaling(results: list[dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    results = [r for r in results if r["protocol"] == "all"]  # the long points are in the table
     small = min(r["rows"] for r in results)
     axes_of = {
         "rows": [r for r in results if (r["members"], r["folds"]) == tuple(BASE.values())],
@@ -163,9 +191,11 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a tiny grid, to check it runs")
+    parser.add_argument("--long", action="store_true", help="the two long points alone")
     parser.add_argument("--plot", type=Path, default=ROOT / "results/scaling.png")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stackgen-scaling-") as tmp:
-        found = run_scaling(Path(tmp), args.smoke, run_child)
-    print("\n".join(scaling_table(found)))
-    print(f"wrote {plot_scaling(found, args.plot)}")
+        found = run_scaling(Path(tmp), args.smoke, run_child, grid_too=not args.long)
+    print("\n".join(scaling_table(found) + long_verdicts(found)))
+    if not args.long:
+        print(f"wrote {plot_scaling(found, args.plot)}")
