@@ -211,7 +211,8 @@ def test_every_out_of_fold_prediction_comes_from_a_copy_that_did_not_train_on_it
     real = fitting.fit_side_by_side
 
     def recording(models, datasets, **kwargs):
-        trained_on.extend({tuple(r) for r in np.round(d[0], 5)} for d in datasets)
+        rows = [d[0][d[2]] if len(d) > 2 else d[0] for d in datasets]  # (X, Y) or (X, Y, rows)
+        trained_on.extend({tuple(r) for r in np.round(X, 5)} for X in rows)
         return real(models, datasets, **kwargs)
 
     monkeypatch.setattr(fitting, "fit_side_by_side", recording)

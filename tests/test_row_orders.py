@@ -82,3 +82,31 @@ def test_side_by_side_in_chunks_of_one_epoch_ends_with_the_same_bits(monkeypatch
     for a, b in zip(whole, chunked, strict=True):
         for wa, wb in zip(a, b, strict=True):
             assert np.array_equal(wa, wb)
+
+
+@pytest.mark.skipif(not compiled_loop.available(), reason="the compiled loop is TensorFlow's")
+def test_copies_given_their_rows_by_place_train_as_on_copies_of_the_rows():
+    """One fold's copies read the training rows in place, (X, Y, rows), with no copy of X each:
+    the same weights as on X[rows], bit for bit, and nothing else trained."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2)).astype(np.float32)
+    Y = CLASSIFICATION.targets(rng.integers(0, 3, 60), 3)
+    folds = [np.flatnonzero(np.arange(60) % 3 != k) for k in range(3)]
+
+    def trained(by_place: bool):
+        compiled_loop.forget()
+        training.seed_everything(2)
+        starts = [members.build_mlp(f"member_{i}", 2, 3, 5) for i in range(2)]
+        models = [m for _ in folds for m in starts]
+        rows = [(X, Y, f) if by_place else (X[f], Y[f]) for f in folds for _ in starts]
+        return side_by_side.fit_side_by_side(
+            models, rows, task=CLASSIFICATION, epochs=4, batch_size=16, seeds=[7, 8] * 3
+        )
+
+    copied, in_place = trained(False), trained(True)
+    compiled_loop.forget()
+    assert len(in_place) == 6
+    for a, b in zip(copied, in_place, strict=True):
+        for wa, wb in zip(a, b, strict=True):
+            assert np.array_equal(wa, wb)
+    assert not np.array_equal(in_place[0][0], in_place[2][0])  # folds differ

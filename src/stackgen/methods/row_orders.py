@@ -11,6 +11,7 @@ that the whole array would hold there (tests/test_row_orders.py), and memory is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 INDICES_PER_CHUNK = 1 << 22
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RowOrders:
     """The rows' order in each of ``epochs`` epochs over ``n_rows`` rows, one permutation per
     epoch from each seed: one seed for one model, one per model for models side by side."""
@@ -31,15 +32,23 @@ class RowOrders:
     epochs: int
     seeds: tuple[int, ...]
     side_by_side: bool = False
+    # Side by side, where model m's rows are in the rows laid end to end (``index_chunks``):
+    # from ``starts[m]`` (default ``m * n_rows``), at ``lookups[m]`` (its rows' places there,
+    # default 0..n_rows-1), so models that share rows (one fold's copies) need no copy each.
+    starts: tuple[int, ...] = ()
+    lookups: tuple = ()
 
     @classmethod
     def of(cls, n_rows: int, epochs: int, seed: int) -> RowOrders:
         return cls(int(n_rows), int(epochs), (int(seed),))
 
     @classmethod
-    def together(cls, n_rows: int, epochs: int, seeds) -> RowOrders:
+    def together(cls, n_rows: int, epochs: int, seeds, starts=(), lookups=()) -> RowOrders:
         """Models side by side: model m's rows shuffled from ``seeds[m]``."""
-        return cls(int(n_rows), int(epochs), tuple(int(s) for s in seeds), side_by_side=True)
+        seeds = tuple(int(s) for s in seeds)
+        starts = tuple(int(s) for s in starts)
+        lookups = tuple(None if a is None else np.asarray(a, np.int64) for a in lookups)
+        return cls(int(n_rows), int(epochs), seeds, True, starts, lookups)
 
     @property
     def tail(self) -> tuple[int, ...]:
@@ -62,7 +71,8 @@ class RowOrders:
 
     def index_chunks(self, at_most: int) -> Iterator[np.ndarray]:
         """What the compiled loop reads: consecutive epochs laid end to end; side by side, model
-        m's row r as row ``m * n_rows + r`` of every model's rows laid end to end."""
+        m's row r as row ``m * n_rows + r`` of every model's rows laid end to end (or as
+        ``starts[m] + lookups[m][r]``)."""
         for block in self._blocks(at_most, spread=True):
             yield block.reshape(-1, *self.tail)
 
@@ -70,19 +80,28 @@ class RowOrders:
         # Each permutation is written into the block as it is drawn: one epoch's int64 draw and
         # one int32 block are all there is in memory.
         rngs = [np.random.default_rng(seed) for seed in self.seeds]
+        starts = self.starts or [m * self.n_rows for m in range(len(rngs))]
+        lookups = self.lookups or [None] * len(rngs)
         size = self.epochs_per_chunk(at_most)
         for first in range(0, self.epochs, size):
             count = min(size, self.epochs - first)
             block = np.empty((count, self.n_rows, len(rngs)), np.int32)
             for m, rng in enumerate(rngs):
                 for k in range(count):
-                    block[k, :, m] = rng.permutation(self.n_rows) + (m * self.n_rows * spread)
+                    order = rng.permutation(self.n_rows)
+                    if spread:
+                        order = order if lookups[m] is None else lookups[m][order]
+                        order += starts[m]
+                    block[k, :, m] = order
             yield block if self.side_by_side else block[..., 0]
 
     def key(self) -> bytes:
         """What the orders are a function of, for a digest of a fit."""
         described = ["permutation per epoch", self.n_rows, self.epochs, self.seeds]
-        return json.dumps([*described, self.side_by_side]).encode()
+        digest = hashlib.sha256(json.dumps([*described, self.side_by_side, self.starts]).encode())
+        for lookup in self.lookups:
+            digest.update(b"-" if lookup is None else memoryview(np.ascontiguousarray(lookup)))
+        return digest.digest()
 
     def array(self) -> np.ndarray:
         """Every epoch at once, [epochs, n_rows(, models)]: for short fits and tests only."""

@@ -86,7 +86,7 @@ def signature(model: keras.Model) -> tuple:
 
 def fit_side_by_side(
     models: list[keras.Model],
-    datasets: list[tuple[np.ndarray, np.ndarray]],
+    datasets: list[tuple],
     *,
     task: Task,
     epochs: int,
@@ -94,7 +94,8 @@ def fit_side_by_side(
     seeds: list[int],
 ) -> list[list[np.ndarray]]:
     """Train each model on its own (X, one-hot Y) and seed, in as few compiled loops as possible;
-    returns each one's trained weights.
+    returns each one's trained weights. A dataset may be (X, Y, rows): the given rows of X and
+    Y, in that order, without a copy of them for each model (the copies of one fold's members).
 
     Models whose datasets have the same row count train together in one loop, whatever their
     architectures (the folds of diverse members), when each architecture is listed more than
@@ -106,8 +107,8 @@ def fit_side_by_side(
     """
     starts = [model.get_weights() for model in models]
     shared: dict[tuple, list[int]] = {}
-    for i, (model, (X, _)) in enumerate(zip(models, datasets, strict=True)):
-        shared.setdefault((signature(model), len(X)), []).append(i)
+    for i, (model, rows) in enumerate(zip(models, datasets, strict=True)):
+        shared.setdefault((signature(model), _count(rows)), []).append(i)
     alone = [i for listings in shared.values() if len(listings) == 1 for i in listings]
     groups: dict[int, list[int]] = {}  # row count -> listings that train side by side
     for (_, n_rows), listings in shared.items():
@@ -118,7 +119,7 @@ def fit_side_by_side(
         models[i].set_weights(starts[i])
         training.fit(
             models[i],
-            *datasets[i],
+            *_materialized(datasets[i]),
             task=task,
             epochs=epochs,
             batch_size=batch_size,
@@ -146,7 +147,7 @@ def fit_side_by_side(
 
 def fit_stacked(
     models: list[keras.Model],
-    datasets: list[tuple[np.ndarray, np.ndarray]],
+    datasets: list[tuple],
     *,
     task: Task,
     epochs: int,
@@ -171,7 +172,7 @@ def fit_stacked(
     ]
     names = [[f"branch_{b}_stacked_{k}" for k in range(len(w[0]))] for b, w in enumerate(branches)]
     (output_activation,) = {dense_layers(m)[-1].activation.__name__ for m in models}
-    n_rows, n_features = datasets[0][0].shape
+    n_rows, n_features = _count(datasets[0]), datasets[0][0].shape[1]
 
     def side_by_side() -> keras.Model:  # its twin too: the loop overwrites the weights
         inputs = keras.Input(shape=(len(models), n_features), name="rows")
@@ -206,19 +207,30 @@ def fit_stacked(
         steps_per_execution=training.execution_steps(training.STEPS_PER_EXECUTION),
     )
     ordered = [datasets[i] for i in order]
-    orders = RowOrders.together(n_rows, epochs, [seeds[i] for i in order])
+    seeds_in_order = [seeds[i] for i in order]
     if compiled_loop.available():
-        # Member m's row r is row m * n_rows + r of the members' rows laid end to end.
+        # Each distinct (X, Y) once, laid end to end; member m's rows found in them by place.
+        distinct: dict[tuple[int, int], int] = {}  # (id X, id Y) -> where its rows start
+        laid = []
+        for X, Y, *_ in ordered:
+            if (id(X), id(Y)) not in distinct:
+                distinct[id(X), id(Y)] = sum(len(x) for x, _ in laid)
+                laid.append((X, Y))
+        starts = [distinct[id(d[0]), id(d[1])] for d in ordered]
+        lookups = [d[2] if len(d) > 2 else None for d in ordered]
+        orders = RowOrders.together(n_rows, epochs, seeds_in_order, starts, lookups)
         compiled_loop.train(
             trainer,
-            np.concatenate([X for X, _ in ordered]),
-            np.concatenate([Y for _, Y in ordered]),
+            np.concatenate([X for X, _ in laid]) if len(laid) > 1 else laid[0][0],
+            np.concatenate([Y for _, Y in laid]) if len(laid) > 1 else laid[0][1],
             orders,
             batch_size,
             twin=side_by_side,
         )
     else:
-        trainer.fit(_stream(ordered, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+        orders = RowOrders.together(n_rows, epochs, seeds_in_order)
+        stream = _stream([_materialized(d) for d in ordered], orders, batch_size)
+        trainer.fit(stream, epochs=1, shuffle=False, verbose=0)
     weights: list[list[np.ndarray]] = [[] for _ in models]
     for b, listings in enumerate(by_signature.values()):
         layers = [trainer.get_layer(name) for name in names[b]]
@@ -228,6 +240,18 @@ def fit_stacked(
     for model, own in zip(models, weights, strict=True):
         model.set_weights(own)
     return weights
+
+
+def _count(dataset: tuple) -> int:
+    """Rows in a dataset: (X, Y), or (X, Y, rows) for the given rows of X and Y."""
+    return len(dataset[2]) if len(dataset) > 2 else len(dataset[0])
+
+
+def _materialized(dataset: tuple) -> tuple[np.ndarray, np.ndarray]:
+    if len(dataset) > 2:
+        X, Y, rows = dataset
+        return X[rows], Y[rows]
+    return dataset[0], dataset[1]
 
 
 def _stacked_weights(models: list[keras.Model]) -> tuple[list, list, list[str]]:
