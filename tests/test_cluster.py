@@ -1,6 +1,7 @@
-"""The repeat study on a Dask cluster (``--scheduler``): a 2-worker LocalCluster gives every seed
+"""Dask clusters (``--scheduler``): for the repeat study, a 2-worker LocalCluster gives every seed
 the same numbers, to the last digit, as local processes, and a study cut short resumes the same
-way; without Dask, or with no scheduler at the address, it is one line."""
+way; for step 3, members and fold copies trained on the workers end with the same weights; without
+Dask, or with no scheduler at the address, it is one line."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_script
+from sklearn.datasets import make_blobs
 
 from stackgen import cluster
 from stackgen.trust.errors import StackgenError
@@ -106,3 +109,79 @@ def test_a_real_scheduler_passes_the_probe():
         n_workers=1, processes=False, dashboard_address=None, protocol="tcp"
     ) as local:
         assert list(cluster.run_all(abs, [(-2,)], 1, local.scheduler_address)) == [2]
+
+
+def _member_files(folder: Path) -> list[Path]:
+    """Two members trained elsewhere: one compiled as the tutorial's (Dense, Adam,
+    cross-entropy), and one with its own optimizer."""
+    import keras
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, optimizer in enumerate(["adam", keras.optimizers.SGD(0.05)], start=1):
+        keras.utils.set_random_seed(number)
+        inputs = keras.Input((2,))
+        hidden = keras.layers.Dense(6, activation="relu")(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+        paths.append(folder / f"m{number}.keras")
+        model.save(paths[-1])
+    return paths
+
+
+def _trained_arrays(work: Path) -> dict[str, np.ndarray]:
+    """Every saved member's weights and the out-of-fold predictions, by name."""
+    import keras
+
+    found = {}
+    for path in sorted((work / "models").glob("member_*.keras")):
+        model = keras.saving.load_model(path, compile=False)
+        for k, weights in enumerate(model.get_weights()):
+            found[f"{path.name}/{k}"] = weights
+    with np.load(work / "models/oof_predictions.npz") as oof:
+        found |= {f"oof/{name}": oof[name] for name in oof.files}
+    return found
+
+
+@pytest.mark.xdist_group("cluster")
+def test_fold_trainings_on_a_local_cluster_give_the_same_weights(tmp_path):
+    """Step 3 under cv with --scheduler local and members trained elsewhere: their fold copies,
+    each a task on one of 2 Dask workers (one with Keras's Adam, one with its own SGD), give the
+    out-of-fold predictions of the run here, bit for bit."""
+    pytest.importorskip("distributed")
+    X, y = make_blobs(n_samples=160, centers=3, n_features=2, cluster_std=2, random_state=2)
+    data = tmp_path / "blobs.npz"
+    np.savez(data, train_X=X[:100], train_y=y[:100], test_X=X[100:], test_y=y[100:])
+    files = [str(p) for p in _member_files(tmp_path / "members")]
+    flags = ["--data", str(data), "--member-files", *files, "--protocol", "cv", "--folds", "3"]
+    flags += ["--epochs", "4", "--upto", "3"]
+    here = run_script("run", *flags, workdir=tmp_path / "here")
+    assert here.returncode == 0, here.stderr[-3000:]
+    there = run_script("run", *flags, "--scheduler", "local", workdir=tmp_path / "dask")
+    assert there.returncode == 0, there.stderr[-3000:]
+    # A fold copy of a member trained elsewhere trains alone: 2 members x 3 folds; the given
+    # members themselves are used as they are.
+    assert "6 training tasks ran on a local Dask cluster of 2 process workers" in there.stdout
+    assert "training tasks ran" not in here.stdout
+    local, dask = _trained_arrays(tmp_path / "here"), _trained_arrays(tmp_path / "dask")
+    assert sorted(local) == sorted(dask) and len(local) >= 8
+    for name, array in local.items():
+        assert np.array_equal(array, dask[name]), name
+    assert not np.isnan(local["oof/probs"]).any()
+
+
+@pytest.mark.xdist_group("cluster")
+def test_stackgens_own_members_on_a_local_cluster_give_the_same_weights(tmp_path):
+    """run --scheduler local with stackgen's MLPs: the members side by side are one task, all
+    their fold copies another, and both end as they do here."""
+    pytest.importorskip("distributed")
+    flags = ["--members", "2", "--epochs", "3", "--protocol", "cv", "--folds", "2", "--upto", "3"]
+    here = run_script("run", *flags, workdir=tmp_path / "here")
+    assert here.returncode == 0, here.stderr[-3000:]
+    there = run_script("run", *flags, "--scheduler", "local", workdir=tmp_path / "dask")
+    assert there.returncode == 0, there.stderr[-3000:]
+    assert "2 training tasks ran on a local Dask cluster" in there.stdout
+    local, dask = _trained_arrays(tmp_path / "here"), _trained_arrays(tmp_path / "dask")
+    assert sorted(local) == sorted(dask) and len(local) == 2 * 4 + 2
+    for name, array in local.items():
+        assert np.array_equal(array, dask[name]), name

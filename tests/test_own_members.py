@@ -362,13 +362,13 @@ def test_cv_never_gives_a_row_a_prediction_from_a_copy_that_trained_on_it(
     split = make_split(cfg)
     items = import_members(tuple(several_inputs["files"]), split)
     trained_on: list[np.ndarray] = []  # each fresh copy's training rows, as row digests
-    real_fit = fitting._fit_own
+    real_fit = fitting.train_one
 
-    def recording(member, model, X, *args):
-        trained_on.append(inputs.row_digests(X))
-        return real_fit(member, model, X, *args)
+    def recording(model, X, rows, *args):
+        trained_on.append(inputs.row_digests(inputs.take(X, rows)))
+        return real_fit(model, X, rows, *args)
 
-    monkeypatch.setattr(fitting, "_fit_own", recording)
+    monkeypatch.setattr(fitting, "train_one", recording)
     oof, fold_of = own_members.out_of_fold(items, split, cfg)
     assert len(trained_on) == 3 * len(items)  # a fresh copy per fold and member
     every = inputs.row_digests(split.train_X)

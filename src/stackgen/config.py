@@ -144,6 +144,19 @@ class Config:
         ),
         check=lambda v: None if v is None or v >= 1 else f"must be at least 1, got {v}",
     )
+    # Where steps 3 and 7 (and run) train, and where step 10's seeds run: here, or on a Dask
+    # cluster (cluster.py). The weights and numbers are the same either way.
+    scheduler: str | None = setting(
+        None,
+        flag=Flag(
+            "--scheduler",
+            "steps 3 and 7 and run: train the members and the cv protocol's fold copies on the "
+            "Dask cluster at ADDRESS (tcp://host:8786), or on a local cluster of one process "
+            "worker per core with 'local', to the same weights as here; step 10: run its seeds "
+            "there, on --jobs local workers with 'local' (needs pip install 'stackgen[cluster]')",
+            metavar="ADDRESS",
+        ),
+    )
     members: int = setting(
         5,
         flag=Flag("--members", "number of ensemble members (default: %(default)s)", whole),

@@ -24,7 +24,7 @@ TUTORIAL_PROTOCOL_NOTE = (
     "on, so this accuracy is optimistic"
 )
 # Settings that say where and how loudly a step runs, not what it computes.
-NOT_PARAMS = ("workdir", "quiet", "force", "progress")
+NOT_PARAMS = ("workdir", "quiet", "force", "progress", "scheduler")
 
 
 class Printer:

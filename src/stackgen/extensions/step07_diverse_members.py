@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from stackgen import step_skips
+from stackgen import cluster, step_skips
 from stackgen.config import Config
 from stackgen.methods import experiments, integrated, members, protocols
 from stackgen.step_io import Printer, print_interval_widths
@@ -36,10 +36,13 @@ def run(cfg: Config) -> dict:
         experiments.INTEGRATED,
     ]
     scores, kinds, identical_rows = {}, {"identical": False, "diverse": True}, []
+    with cluster.trainings_on(cfg.scheduler) as trainings:
+        trained = {kind: _trained(split, cfg, diverse) for kind, diverse in kinds.items()}
+    if cfg.scheduler:
+        out.info(cluster.tasks_said(trainings))
     for kind, diverse in kinds.items():
         kind_cfg = dataclasses.replace(cfg, diverse=diverse)
-        chosen = own_members.tutorial_members(split, kind_cfg)
-        models, oof, _ = own_members.train_and_out_of_fold(chosen, split, kind_cfg, cfg.needs_oof)
+        models, oof = trained[kind]
         oof = None if oof is None else oof[0]
         test_P = np.stack(members.member_probabilities(models, split.test_X), axis=1)
         for rows in protocols.rows_for(split, test_P, oof, kind_cfg.protocol_objects()):
@@ -65,3 +68,11 @@ def run(cfg: Config) -> dict:
     }
     out.made(NUMBER, [write_json(paths.result("diverse.json"), result)], [paths.data])
     return result
+
+
+def _trained(split, cfg: Config, diverse: bool) -> tuple[list, object]:
+    """Identical (or diverse) members trained afresh, and their out-of-fold predictions."""
+    kind_cfg = dataclasses.replace(cfg, diverse=diverse)
+    chosen = own_members.tutorial_members(split, kind_cfg)
+    models, oof, _ = own_members.train_and_out_of_fold(chosen, split, kind_cfg, cfg.needs_oof)
+    return models, oof

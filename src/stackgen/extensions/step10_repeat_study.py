@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from stackgen.config import HEAD_SEED_OFFSET, MAX_MEMBERS, MAX_SEED, Config
 from stackgen.data.task import CLASSIFICATION
 from stackgen.methods import experiments, integrated, members, protocols, stats
 from stackgen.methods.experiments import BEST
-from stackgen.step_io import Printer
+from stackgen.step_io import NOT_PARAMS, Printer
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import own_members, settings
@@ -46,7 +45,7 @@ NUMBER = 10
 def settings_key(cfg: Config, max_members: int, vary_data: bool) -> str:
     """Seeds are only reused by runs with the same settings and data: a short hash of them (and
     of your data file's bytes) names the dir."""
-    keep = {k: v for k, v in cfg.as_dict().items() if k not in ("seed", "workdir", "quiet")}
+    keep = {k: v for k, v in cfg.as_dict().items() if k not in ("seed", *NOT_PARAMS)}
     keep.update(max_members=max_members, vary_data=vary_data)
     if cfg.data_file is not None:
         keep["data_sha256"] = file_digest(cfg.data_file)
@@ -155,13 +154,6 @@ def add_flags(parser) -> None:
         help="members per seed for the accuracy-against-members curve (default: %(default)s)",
     )
     parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run the seeds on the Dask cluster at ADDRESS (tcp://host:8786), or on a local "
-        "cluster of --jobs process workers with 'local' (needs pip install 'stackgen[cluster]')",
-    )
-    parser.add_argument(
         "--vary-data",
         action="store_true",
         help="draw a new data set for each seed too (default: the tutorial's)",
@@ -174,7 +166,6 @@ def run(
     jobs: int = 1,
     max_members: int = 10,
     vary_data: bool = False,
-    scheduler: str | None = None,
 ) -> dict:
     _check_settings(cfg, seeds, max_members, vary_data)
     out, paths = Printer(cfg), Paths.of(cfg)
@@ -183,11 +174,15 @@ def run(
     todo = [s for s in wanted if _done(folder / f"seed_{s:04d}.json") is None]
     out.info(
         f"repeat study: {seeds} seeds, {len(wanted) - len(todo)} already done in "
-        f"{paths.rel(folder)}, {len(todo)} to run on {cluster.describe(jobs, scheduler)}"
+        f"{paths.rel(folder)}, {len(todo)} to run on {cluster.describe(jobs, cfg.scheduler)}"
     )
     began = time.perf_counter()
     results = cluster.run_all(
-        run_seed, [(cfg, s, max_members, vary_data) for s in todo], jobs, scheduler
+        run_seed,
+        # A seed on a worker trains there: no cluster of its own.
+        [(dataclasses.replace(cfg, scheduler=None), s, max_members, vary_data) for s in todo],
+        jobs,
+        cfg.scheduler,
     )
     for done, result in enumerate(results, start=1):
         seed_file = write_json(folder / f"seed_{result['seed']:04d}.json", result)
@@ -270,4 +265,4 @@ def format_summary(summary: dict, metric: str = "accuracy") -> list[str]:
 
 
 def default_jobs() -> int:
-    return max(1, os.cpu_count() or 1)
+    return cluster.default_workers()

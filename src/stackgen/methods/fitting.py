@@ -9,21 +9,27 @@ out-of-fold predictions. What the estimators' ``fit`` and step 3 both do.
   Adam, the task's loss) train side by side in one compiled loop (``side_by_side.py``), each on
   its own rows and shuffles; the others one by one, each with its own optimizer and loss. Either
   way the result is what training each one alone with ``model.fit`` gives.
+* Each of those trainings is one call (``train_side_by_side``: the members, or all their fold
+  copies, side by side; ``train_one``: a member or a copy alone), run where
+  ``cluster.trainings()`` says: here, one after another, or as tasks on a Dask cluster's
+  workers. A call takes its starting models and rows and gives back trained weights (or the
+  trained model), so where it ran does not change them.
 
 Every shuffle comes from the member's seed; the same seed gives the same weights.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import keras
 import numpy as np
 
+from stackgen import cluster
 from stackgen import progress as progress_lines
 from stackgen.data import inputs
 from stackgen.data.task import Classes
-from stackgen.methods import early_stopping, member_checks, training
+from stackgen.methods import early_stopping, member_checks, shipping, training
 from stackgen.methods.members import Member
 from stackgen.methods.side_by_side import fit_side_by_side
 from stackgen.trust.errors import StackgenError
@@ -55,24 +61,27 @@ def final_models(
     built = [m for m in members if m.given is None]
     models = {m.index: m.start() for m in built}
     plain = [m for m in built if m.plain and sample_weight is None]
+    alone = [m for m in built if m.index not in {p.index for p in plain}]
+    together = [models[m.index] for m in plain]
+
+    def calls():
+        if plain:
+            rows = [(X, classes.task.targets(y, classes.n_classes))] * len(plain)
+            seeds = [m.seed for m in plain]
+            yield side_by_side_call(together, rows, classes, epochs, batch_size, seeds)
+        for m in alone:
+            model = models[m.index]
+            yield one_call(m, model, X, None, y, classes, target, epochs, batch_size, sample_weight)
+
+    results = run_trainings(calls())
     done, total = 0, len(built)
     if plain:
-        fit_side_by_side(
-            [models[m.index] for m in plain],
-            [(X, classes.task.targets(y, classes.n_classes))] * len(plain),
-            task=classes.task,
-            epochs=epochs,
-            batch_size=batch_size,
-            seeds=[m.seed for m in plain],
-        )
+        for model, weights in zip(together, next(results), strict=True):
+            model.set_weights(weights)
         done += len(plain)
         _said(progress)("members", done, total)
-    for member in built:
-        if member.index in {m.index for m in plain}:
-            continue
-        _fit_own(
-            member, models[member.index], X, y, classes, target, epochs, batch_size, sample_weight
-        )
+    for member in alone:
+        models[member.index] = next(results)
         done += 1
         _said(progress)("members", done, total)
     return [m.given if m.given is not None else models[m.index] for m in members]
@@ -97,66 +106,127 @@ def out_of_fold(
     NaN."""
     oof = np.full((inputs.count(X), len(members), classes.n_outputs), np.nan, dtype=np.float32)
     plain = [m for m in members if m.plain and sample_weight is None]
+    place = {m.index: p for p, m in enumerate(members)}
+    # A member's copies start from its own seed's weights in every split: one model per member,
+    # listed once per split; all of them train side by side in one loop.
+    starts = {m.index: m.fresh() for m in plain}
+    together = [(starts[m.index], fit, held, m) for fit, held in splits for m in plain]
+    alone = [
+        (number, fit, held, m)
+        for number, (fit, held) in enumerate(splits, start=1)
+        for m in members
+        if m.index not in starts
+    ]
+
+    def calls():
+        if together:
+            Y = classes.task.targets(y, classes.n_classes)
+            rows = [(X, Y, fit) for _, fit, _, _ in together]  # one copy of X for them all
+            seeds = [m.seed for *_, m in together]
+            models = [model for model, *_ in together]
+            yield side_by_side_call(models, rows, classes, epochs, batch_size, seeds)
+        for _, fit, _, m in alone:  # each copy made as its training is reached
+            weights = None if sample_weight is None else sample_weight[fit]
+            yield one_call(m, m.fresh(), X, fit, y, classes, target, epochs, batch_size, weights)
+
+    results = run_trainings(calls())
     total, done = len(splits) * len(members), 0
-    if plain:
-        # A member's copies start from its own seed's weights in every split: one model per
-        # member, listed once per split; all of them train side by side in one loop.
-        starts = {m.index: m.fresh() for m in plain}
-        Y = classes.task.targets(y, classes.n_classes)
-        place = {m.index: p for p, m in enumerate(members)}
-        models, datasets, seeds, held = [], [], [], []
-        for fit_rows, held_out in splits:
-            for member in plain:
-                models.append(starts[member.index])
-                datasets.append((X[fit_rows], Y[fit_rows]))
-                seeds.append(member.seed)
-                held.append((held_out, place[member.index]))
-        trained = fit_side_by_side(
-            models, datasets, task=classes.task, epochs=epochs, batch_size=batch_size, seeds=seeds
-        )
-        for model, weights, (rows, at) in zip(models, trained, held, strict=True):
+    if together:
+        for (model, _, held, member), weights in zip(together, next(results), strict=True):
             model.set_weights(weights)
-            oof[rows, at] = training.predict_proba(model, X[rows])
-        done += len(models)
+            oof[held, place[member.index]] = training.predict_proba(model, X[held])
+        done += len(together)
         _said(progress)("fold copies", done, total)
-    for number, (fit_rows, held_out) in enumerate(splits, start=1):
-        weights = None if sample_weight is None else sample_weight[fit_rows]
-        for place, member in enumerate(members):
-            if member.index in {m.index for m in plain}:
-                continue
-            copy = member.fresh()
-            part = inputs.take(X, fit_rows)
-            _fit_own(member, copy, part, y[fit_rows], classes, target, epochs, batch_size, weights)
-            wrapper = member_checks.wrap(
-                copy,
-                f"fold_{number}_{member.name}",
-                member.kind,
-                member.reads,
-                target if member.own_units else None,
-            )
-            oof[held_out, place] = training.predict_proba(wrapper, inputs.take(X, held_out))
-            done += 1
-            _said(progress)("fold copies", done, total)
+    for (number, _, held, member), copy in zip(alone, results, strict=True):
+        wrapper = member_checks.wrap(
+            copy,
+            f"fold_{number}_{member.name}",
+            member.kind,
+            member.reads,
+            target if member.own_units else None,
+        )
+        oof[held, place[member.index]] = training.predict_proba(wrapper, inputs.take(X, held))
+        done += 1
+        _said(progress)("fold copies", done, total)
     return oof
 
 
-def _fit_own(
-    member: Member, model, X, y, classes: Classes, target, epochs, batch_size, weights=None
-) -> None:
-    """Train ``model`` (the member, or a fresh copy of it) with its own optimizer and loss."""
-    optimizer, loss = member_checks.rebuild(member.settings)
+def side_by_side_call(models, datasets, classes: Classes, epochs, batch_size, seeds) -> tuple:
+    """The call that trains ``models`` side by side, model i on ``datasets[i]`` from seed i."""
+    return (train_side_by_side, models, datasets, classes.task, epochs, batch_size, seeds)
+
+
+def one_call(
+    member: Member, model, X, rows, y, classes: Classes, target, epochs, batch_size, weights=None
+) -> tuple:
+    """The call that trains ``model`` (the member, or a fresh copy of it) alone on the ``rows``
+    of X (None: all of them), with the member's own optimizer and loss."""
+    targets = member.targets(y if rows is None else y[rows], classes, target)
+    fit = (epochs, batch_size, member.seed, weights)
+    return (train_one, model, X, rows, targets, classes.task, member.settings, *fit)
+
+
+def train_side_by_side(models, datasets, task, epochs, batch_size, seeds) -> list:
+    """``fit_side_by_side``: every model's trained weights."""
+    return fit_side_by_side(
+        models, datasets, task=task, epochs=epochs, batch_size=batch_size, seeds=seeds
+    )
+
+
+def train_one(model, X, rows, targets, task, settings, epochs, batch_size, seed, weights):
+    """``model`` trained on the ``rows`` of X (None: all of them)."""
+    optimizer, loss = member_checks.rebuild(settings)
     training.fit(
         model,
-        X,
-        member.targets(y, classes, target),
-        task=classes.task,
+        X if rows is None else inputs.take(X, rows),
+        targets,
+        task=task,
         epochs=epochs,
         batch_size=batch_size,
-        seed=member.seed,
+        seed=seed,
         optimizer=optimizer,
         loss=loss,
         sample_weight=weights,
     )
+    return model
+
+
+def run_trainings(calls) -> Iterator:
+    """Each call ``(function, *args)``'s result, in order, from where trainings run now: here,
+    each call made as it is reached; or on Dask workers, its models shipped there as their
+    configuration and weights, and a model trained alone brought back into the caller's own."""
+    runner = cluster.trainings()
+    if isinstance(runner, cluster.Here):
+        yield from runner.map(_call, calls)
+        return
+    calls = list(calls)
+    backend = keras.backend.backend()
+    sent = ((backend, function, *map(shipping.ship, args)) for function, *args in calls)
+    for (function, *args), result in zip(calls, runner.map(_on_worker, sent), strict=True):
+        if function is train_one:
+            model, _, _, _, task, settings, *_ = args
+            optimizer, loss = member_checks.rebuild(settings)
+            training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer, loss)
+            result = shipping.restore(model, result)
+        yield result
+
+
+def _call(function, *args):
+    return function(*args)
+
+
+def _on_worker(backend: str, function, *args):
+    """``function(*args)`` on a Dask worker: its models rebuilt, the backend's kernels made
+    deterministic; a trained model sent back as its trained state. Refused on a worker whose
+    Keras runs another backend (the weights would differ)."""
+    if keras.backend.backend() != backend:
+        raise StackgenError(
+            f"a worker runs Keras on {keras.backend.backend()} and this process on {backend}: "
+            f"start the workers with KERAS_BACKEND={backend}"
+        )
+    training.deterministic()
+    result = function(*map(shipping.unship, args))
+    return shipping.trained_state(result) if isinstance(result, keras.Model) else result
 
 
 def out_of_fold_early_stopped(

@@ -55,13 +55,18 @@ _determinism_on = False
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and the backend, and make the backend's kernels deterministic."""
-    global _determinism_on
     keras.utils.set_random_seed(seed)
     # Keras draws every seed it is not given (each initialiser's, its global SeedGenerator's)
     # from Python's global ``random``, which other threads may draw from in between: a Dask
     # worker's own threads do, and the weights would change. Keras gets a generator of its own,
     # seeded alike: the same draws, taken by no one else.
     keras_seeds.python_random = random.Random(seed)
+    deterministic()
+
+
+def deterministic() -> None:
+    """Make the backend's kernels deterministic, once per process."""
+    global _determinism_on
     if _determinism_on:
         return
     # Same seed, same machine -> same weights to the last bit, even with threaded kernels.

@@ -10,6 +10,7 @@ the folds. Either way the members are made and trained by the estimators' own co
 
 from __future__ import annotations
 
+from stackgen import cluster
 from stackgen.config import Config
 from stackgen.data.split import TableFile
 from stackgen.methods import early_stopping, member_checks
@@ -61,16 +62,19 @@ def run(cfg: Config) -> dict:
             )
         chosen = own_members.tutorial_members(split, cfg)
         cv = cfg.needs_oof
-    models, oof, stopped = own_members.train_and_out_of_fold(chosen, split, cfg, cv)
-    stopping = early_stopping_said(out, cfg, *stopped, len(split.train_y)) if stopped else None
-    if oof is not None and (split.grouped or split.ordered):
-        # The leak audit (step 4): what row-wise folds, blind to the groups or the time, would
-        # have reported on the same rows.
-        out.info(
-            f"leak audit: {len(chosen) * cfg.folds} more trainings on row-wise folds, to show "
-            "what they would have reported"
-        )
-        oof = (*oof, own_members.out_of_fold(chosen, split, cfg, rowwise=True))
+    with cluster.trainings_on(cfg.scheduler) as trainings:
+        models, oof, stopped = own_members.train_and_out_of_fold(chosen, split, cfg, cv)
+        stopping = early_stopping_said(out, cfg, *stopped, len(split.train_y)) if stopped else None
+        if oof is not None and (split.grouped or split.ordered):
+            # The leak audit (step 4): what row-wise folds, blind to the groups or the time,
+            # would have reported on the same rows.
+            out.info(
+                f"leak audit: {len(chosen) * cfg.folds} more trainings on row-wise folds, to "
+                "show what they would have reported"
+            )
+            oof = (*oof, own_members.out_of_fold(chosen, split, cfg, rowwise=True))
+    if cfg.scheduler:
+        out.info(cluster.tasks_said(trainings))
     # Saved only once all are trained: an interrupted run leaves the previous members intact.
     written = save_members(models, oof, paths, cfg, split, sources, cv_skipped, stopping, warned)
     for path in written:
