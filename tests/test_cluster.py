@@ -185,3 +185,34 @@ def test_stackgens_own_members_on_a_local_cluster_give_the_same_weights(tmp_path
     assert sorted(local) == sorted(dask) and len(local) == 2 * 4 + 2
     for name, array in local.items():
         assert np.array_equal(array, dask[name]), name
+
+
+@pytest.mark.xdist_group("cluster")
+def test_an_estimator_fit_inside_trainings_on_a_cluster_gives_the_same_stack():
+    """In Python: fit inside ``cluster.trainings_on("local")`` sends the fold copies of a model
+    of the user's own to the workers, and gives the out-of-fold predictions and the stack's
+    predictions of a fit here."""
+    pytest.importorskip("distributed")
+    import keras
+
+    import stackgen
+
+    X, y = make_blobs(n_samples=120, centers=3, n_features=2, cluster_std=2, random_state=2)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+
+    def fitted():
+        members = [keras.models.clone_model(model), stackgen.tutorial_mlp(hidden=4)]
+        members[0].compile(optimizer=keras.optimizers.SGD(0.1), loss=model.loss)
+        members[0].set_weights(model.get_weights())
+        return stackgen.StackingClassifier(members, cv=2, epochs=3, random_state=1).fit(X, y)
+
+    here = fitted()
+    with cluster.trainings_on("local", workers=2) as there:
+        on_dask = fitted()
+    # The MLP's final member, its fold copies side by side, the given model's two copies alone.
+    assert there.sent == 1 + 1 + 2
+    assert np.array_equal(here.oof_predictions_, on_dask.oof_predictions_)
+    assert np.array_equal(here.predict_proba(X), on_dask.predict_proba(X))
