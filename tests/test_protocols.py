@@ -96,7 +96,9 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
 
     def recording_fit(models, datasets, **kwargs):
         trained = real_fit(models, datasets, **kwargs)
-        fits.extend((w, _rows_as_set(X)) for w, (X, _) in zip(trained, datasets, strict=True))
+        # A dataset is (X, Y) or (X, Y, rows): the model trains on X[rows].
+        seen = [d[0][d[2]] if len(d) > 2 else d[0] for d in datasets]
+        fits.extend((w, _rows_as_set(X)) for w, X in zip(trained, seen, strict=True))
         return trained
 
     def recording_predict(model, X):
