@@ -8,6 +8,8 @@ import pytest
 from stackgen.data.task import CLASSIFICATION, REGRESSION, accuracy, r2
 from stackgen.methods import metalearners
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import metalearner_files
+from stackgen.workdir.paths import Paths
 
 
 def _P(*members):
@@ -114,6 +116,23 @@ def test_every_meta_learner_fits_and_returns_probabilities(name, passthrough):
         assert meta.coef_.shape == (3, 3 + 2 * passthrough)  # per class: 3 members (+ 2)
     else:  # weights only: one per member
         assert meta.weights_.shape == (3,) and not passthrough
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_every_meta_learner_saved_by_step_4_loads_without_code_and_predicts_the_same(
+    name, tmp_path
+):
+    """skops refuses a type it is not told to trust: each kind's saved file must load with the
+    trusted types, and predict what the fitted one did."""
+    rng = np.random.default_rng(4)
+    y = np.arange(90) % 3
+    P = np.stack([0.6 * np.eye(3)[y] + 0.4 * rng.dirichlet(np.ones(3), 90) for _ in range(2)], 1)
+    meta = metalearners.meta_learner(name, CLASSIFICATION, seed=0).fit(P, y)
+    path = tmp_path / f"meta{metalearner_files.suffix_of(meta)}"
+    metalearner_files.save_meta(meta, path, n_inputs=6)
+    loaded, n_inputs = metalearner_files.load_meta(path, Paths(tmp_path, False, None))
+    assert n_inputs == 6 and loaded.kind == name
+    np.testing.assert_array_equal(loaded.predict_proba(P), meta.predict_proba(P))
 
 
 def test_every_meta_kind_is_a_choice_with_one_label_per_task():

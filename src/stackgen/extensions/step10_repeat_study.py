@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 
 from stackgen import cluster, plots, progress
 from stackgen.cli.flags import positive_int
@@ -96,6 +97,7 @@ def _one_thread_per_worker() -> None:
     # only contend. Must happen before TensorFlow starts its runtime, so once per worker.
     import tensorflow as tf
 
+    threadpoolctl.threadpool_limits(1)  # BLAS, and the OpenMP of histogram gradient boosting
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -14,9 +14,9 @@ Baselines: one member, the best member (picked on the fitting rows), the plain a
 probabilities (model averaging), a weighted average (weights fitted on the fitting rows), and
 majority vote. Meta-learners: logistic regression (multinomial or the tutorial-era one-vs-rest),
 multi-response linear regression (Ting & Witten 1999), non-negative weights (Super Learner),
-greedy ensemble selection with replacement (Caruana et al. 2004), random forest, gradient
-boosting, k-nearest neighbours and a small MLP; for regression, linear and non-negative linear
-regression.
+greedy ensemble selection with replacement (Caruana et al. 2004), random forest (100 trees),
+gradient boosting (scikit-learn's histogram-based one), k-nearest neighbours and a small MLP;
+for regression, linear and non-negative linear regression.
 
 Two corrections to the tutorial's text:
 
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize, nnls
 from sklearn.base import is_classifier
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import KNeighborsClassifier
@@ -67,6 +67,7 @@ TRUSTED_TYPES = [
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 
 
@@ -413,14 +414,14 @@ SPECS: tuple[MetaSpec, ...] = (
         "random forest",
         _sklearn(
             "rf",
-            lambda seed: RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=1),
+            lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1),
         ),
     ),
     MetaSpec(
         "gbm",
         "classification",
         "gradient boosting",
-        _sklearn("gbm", lambda seed: GradientBoostingClassifier(random_state=seed)),
+        _sklearn("gbm", lambda seed: HistGradientBoostingClassifier(random_state=seed)),
     ),
     MetaSpec(
         "knn",
