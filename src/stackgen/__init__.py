@@ -22,6 +22,7 @@ _EXPORTS = {
     "StackingRegressor": "stackgen.api.estimator",
     "load": "stackgen.api.estimator",
     "tutorial_mlp": "stackgen.methods.members",
+    "small_cnn": "stackgen.methods.members",
     "NetworkHead": "stackgen.methods.integrated",
     "final_estimator_names": "stackgen.api.estimator",
     "StackgenError": "stackgen.trust.errors",

@@ -184,8 +184,9 @@ class Config:
             "--data",
             "step 1: your own data instead of the blobs: a CSV table with a header row (with "
             "--target), or an .npz of arrays train_X, train_y, test_X, test_y (X of any shape; "
-            "several inputs as test_X_<name>; docs/own-members.md); the work dir then defaults "
-            "to runs/<file name>/",
+            "several inputs as test_X_<name>; docs/own-members.md), or a folder of images, one "
+            "folder per class (docs/own-members.md); the work dir then defaults to "
+            "runs/<file name>/",
             read=Path,
             metavar="FILE",
             given=_resolved,
@@ -418,7 +419,15 @@ class Config:
                 )
             if Path(self.predictions_file).suffix != ".npz":
                 return "--predictions takes an .npz file (docs/own-members.md)"
-        npz = self.data_file is not None and Path(self.data_file).suffix == ".npz"
+        folder = self.data_file is not None and Path(self.data_file).is_dir()
+        if folder and self.target is not None:
+            return (
+                "--target names a CSV table's column; a folder of images takes its classes "
+                "from its class folders' names: drop --target"
+            )
+        if folder and self.task not in (d["task"].default, "classification"):
+            return "a folder of images is a classification, one folder per class: drop --task"
+        npz = folder or (self.data_file is not None and Path(self.data_file).suffix == ".npz")
         if npz and self.target is not None:
             return (
                 "--target names a CSV table's column; an .npz holds its labels as train_y and "
@@ -430,7 +439,7 @@ class Config:
             self.task != d["task"].default or self.test_size != d["test_size"].default
         ):
             return "--task and --test-size apply to your own data: add --data FILE.csv"
-        if npz and self.test_size != d["test_size"].default:
+        if npz and not folder and self.test_size != d["test_size"].default:
             return "--test-size applies to a CSV table; an .npz holds its own train and test arrays"
         table_flags = [
             flag
@@ -444,6 +453,8 @@ class Config:
             )
             if given
         ]
+        if table_flags and folder:
+            return f"{table_flags[0]} applies to a table's columns, not to a folder of images"
         if table_flags and npz and table_flags[0] in ("--groups", "--weights"):
             kind = table_flags[0][2:]
             return (

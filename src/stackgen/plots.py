@@ -8,6 +8,8 @@ global backend or needs a display.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -248,19 +250,25 @@ def graphviz_available() -> bool:
 
 
 def plot_network(model, path: Path) -> Path | None:
-    """Draw ``model`` with members expanded; return None (and draw nothing) without Graphviz."""
+    """Draw ``model`` with members expanded (or, where Graphviz cannot lay that out, as they
+    are); return None (and draw nothing) without Graphviz, or where it fails on both."""
     if not graphviz_available():
         return None
     import keras  # only here: this module must import without TensorFlow for step 1
 
-    with atomic_path(path) as tmp:
-        keras.utils.plot_model(
-            model,
-            to_file=str(tmp),
-            show_shapes=True,
-            show_layer_names=True,
-            expand_nested=True,
-            show_trainable=True,
-            dpi=80,
-        )
-    return path
+    for nested in (True, False):  # Graphviz's layout fails on some nested graphs: then flat
+        try:  # pydot prints dot's error before raising it: kept off the step's output
+            with atomic_path(path) as tmp, contextlib.redirect_stdout(io.StringIO()):
+                keras.utils.plot_model(
+                    model,
+                    to_file=str(tmp),
+                    show_shapes=True,
+                    show_layer_names=True,
+                    expand_nested=nested,
+                    show_trainable=True,
+                    dpi=80,
+                )
+            return path
+        except AssertionError:  # pydot's word for "dot exited with an error"
+            continue
+    return None

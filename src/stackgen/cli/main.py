@@ -73,6 +73,11 @@ def run_script(module_name: str, argv: list[str] | None, doc: str | None) -> dic
     return guarded(lambda: _locked(cfg, run_step))
 
 
+def _one_or_many(given: list[str] | None) -> str | list[str] | None:
+    """``predict --input``: one file as its path; several (image files) as the list."""
+    return given if given is None or len(given) > 1 else given[0]
+
+
 def _require_inputs(step: registry.Step, cfg: Config) -> None:
     """Every file ``step`` always reads is there, or one line naming the step that makes it;
     and the protocols it is asked for can be run on the data step 1 made."""
@@ -126,9 +131,11 @@ def main(argv: list[str] | None = None) -> object:
     predict_command.add_argument(
         "--input",
         default=None,
+        nargs="+",
         metavar="FILE",
         help="CSV file of points, one per row (default: standard input); or FILE.npz with "
-        "an array X (X_<name> for each input) for members that read arrays",
+        "an array X (X_<name> for each input) for members that read arrays; or images: a "
+        "folder of them, or image files",
     )
     predict_command.add_argument(
         "--protocol",
@@ -186,7 +193,11 @@ def main(argv: list[str] | None = None) -> object:
         predict = guarded(lambda: importlib.import_module(COMMANDS["predict"]))
         return guarded(
             lambda: predict.predict(
-                cfg, args.input, args.protocol, tuple(dict.fromkeys(args.id)), args.long
+                cfg,
+                _one_or_many(args.input),
+                args.protocol,
+                tuple(dict.fromkeys(args.id)),
+                args.long,
             )
         )
     parser.error(f"unknown command {args.command}")

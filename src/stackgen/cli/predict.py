@@ -45,12 +45,12 @@ from sklearn.compose import ColumnTransformer
 from stackgen.cli import console
 from stackgen.config import Config
 from stackgen.data import columns
-from stackgen.data.inputs import count, describe_shapes, shapes
+from stackgen.data.inputs import count, describe_shapes, is_images, shapes
 from stackgen.data.numbers import FLOAT32_MAX, parse_number
 from stackgen.data.split import TableFile
 from stackgen.methods import members, metalearners, training
 from stackgen.trust.errors import StackgenError
-from stackgen.workdir import lineage, member_files, metalearner_files, served
+from stackgen.workdir import image_folders, lineage, member_files, metalearner_files, served
 from stackgen.workdir import table_files as tables
 from stackgen.workdir.paths import Paths, corrupt
 from stackgen.workdir.safe_reads import load_keras_model, load_skops
@@ -181,14 +181,32 @@ def predict(
     split = load_split(paths)
     protocol, meta_file = served.served_stack(paths, protocol)
     notes = [served.described(paths, protocol)]
-    npz = input_path not in (None, "-") and str(input_path).endswith(".npz")
-    if npz and isinstance(split.source, TableFile):
+    images = _image_input(input_path)
+    if isinstance(input_path, list) and images is None:
+        raise StackgenError(
+            f"--input takes one CSV or .npz file, or images (a folder of them, or image "
+            f"files): {input_path[1]} is not an image ({', '.join(image_folders.SUFFIXES)})"
+        )
+    npz = images is None and input_path not in (None, "-") and str(input_path).endswith(".npz")
+    if images is not None:
+        if not is_images(split.test_X):
+            raise StackgenError(
+                f"--input {images[0]}: images, but the members read "
+                f"{describe_shapes(split.test_X)} per row: give the rows as this work dir's "
+                "data gave them"
+            )
+        files, reader = image_folders.read_for_predict(images, split.test_X.shape[1:])
+        names = [str(f) for f in files]
+        points = Points(None, names, [], ids={"file": names})
+        step = image_folders.FILES_PER_BATCH
+        chunks = ((reader.read(files[at : at + step]), at) for at in range(0, len(files), step))
+    elif npz and isinstance(split.source, TableFile):
         raise StackgenError(
             f"--input {input_path}: this work dir was made from the table "
             f"{split.source.file_name}, whose columns step 1 encoded before the members saw "
             "them; give rows of the table instead (CSV or Parquet, its columns by name)"
         )
-    if npz:
+    elif npz:
         points = read_arrays(input_path, split, ids)
         X = points.X
     elif isinstance(split.source, TableFile):
@@ -209,17 +227,23 @@ def predict(
             "has a value too large for the networks' float32 (beyond 3.4e38 once standardised)",
         )
         X = X.astype(np.float32)
+    if images is None:
+        chunks = [(X, 0)]
     models = member_files.load_members(paths, split)
     meta, kind = metalearner_files.load_served(paths, meta_file, len(models) * split.n_outputs)
     network = load_keras_model(paths.stacked_network_for(protocol), paths)
     lineage.verify(paths, paths.stacked_network_for(protocol))
-    P = np.stack(members.member_probabilities(models, X), axis=1)
-    _refuse_points(points.lines, _not_finite(P), FAR_OUTSIDE)  # before a meta-learner sees NaN
     stack = metalearners.stack_name(kind)
-    outputs = {m.name: P[:, i] for i, m in enumerate(models)}
-    outputs[stack] = meta.predict_proba(P, X)
-    outputs["integrated_network"] = training.predict_proba(network, X)
-    outputs = {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
+    parts = []
+    for X, at in chunks:  # images: a batch of files read at a time
+        P = np.stack(members.member_probabilities(models, X), axis=1)
+        lines = points.lines[at : at + len(P)]
+        _refuse_points(lines, _not_finite(P), FAR_OUTSIDE)  # before a meta-learner sees NaN
+        part = {m.name: P[:, i] for i, m in enumerate(models)}
+        part[stack] = meta.predict_proba(P, X)
+        part["integrated_network"] = training.predict_proba(network, X)
+        parts.append({name: np.asarray(v, dtype=np.float64) for name, v in part.items()})
+    outputs = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     regression = split.task.name == "regression"
     if regression:  # in the target's own units
         mean, scale = float(split.params["target_mean"]), split.target_scale
@@ -234,7 +258,7 @@ def predict(
         shown = [f"{c} (the target)" if c == target else c for c in points.unused]
         what = "arrays" if str(input_path).endswith(".npz") else "columns"
         notes.append(f"{what} not used (not features of the model): {', '.join(shown)}")
-    key = points.ids or {"point": [str(i + 1) for i in range(count(X))]}
+    key = points.ids or {"point": [str(i + 1) for i in range(len(points.lines))]}
     names = split.class_names if "class_names" in split.params else None
     classes = None
     if not regression:  # (each class as printed, its probability's column)
@@ -312,6 +336,17 @@ def _refuse_points(lines: list, bad: np.ndarray, why: str) -> None:
         raise StackgenError(
             f"{where if isinstance(where, str) else f'line {where}'}: the point {why}"
         )
+
+
+def _image_input(input_path) -> list[Path] | None:
+    """The folders and image files ``--input`` names, or None where it names something else."""
+    given = input_path if isinstance(input_path, list) else [input_path]
+    if input_path in (None, "-") or given == ["-"]:
+        return None
+    paths = [Path(p) for p in given]
+    if all(p.is_dir() or p.suffix.lower() in image_folders.SUFFIXES for p in paths):
+        return paths
+    return None
 
 
 def read_table_rows(

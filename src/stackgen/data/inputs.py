@@ -14,6 +14,9 @@ import hashlib
 import numpy as np
 
 Inputs = np.ndarray | dict[str, np.ndarray]
+# Inputs at least this large are memory-mapped from the work dir's split rather than loaded
+# (``workdir/mapped_arrays.py``) and fed to training a batch at a time (``is_large``).
+LARGE_BYTES = 256 * 1024 * 1024
 
 
 def count(X: Inputs) -> int:
@@ -41,10 +44,26 @@ def is_flat(X: Inputs) -> bool:
     return not isinstance(X, dict) and X.ndim == 2
 
 
+def is_images(X: Inputs) -> bool:
+    """One input of images, [rows, height, width, channels]: what ``small_cnn`` reads."""
+    return not isinstance(X, dict) and X.ndim == 4
+
+
+def is_large(X: Inputs) -> bool:
+    """Inputs too large to copy whole (into a tensor, or for each fold): read in batches."""
+    arrays = X.values() if isinstance(X, dict) else [X]
+    return sum(a.nbytes for a in arrays) >= LARGE_BYTES
+
+
 def as_float32(X: Inputs) -> Inputs:
+    """float32 inputs; float32 ones as they are (a memory map stays one, uncopied)."""
     if isinstance(X, dict):
-        return {name: np.asarray(a, dtype=np.float32) for name, a in X.items()}
-    return np.asarray(X, dtype=np.float32)
+        return {name: _float32(a) for name, a in X.items()}
+    return _float32(X)
+
+
+def _float32(a: np.ndarray) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) and a.dtype == np.float32 else np.asarray(a, np.float32)
 
 
 def feed(X: Inputs, names: list[str] | None) -> np.ndarray | list[np.ndarray]:

@@ -178,8 +178,9 @@ def train_one(model, X, rows, targets, task, settings, epochs, batch_size, seed,
     optimizer, loss = member_checks.rebuild(settings)
     training.fit(
         model,
-        X if rows is None else inputs.take(X, rows),
+        X,
         targets,
+        rows=rows,
         task=task,
         epochs=epochs,
         batch_size=batch_size,

@@ -112,6 +112,54 @@ def tutorial_mlp(hidden: int | tuple[int, ...] = 25) -> TutorialMLP:
     return TutorialMLP(hidden)
 
 
+class SmallCNN(BaseEstimator):
+    """A builder of a small CNN for images [height, width, channels] of pixel values 0-255 (what
+    a folder of images gives, ``--data DIR``): Rescaling(1/255) -> Conv2D(filters, 3, relu,
+    same padding) -> MaxPooling2D(2) -> Flatten -> Dense(classes, softmax), or Dense(1, linear)
+    for regression; compiled with Keras's default Adam and the task's loss, as the tutorial's
+    MLP is. What step 3 trains when the data is images and no ``--member-files`` are given."""
+
+    def __init__(self, filters: int = 16):
+        self.filters = filters
+
+    def __call__(
+        self, input_shape: tuple[int, ...], n_outputs: int, seed: int | None = None, name=None
+    ) -> keras.Model:
+        if not isinstance(self.filters, int | np.integer) or self.filters < 1:
+            raise StackgenError(f"small_cnn(filters={self.filters!r}): a whole number, 1 or more")
+        if isinstance(input_shape, dict) or len(input_shape) != 3 or min(input_shape[:2]) < 2:
+            raise StackgenError(
+                f"small_cnn reads images [height, width, channels], each side 2 or more; the "
+                f"data's rows have shape {input_shape}"
+            )
+        name = name or "small_cnn"
+        regression = n_outputs == 1
+        x = image = keras.Input(shape=tuple(int(s) for s in input_shape), name=f"{name}_input")
+        x = keras.layers.Rescaling(1 / 255, name=f"{name}_rescale")(x)
+        x = keras.layers.Conv2D(
+            int(self.filters), 3, padding="same", activation="relu", name=f"{name}_conv"
+        )(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+        x = keras.layers.Flatten(name=f"{name}_flatten")(x)
+        activation = "linear" if regression else "softmax"
+        outputs = keras.layers.Dense(n_outputs, activation=activation, name=f"{name}_output")(x)
+        model = keras.Model(image, outputs, name=name)
+        model.compile(
+            optimizer=keras.optimizers.Adam(),
+            loss="mean_squared_error" if regression else "categorical_crossentropy",
+            metrics=None if regression else ["accuracy"],
+        )
+        return model
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        return f"small_cnn(filters={self.filters!r})"
+
+
+def small_cnn(filters: int = 16) -> SmallCNN:
+    """A small CNN for images as a builder: ``members=[stackgen.small_cnn()] * 3``."""
+    return SmallCNN(filters)
+
+
 def member_name(index: int) -> str:
     return f"member_{index}"
 

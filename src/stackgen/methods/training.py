@@ -43,6 +43,7 @@ STEPS_PER_EXECUTION = 128
 # Rows per call when predicting: above the tutorial's 1,000 test rows, so its numbers keep their
 # single call; bounds the memory a large set of images takes.
 PREDICT_CHUNK = 8192
+PREDICT_BYTES = 64 * 1024 * 1024  # and at most this many bytes of float32 inputs
 
 
 def execution_steps(wanted: int) -> int:
@@ -190,13 +191,36 @@ def fit(
     optimizer: keras.optimizers.Optimizer | None = None,
     loss=None,
     sample_weight: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` in place on (X, one-hot Y, or a column of regression
     targets), shuffled from ``seed``; each row's loss weighted by ``sample_weight``, if given.
+    With ``rows``, on those rows of X (Y and the weights are already theirs).
 
     With ``validation``, returns the per-epoch history Keras would record (loss, accuracy,
     val_loss, val_accuracy; no accuracies for regression); without it, an empty one.
+
+    Inputs too large to copy whole (``inputs.is_large``: images mapped from disk) are read a
+    batch of rows at a time, as Keras's ``model.fit`` takes them: the same batches in the
+    same order, never the whole array in memory.
     """
+    if inputs.is_large(X):
+        return _fit_streamed(
+            model,
+            X,
+            Y,
+            rows,
+            task,
+            epochs,
+            batch_size,
+            seed,
+            validation,
+            optimizer,
+            loss,
+            sample_weight,
+        )
+    if rows is not None:
+        X = inputs.take(X, rows)
     fed = inputs.feed(X, [t.name for t in model.inputs])
     fed = tuple(fed) if isinstance(fed, list) else fed
     orders = RowOrders.of(inputs.count(X), epochs, seed)
@@ -229,13 +253,56 @@ def fit(
     return curves.history
 
 
+def _fit_streamed(
+    model, X, Y, rows, task, epochs, batch_size, seed, validation, optimizer, loss, weights
+) -> dict[str, list[float]]:
+    """``fit`` on inputs read from ``X`` (arrays, or memory maps) one batch of rows at a time."""
+    names = [t.name for t in model.inputs]
+    orders = RowOrders.of(len(Y), epochs, seed)
+    n_rows = orders.n_rows
+
+    def batches():
+        for order in orders.each_epoch():
+            for start in range(0, n_rows, batch_size):
+                idx = order[start : start + batch_size]
+                fed = inputs.feed(inputs.take(X, idx if rows is None else rows[idx]), names)
+                batch = (tuple(fed) if isinstance(fed, list) else fed, Y[idx].astype(np.float32))
+                yield batch if weights is None else (*batch, weights[idx].astype(np.float32))
+
+    shapes = inputs.shapes(X)
+    x_spec = [tf.TensorSpec((None, *shapes[n if n in shapes else "X"]), tf.float32) for n in names]
+    signature = (
+        tuple(x_spec) if len(x_spec) > 1 else x_spec[0],
+        tf.TensorSpec((None, *Y.shape[1:]), tf.float32),
+    )
+    if weights is not None:
+        signature = (*signature, tf.TensorSpec((None,), tf.float32))
+    per_epoch = math.ceil(n_rows / batch_size)
+    stream = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    stream = stream.apply(tf.data.experimental.assert_cardinality(per_epoch * epochs))
+    stream = stream.prefetch(2)
+    if validation is None:
+        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
+        model.fit(stream, epochs=1, shuffle=False, verbose=0)
+        return {}
+    curves = EpochCurves(*validation, per_epoch, task)
+    compile_model(model, task, per_epoch, optimizer=optimizer, loss=loss)
+    model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
+    return curves.history
+
+
 def predict_proba(model: keras.Model, X: inputs.Inputs) -> np.ndarray:
     """``model``'s outputs for the rows ``X`` (one array, or {input name: array} fed to the
     model's inputs by name)."""
     # A direct call: one batch, no per-call tf.function retracing as model.predict would do;
     # many rows (images) in chunks, so that memory stays bounded.
     names = [t.name for t in model.inputs]
-    starts = range(0, max(inputs.count(X), 1), PREDICT_CHUNK)  # one call for no rows too
-    chunks = [inputs.take(X, slice(start, start + PREDICT_CHUNK)) for start in starts]
-    outputs = [model(inputs.feed(chunk, names), training=False) for chunk in chunks]
-    return np.concatenate([keras.ops.convert_to_numpy(o) for o in outputs])
+    row_bytes = 4 * sum(int(np.prod(shape)) for shape in inputs.shapes(X).values())
+    size = max(1, min(PREDICT_CHUNK, PREDICT_BYTES // max(row_bytes, 1)))
+    outputs = [  # one chunk read at a time; one call for no rows too
+        keras.ops.convert_to_numpy(
+            model(inputs.feed(inputs.take(X, slice(start, start + size)), names), training=False)
+        )
+        for start in range(0, max(inputs.count(X), 1), size)
+    ]
+    return np.concatenate(outputs)

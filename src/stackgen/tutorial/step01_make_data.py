@@ -57,8 +57,18 @@ def run(cfg: Config) -> dict:
         # the old split is refused by lineage, never served with it.
         outputs.append(skops_files.save(split.preprocessor, paths.preprocessor))
     outputs.insert(0, save_split(split, paths.data))
-    if isinstance(split.source, ArrayFile):
+    images = split.params.get("images")
+    if images:
+        height, width, channels = images["shape"]
+        resized = f"; {images['resized']} resized to it" if images["resized"] else ""
+        out.result(
+            f"images: {images['files']} files decoded to {height}x{width}x{channels} pixel "
+            f"values 0-255{resized}; the file list split by class, "
+            f"{len(split.test_y)} test files (--test-size)"
+        )
+    elif isinstance(split.source, ArrayFile):
         out.info("inputs passed to the members as they are; the split is the file's own")
+    if isinstance(split.source, ArrayFile):
         if not split.has_train:
             out.result(
                 "note: no train arrays: the cv protocol and stackgen's own MLPs (steps 2, 3 "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from stackgen import cluster
 from stackgen.config import Config
+from stackgen.data import inputs
 from stackgen.data.split import TableFile
 from stackgen.methods import early_stopping, member_checks
 from stackgen.step_io import Printer
@@ -54,9 +55,9 @@ def run(cfg: Config) -> dict:
             )
         chosen = sources
     else:
-        if not split.flat or not split.has_train:
+        if not (split.flat or inputs.is_images(split.train_X)) or not split.has_train:
             raise StackgenError(
-                "step 3 trains MLPs on feature columns, and this data "
+                "step 3 trains MLPs on feature columns (small CNNs on images), and this data "
                 + ("has no train arrays" if not split.has_train else f"is {split.describe()}")
                 + ": give your trained members with --member-files A.keras B.keras ..."
             )

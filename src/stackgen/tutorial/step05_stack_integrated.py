@@ -41,8 +41,13 @@ def run(cfg: Config) -> dict:
     written, network = list(files.values()), networks[-1]
     print_protocol_table(out, table, "network", task.metric)
     figure = plots.plot_network(network, paths.figure("stacked_model.png"))
-    if figure is None:
+    if figure is None and not plots.graphviz_available():
         out.result(plots.GRAPHVIZ_HINT.format(name=paths.rel(paths.figure("stacked_model.png"))))
+    elif figure is None:
+        out.result(
+            f"note: Graphviz could not lay out this network; "
+            f"{paths.rel(paths.figure('stacked_model.png'))} is not drawn"
+        )
     result = {
         **split.labels(),
         **(

@@ -27,6 +27,7 @@ import numpy as np
 from stackgen.data import inputs
 from stackgen.data.numbers import mean_std
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import mapped_arrays
 from stackgen.workdir.table_files import MAX_AUTO_CLASSES, file_digest
 
 # More distinct whole-number labels than MAX_AUTO_CLASSES with fewer rows each than this are
@@ -80,7 +81,7 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
         "inputs": {name: list(shape) for name, shape in inputs.shapes(test_X).items()},
         "input_names": sorted(test_X) if isinstance(test_X, dict) else None,
         # compared as the members will read them: float32
-        "shared_rows": inputs.shared_rows(inputs.as_float32(train_X), inputs.as_float32(test_X)),
+        "shared_rows": inputs.shared_rows(_float32(train_X), _float32(test_X)),
     }
     if task == "classification":
         names = sorted({str(v) for v in np.concatenate([train_y, test_y]).tolist()}, key=_order)
@@ -100,9 +101,9 @@ def load_arrays(path: Path, task: str) -> tuple[dict, dict]:
             for y in (train_y, test_y)
         ]
     arrays = {
-        "train_X": inputs.as_float32(train_X),
+        "train_X": _float32(train_X),
         "train_y": ys[0],
-        "test_X": inputs.as_float32(test_X),
+        "test_X": _float32(test_X),
         "test_y": ys[1],
     }
     arrays.update(_roles(raw, {"train": len(train_y), "test": len(test_y)}, where))
@@ -199,6 +200,13 @@ def _roles(raw: dict, rows: dict[str, int], where: str) -> dict[str, np.ndarray]
     return found
 
 
+def _float32(X: inputs.Inputs) -> inputs.Inputs:
+    """X as float32, a large array converted a chunk at a time (``mapped_arrays.float32``)."""
+    if isinstance(X, dict):
+        return {name: mapped_arrays.float32(a) for name, a in X.items()}
+    return mapped_arrays.float32(X)
+
+
 def read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
     """Every array of an ``.npz``, read with ``allow_pickle=False``: one line for a missing
     file, one that is not an archive, or an array of Python objects (refused, never
@@ -210,8 +218,8 @@ def read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
             names = list(npz.files)
             raw = {}
             for name in names:
-                try:
-                    raw[name] = npz[name]
+                try:  # an array too large to load is mapped from the file, where it can be
+                    raw[name] = mapped_arrays.mapped_if_large(path, npz, name)
                 except ValueError as exc:
                     if "allow_pickle" in str(exc):
                         raise StackgenError(
@@ -270,12 +278,12 @@ def _part(raw: dict, part: str, where: str):
             raise StackgenError(f"{where}: {name} holds {a.dtype} values, not numbers")
         if np.issubdtype(a.dtype, np.complexfloating):
             raise StackgenError(f"{where}: {name} holds complex numbers")
-        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        if np.issubdtype(a.dtype, np.floating) and not mapped_arrays.all_finite(a):
             row = int(np.argmax(~np.isfinite(a.reshape(len(a), -1)).all(axis=1)))
             raise StackgenError(
                 f"{where}: {name} holds NaN or infinite values (row {row + 1} first)"
             )
-        if np.abs(a).max(initial=0) > np.finfo(np.float32).max:
+        if mapped_arrays.largest_magnitude(a) > np.finfo(np.float32).max:
             raise StackgenError(f"{where}: {name} holds values beyond float32's range (3.4e38)")
     if y is not None:
         if y.ndim == 2 and y.shape[1] == 1:

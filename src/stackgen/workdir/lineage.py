@@ -27,6 +27,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import CorruptArtifactError, StaleArtifactError
+from stackgen.workdir.mapped_arrays import mapped_if_large
 from stackgen.workdir.paths import Paths
 
 
@@ -35,9 +36,12 @@ def content_hash(path: Path) -> str:
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as npz:
             for name in sorted(npz.files):
-                array = npz[name]
+                array = mapped_if_large(path, npz, name)  # images larger than memory: mapped
                 digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-                digest.update(np.ascontiguousarray(array).tobytes())
+                rows = range(0, len(array), 4096) if array.ndim else [None]
+                for start in rows:  # the same bytes as the whole array's, a block at a time
+                    block = array if start is None else array[start : start + 4096]
+                    digest.update(np.ascontiguousarray(block).tobytes())
     else:
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

@@ -6,19 +6,22 @@ seeded ``--seed`` + its place, checked against the data, trained by the estimato
 from __future__ import annotations
 
 from stackgen.config import Config
+from stackgen.data import inputs
 from stackgen.data.split import Split
 from stackgen.methods import fitting
-from stackgen.methods.members import Member, member_from, tutorial_mlp
+from stackgen.methods.members import Member, member_from, small_cnn, tutorial_mlp
 from stackgen.methods.protocols import CrossValidated, fold_ids
 
 
 def tutorial_members(split: Split, cfg: Config) -> list[Member]:
     """Members 1..N: the tutorial's MLP (widened for wide data, or of the --diverse
-    architectures), member i seeded ``cfg.member_seed(i)``."""
+    architectures), or for images a small CNN (``small_cnn``); member i seeded
+    ``cfg.member_seed(i)``."""
     sized = cfg.sized(split.n_features, split.n_classes)
+    images = inputs.is_images(split.train_X)
     return [
         member_from(
-            tutorial_mlp(sized.member_architecture(i)),
+            small_cnn() if images else tutorial_mlp(sized.member_architecture(i)),
             i,
             cfg.member_seed(i),
             split.train_X,

@@ -17,7 +17,9 @@ from stackgen.data.task import task_named
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import StackgenError
 from stackgen.workdir import array_files as npz_arrays
+from stackgen.workdir import image_folders
 from stackgen.workdir import table_files as tables
+from stackgen.workdir.mapped_arrays import all_finite, mapped_if_large
 from stackgen.workdir.paths import Paths, corrupt, require
 
 ARRAYS = ("train_X", "train_y", "test_X", "test_y")
@@ -28,7 +30,11 @@ OPTIONAL = ("train_groups", "test_groups", "train_weights", "test_weights")
 def make_split(cfg: Config) -> Split:
     """The user's table (``cfg.data_file``), or the tutorial's blobs."""
     preprocessor = None  # a table's fitted column transformer
-    if cfg.data_file is not None and Path(cfg.data_file).suffix == ".npz":
+    if cfg.data_file is not None and Path(cfg.data_file).is_dir():
+        arrays, params = image_folders.load_images(
+            Path(cfg.data_file), cfg.test_size, cfg.data_random_state
+        )
+    elif cfg.data_file is not None and Path(cfg.data_file).suffix == ".npz":
         arrays, params = npz_arrays.load_arrays(Path(cfg.data_file), cfg.task)
     elif cfg.data_file is not None:
         arrays, params, preprocessor = tables.load_table(
@@ -84,11 +90,11 @@ def load_split(paths: Paths) -> Split:
             if missing:
                 raise ValueError(f"missing arrays {', '.join(missing)}")
             arrays = {}
-            for k in ARRAYS:
+            for k in ARRAYS:  # inputs too large to load are mapped from the file
                 if k.endswith("_X") and names:
-                    arrays[k] = {n: npz[f"{k}_{n}"] for n in names}
+                    arrays[k] = {n: mapped_if_large(path, npz, f"{k}_{n}") for n in names}
                 else:
-                    arrays[k] = npz[k]
+                    arrays[k] = mapped_if_large(path, npz, k) if k.endswith("_X") else npz[k]
             arrays.update({k: npz[k] for k in OPTIONAL if k in npz.files})
     except Exception as exc:  # zip, pickle, key and JSON errors all mean the same to the user
         raise corrupt(path, paths, exc) from None
@@ -117,7 +123,7 @@ def _check_arrays(arrays: dict, params: dict) -> str | None:
                 return f"{part} arrays have shapes {a.shape} and {y.shape}"
             if not np.issubdtype(a.dtype, np.number):
                 return f"{part} arrays have dtypes {a.dtype} and {y.dtype}"
-            if not np.isfinite(a).all():
+            if not all_finite(a):
                 return f"{part}_X holds NaN or infinite values"
         if len(y) == 0 and not (own_arrays and part == "train"):
             return f"{part} arrays have no rows"
@@ -162,7 +168,7 @@ def check_same_data(cfg: Config) -> None:
     paths = Paths.of(cfg)
     split = load_split(paths)
     try:
-        digest = tables.file_digest(cfg.data_file)
+        digest = tables.file_digest(Path(cfg.data_file))
     except OSError:
         digest = None
     source = split.source

@@ -56,6 +56,7 @@ from stackgen.data.tables import RawTable, cell, frame_table
 from stackgen.data.task import task_named
 from stackgen.methods.protocols import two_parts
 from stackgen.trust.errors import StackgenError
+from stackgen.workdir import image_folders
 
 TASKS = ("auto", "classification", "regression")
 MAX_AUTO_CLASSES = 20
@@ -111,8 +112,15 @@ def file_bytes(path: Path, where: str) -> bytes:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: what the split records of the table it came from."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes, read a block at a time: what the split records of the table
+    or arrays it came from; for a folder of images, of every image's path and bytes."""
+    if path.is_dir():
+        return image_folders.folder_digest(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_table(path: Path, sep: str | None = None, where: str = "--data") -> RawTable:
