@@ -43,7 +43,8 @@ STEPS_PER_EXECUTION = 128
 # Rows per call when predicting: above the tutorial's 1,000 test rows, so its numbers keep their
 # single call; bounds the memory a large set of images takes.
 PREDICT_CHUNK = 8192
-PREDICT_BYTES = 64 * 1024 * 1024  # and at most this many bytes of float32 inputs
+# And at most this many bytes of inputs: a CNN's activations take many times more.
+PREDICT_BYTES = 4 * 1024 * 1024
 
 
 def execution_steps(wanted: int) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 from stackgen import registry
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import CorruptArtifactError, StaleArtifactError
-from stackgen.workdir.mapped_arrays import mapped_if_large
+from stackgen.workdir.mapped_arrays import blocks, mapped
 from stackgen.workdir.paths import Paths
 
 
@@ -36,11 +36,11 @@ def content_hash(path: Path) -> str:
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as npz:
             for name in sorted(npz.files):
-                array = mapped_if_large(path, npz, name)  # images larger than memory: mapped
+                found = mapped(path, name)  # read from the file a block at a time, uncopied
+                array = npz[name] if found is None else found
                 digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-                rows = range(0, len(array), 4096) if array.ndim else [None]
-                for start in rows:  # the same bytes as the whole array's, a block at a time
-                    block = array if start is None else array[start : start + 4096]
+                # The same bytes as the whole array's, a block of rows at a time.
+                for block in blocks(array) if array.ndim else [array]:
                     digest.update(np.ascontiguousarray(block).tobytes())
     else:
         with path.open("rb") as fh:

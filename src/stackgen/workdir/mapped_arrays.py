@@ -74,30 +74,37 @@ def mapped_if_large(path: Path, npz, name: str) -> np.ndarray:
     return npz[name]
 
 
-def all_finite(a: np.ndarray, rows_per_chunk: int = 4096) -> bool:
-    """Whether every value of ``a`` is finite, read a chunk of rows at a time."""
+def blocks(a: np.ndarray, block_bytes: int = 4 * 1024 * 1024):
+    """``a`` a block of whole rows at a time, each about ``block_bytes`` (at least one row)."""
+    row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+    step = max(1, block_bytes // max(row_bytes, 1))
+    for start in range(0, len(a), step):
+        yield a[start : start + step]
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every value of ``a`` is finite, read a block of rows at a time."""
     if not np.issubdtype(a.dtype, np.floating):
         return True
-    return all(
-        np.isfinite(a[i : i + rows_per_chunk]).all() for i in range(0, len(a), rows_per_chunk)
-    )
+    return all(np.isfinite(block).all() for block in blocks(a))
 
 
-def largest_magnitude(a: np.ndarray, rows_per_chunk: int = 4096) -> float:
-    """The largest absolute value in ``a`` (0 for no values), a chunk of rows at a time."""
-    chunks = range(0, len(a), rows_per_chunk)
-    return max((float(np.abs(a[i : i + rows_per_chunk]).max(initial=0)) for i in chunks), default=0)
+def largest_magnitude(a: np.ndarray) -> float:
+    """The largest absolute value in ``a`` (0 for no values), a block of rows at a time."""
+    return max((float(np.abs(block).max(initial=0)) for block in blocks(a)), default=0.0)
 
 
-def float32(a: np.ndarray, rows_per_chunk: int = 4096) -> np.ndarray:
+def float32(a: np.ndarray) -> np.ndarray:
     """``a`` as float32: in memory as usual, or, for a large array of another type (uint8 images
-    mapped from your .npz), converted a chunk of rows at a time into a memory map of a file
+    mapped from your .npz), converted a block of rows at a time into a memory map of a file
     already unlinked (its space is freed when the array is)."""
     if a.dtype == np.float32 or a.nbytes * 4 // a.dtype.itemsize < inputs.LARGE_BYTES:
         return inputs.as_float32(a)
     out = empty_on_disk(a.shape)
-    for i in range(0, len(a), rows_per_chunk):
-        out[i : i + rows_per_chunk] = a[i : i + rows_per_chunk]
+    start = 0
+    for block in blocks(a):
+        out[start : start + len(block)] = block
+        start += len(block)
     return out
 
 
