@@ -183,3 +183,30 @@ def test_a_folder_that_is_not_one_folder_per_class_is_one_line(tmp_path):
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert "'dogs' holds no images" in done.stderr
     assert not (tmp_path / "w" / "data").exists()
+
+
+def test_any_image_mode_decodes_to_one_shape_and_a_broken_file_is_one_line(tmp_path):
+    """Grayscale only if every image is; 16-bit values scaled to 0-255, not clipped; RGBA,
+    palette and odd sizes read as RGB of the first image's size."""
+    from stackgen.workdir.image_folders import Reader
+
+    folder = tmp_path / "mixed"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    Image.fromarray(np.full((4, 4), 200, np.uint8), mode="L").save(folder / "a" / "1.png")
+    Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(folder / "a" / "2.png")  # I;16
+    Image.new("RGBA", (6, 5), (10, 20, 30, 40)).save(folder / "b" / "3.png")
+    Image.new("P", (4, 4), 7).save(folder / "b" / "4.gif")
+    files, labels, names = class_files(folder, "test")
+    assert names == ["a", "b"] and labels.tolist() == [0, 0, 1, 1]
+    reader = Reader(files)
+    pixels = reader.read(files)
+    assert pixels.shape == (4, 4, 4, 3) and reader.resized == 1
+    assert pixels[0].max() == 200 and pixels[1].min() == 255  # 16-bit full scale -> 255
+    np.testing.assert_array_equal(pixels[2, 0, 0], [10, 20, 30])
+    gray = Reader(files[:2])
+    assert gray.shape == (4, 4, 1)
+    broken = folder / "b" / "5.png"
+    broken.write_bytes(b"not a png at all")
+    with pytest.raises(StackgenError, match="5.png: not an image this can read"):
+        Reader(files).read([*files, broken])

@@ -101,16 +101,16 @@ def test_every_out_of_fold_prediction_comes_from_a_model_that_did_not_see_its_ro
         fits.extend((w, _rows_as_set(X)) for w, X in zip(trained, seen, strict=True))
         return trained
 
-    def recording_predict(model, X):
+    def recording_predict(model, X, rows=None):
         # Which fit's weights the predicting model holds: exactly one.
         held = model.get_weights()
-        [rows] = [
-            rows
-            for weights, rows in fits
+        [trained_on] = [
+            seen
+            for weights, seen in fits
             if all(np.array_equal(a, b) for a, b in zip(weights, held, strict=True))
         ]
-        predictions.append((rows, _rows_as_set(X)))
-        return real_predict(model, X)
+        predictions.append((trained_on, _rows_as_set(X if rows is None else X[rows])))
+        return real_predict(model, X, rows)
 
     monkeypatch.setattr(fitting, "fit_side_by_side", recording_fit)
     monkeypatch.setattr(training, "predict_proba", recording_predict)

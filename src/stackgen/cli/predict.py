@@ -183,9 +183,10 @@ def predict(
     notes = [served.described(paths, protocol)]
     images = _image_input(input_path)
     if isinstance(input_path, list) and images is None:
+        other = next(p for p in input_path if _image_input(p) is None)
         raise StackgenError(
             f"--input takes one CSV or .npz file, or images (a folder of them, or image "
-            f"files): {input_path[1]} is not an image ({', '.join(image_folders.SUFFIXES)})"
+            f"files): {other} is not an image ({', '.join(image_folders.SUFFIXES)})"
         )
     npz = images is None and input_path not in (None, "-") and str(input_path).endswith(".npz")
     if images is not None:
@@ -198,7 +199,7 @@ def predict(
         files, reader = image_folders.read_for_predict(images, split.test_X.shape[1:])
         names = [str(f) for f in files]
         points = Points(None, names, [], ids={"file": names})
-        step = image_folders.FILES_PER_BATCH
+        step = reader.per_batch
         chunks = ((reader.read(files[at : at + step]), at) for at in range(0, len(files), step))
     elif npz and isinstance(split.source, TableFile):
         raise StackgenError(

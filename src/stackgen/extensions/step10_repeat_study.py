@@ -109,6 +109,11 @@ def _check_settings(cfg: Config, seeds: int, max_members: int, vary_data: bool) 
     """Every seed's settings can work, before any seed starts: seeds in range, and folds and
     protocols the data of every seed can give rows for."""
     if cfg.data_file is not None:
+        if Path(cfg.data_file).is_dir():
+            raise StackgenError(
+                "the repeat study trains stackgen's MLPs on feature columns, and a folder of "
+                "images is not feature columns"
+            )
         if vary_data and Path(cfg.data_file).suffix == ".npz":
             raise StackgenError(
                 "--vary-data draws a new train/test split of a table; an .npz holds its own "

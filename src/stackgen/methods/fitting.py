@@ -134,7 +134,7 @@ def out_of_fold(
     if together:
         for (model, _, held, member), weights in zip(together, next(results), strict=True):
             model.set_weights(weights)
-            oof[held, place[member.index]] = training.predict_proba(model, X[held])
+            oof[held, place[member.index]] = training.predict_proba(model, X, held)
         done += len(together)
         _said(progress)("fold copies", done, total)
     for (number, _, held, member), copy in zip(alone, results, strict=True):
@@ -145,7 +145,7 @@ def out_of_fold(
             member.reads,
             target if member.own_units else None,
         )
-        oof[held, place[member.index]] = training.predict_proba(wrapper, inputs.take(X, held))
+        oof[held, place[member.index]] = training.predict_proba(wrapper, X, held)
         done += 1
         _said(progress)("fold copies", done, total)
     return oof
@@ -265,7 +265,7 @@ def out_of_fold_early_stopped(
                 order=order,
                 split=number,
             )
-            oof[held_out, place] = training.predict_proba(copy, inputs.take(X, held_out))
+            oof[held_out, place] = training.predict_proba(copy, X, held_out)
             stopped.append(record)
             _said(progress)("fold copies", len(stopped), total)
     return oof, stopped

@@ -85,9 +85,14 @@ def truncated_inputs(model: keras.Model, X: inputs.Inputs, reads: list[str]) -> 
         dtype = str(getattr(tensor, "dtype", "float32"))
         if not dtype.startswith(("int", "uint", "bool")):
             continue
-        values = np.asarray(X[name] if isinstance(X, dict) else X)
-        if np.issubdtype(values.dtype, np.floating) and np.any(values != np.round(values)):
-            low, high = float(values.min()), float(values.max())
+        values = X[name] if isinstance(X, dict) else X
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        step = max(1, (4 << 20) // max(values[:1].nbytes, 1))  # images mapped from disk: blocks
+        parts = [values[at : at + step] for at in range(0, len(values), step)]
+        if any(np.any(part != np.round(part)) for part in parts):
+            low = min(float(part.min()) for part in parts if part.size)
+            high = max(float(part.max()) for part in parts if part.size)
             found.append(
                 f"its input {tensor.name!r} is {dtype}, and the data's values there have "
                 f"fractions ({low:.3g} to {high:.3g}): Keras casts them to whole numbers"

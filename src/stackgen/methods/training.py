@@ -292,18 +292,27 @@ def _fit_streamed(
     return curves.history
 
 
-def predict_proba(model: keras.Model, X: inputs.Inputs) -> np.ndarray:
+def predict_proba(
+    model: keras.Model, X: inputs.Inputs, rows: np.ndarray | None = None
+) -> np.ndarray:
     """``model``'s outputs for the rows ``X`` (one array, or {input name: array} fed to the
-    model's inputs by name)."""
+    model's inputs by name); with ``rows``, for those rows of X, read a chunk at a time."""
     # A direct call: one batch, no per-call tf.function retracing as model.predict would do;
     # many rows (images) in chunks, so that memory stays bounded.
     names = [t.name for t in model.inputs]
     row_bytes = 4 * sum(int(np.prod(shape)) for shape in inputs.shapes(X).values())
     size = max(1, min(PREDICT_CHUNK, PREDICT_BYTES // max(row_bytes, 1)))
+    n = inputs.count(X) if rows is None else len(rows)
     outputs = [  # one chunk read at a time; one call for no rows too
         keras.ops.convert_to_numpy(
-            model(inputs.feed(inputs.take(X, slice(start, start + size)), names), training=False)
+            model(
+                inputs.feed(
+                    inputs.take(X, slice(at, at + size) if rows is None else rows[at : at + size]),
+                    names,
+                ),
+                training=False,
+            )
         )
-        for start in range(0, max(inputs.count(X), 1), size)
+        for at in range(0, max(n, 1), size)
     ]
     return np.concatenate(outputs)

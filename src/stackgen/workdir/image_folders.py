@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sklearn.model_selection import train_test_split
 
 from stackgen.data import inputs
@@ -34,6 +34,8 @@ from stackgen.workdir import mapped_arrays
 
 SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 FILES_PER_BATCH = 256
+BATCH_BYTES = 64 * 1024 * 1024  # and at most this many bytes of decoded pixels a batch
+GRAY = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")  # modes of one channel (and alpha)
 
 
 def class_files(folder: Path, where: str) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -71,21 +73,35 @@ class Reader:
     """Decodes image files to float32 arrays [rows, h, w, c] of one shape: the first image's
     size and colour mode unless given."""
 
-    def __init__(self, first: Path, shape: tuple[int, int, int] | None = None):
-        if shape is None:
-            image = _open(first)
-            shape = (image.height, image.width, 1 if image.mode in ("L", "1", "I", "F") else 3)
+    def __init__(self, files: list[Path], shape: tuple[int, int, int] | None = None):
+        if shape is None:  # the first image's size; grayscale only if every image is
+            image = _open(files[0])
+            gray = all(_mode(path) in GRAY for path in files)
+            shape = (image.height, image.width, 1 if gray else 3)
         self.shape = tuple(int(s) for s in shape)
         self.resized = 0
+        self.per_batch = max(1, min(FILES_PER_BATCH, BATCH_BYTES // (4 * int(np.prod(shape)))))
 
     def read(self, files: list[Path]) -> np.ndarray:
         out = np.empty((len(files), *self.shape), np.float32)
         for i, path in enumerate(files):
-            out[i] = self.pixels(_open(path))
+            try:
+                out[i] = self.pixels(_open(path))
+            except StackgenError:
+                raise
+            except (MemoryError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # Pillow's many ways to refuse a file
+                raise StackgenError(f"{path}: not an image this can read ({exc})") from None
         return out
 
     def pixels(self, image) -> np.ndarray:
+        """One image's float32 values 0-255 at this reader's shape; 16-bit values scaled."""
         height, width, channels = self.shape
+        if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+            wide = np.asarray(image, np.float32)
+            scale = 255.0 / 65535.0 if image.mode != "F" and wide.max(initial=0) > 255 else 1.0
+            image = Image.fromarray(np.clip(wide * scale, 0, 255).astype(np.uint8), mode="L")
         image = image.convert("L" if channels == 1 else "RGB")
         if (image.height, image.width) != (height, width):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
@@ -93,8 +109,8 @@ class Reader:
         return np.asarray(image, np.float32).reshape(self.shape)
 
     def batches(self, files: list[Path]) -> Iterator[np.ndarray]:
-        for start in range(0, len(files), FILES_PER_BATCH):
-            yield self.read(files[start : start + FILES_PER_BATCH])
+        for start in range(0, len(files), self.per_batch):
+            yield self.read(files[start : start + self.per_batch])
 
     def to_disk(self, files: list[Path]) -> np.ndarray:
         """Every image of ``files`` in one float32 array on disk (a memory map of a file
@@ -111,16 +127,30 @@ def _open(path: Path):
     try:
         image = Image.open(io.BytesIO(path.read_bytes()))
         image.load()
-    except (OSError, UnidentifiedImageError) as exc:
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # Pillow's many ways to refuse a file
         raise StackgenError(f"{path}: not an image this can read ({exc})") from None
     return image
+
+
+def _mode(path: Path) -> str:
+    """An image's colour mode, from its header alone."""
+    try:
+        with Image.open(path) as image:
+            return image.mode
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise StackgenError(f"{path}: not an image this can read ({exc})") from None
 
 
 def folder_digest(folder: Path) -> str:
     """SHA-256 of every image file's path (relative to ``folder``) and bytes, in sorted order."""
     digest = hashlib.sha256()
-    for path in image_files(folder):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+    files, _, _ = class_files(folder, f"--data {folder}")  # the files the split reads
+    for path in files:
+        digest.update(os.fsencode(path.relative_to(folder).as_posix()) + b"\0")
         with path.open("rb") as fh:
             for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
                 digest.update(block)
@@ -147,7 +177,7 @@ def load_images(folder: Path, test_size: float, seed: int) -> tuple[dict, dict]:
     except ValueError as exc:
         raise StackgenError(f"{where}: --test-size {test_size} cannot split it ({exc})") from None
     train, test = np.sort(train), np.sort(test)
-    reader = Reader(files[0])
+    reader = Reader(files)
     train_X = reader.to_disk([files[i] for i in train])
     test_X = reader.to_disk([files[i] for i in test])
     params = {
@@ -192,4 +222,4 @@ def read_for_predict(given: list[Path], shape: tuple[int, int, int]) -> tuple[li
             raise StackgenError(f"--input {path}: no such file or folder")
     if not files:
         raise StackgenError(f"--input {given[0]}: no images ({', '.join(SUFFIXES)}) in it")
-    return files, Reader(files[0], shape)
+    return files, Reader(files, shape)

@@ -38,7 +38,8 @@ def mapped(path: Path, name: str) -> np.memmap | None:
             signature, name_length, extra_length = LOCAL_HEADER.unpack(fh.read(30))
             if signature != b"PK\x03\x04":
                 return None
-            fh.seek(info.header_offset + 30 + name_length + extra_length)
+            entry_start = info.header_offset + 30 + name_length + extra_length
+            fh.seek(entry_start)
             version = np.lib.format.read_magic(fh)
             read_header = (
                 np.lib.format.read_array_header_1_0
@@ -51,6 +52,9 @@ def mapped(path: Path, name: str) -> np.memmap | None:
         return None
     if dtype.hasobject or not all(shape) or not shape:
         return None
+    data_bytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if offset - entry_start + data_bytes != info.file_size:
+        return None  # a header that does not describe its entry: loaded (and refused) instead
     order = "F" if fortran else "C"
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
