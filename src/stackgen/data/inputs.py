@@ -55,6 +55,15 @@ def is_large(X: Inputs) -> bool:
     return sum(a.nbytes for a in arrays) >= LARGE_BYTES
 
 
+def blocks(a: np.ndarray, block_bytes: int = 4 * 1024 * 1024):
+    """``a`` (one array: a memory map, say) a block of whole rows at a time, each about
+    ``block_bytes`` (at least one row)."""
+    row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+    step = max(1, block_bytes // max(row_bytes, 1))
+    for start in range(0, len(a), step):
+        yield a[start : start + step]
+
+
 def as_float32(X: Inputs) -> Inputs:
     """float32 inputs; float32 ones as they are (a memory map stays one, uncopied)."""
     if isinstance(X, dict):

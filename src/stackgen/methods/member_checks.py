@@ -88,8 +88,7 @@ def truncated_inputs(model: keras.Model, X: inputs.Inputs, reads: list[str]) -> 
         values = X[name] if isinstance(X, dict) else X
         if not np.issubdtype(values.dtype, np.floating):
             continue
-        step = max(1, (4 << 20) // max(values[:1].nbytes, 1))  # images mapped from disk: blocks
-        parts = [values[at : at + step] for at in range(0, len(values), step)]
+        parts = list(inputs.blocks(values))  # views of images mapped from disk, not copies
         if any(np.any(part != np.round(part)) for part in parts):
             low = min(float(part.min()) for part in parts if part.size)
             high = max(float(part.max()) for part in parts if part.size)

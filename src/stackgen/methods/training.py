@@ -206,20 +206,9 @@ def fit(
     same order, never the whole array in memory.
     """
     if inputs.is_large(X):
-        return _fit_streamed(
-            model,
-            X,
-            Y,
-            rows,
-            task,
-            epochs,
-            batch_size,
-            seed,
-            validation,
-            optimizer,
-            loss,
-            sample_weight,
-        )
+        orders = RowOrders.of(len(Y), epochs, seed)
+        stream = _rows_stream(X, Y, rows, orders, batch_size, sample_weight, model)
+        return _keras_fit(model, stream, task, orders, batch_size, validation, optimizer, loss)
     if rows is not None:
         X = inputs.take(X, rows)
     fed = inputs.feed(X, [t.name for t in model.inputs])
@@ -227,44 +216,39 @@ def fit(
     orders = RowOrders.of(inputs.count(X), epochs, seed)
     if sample_weight is not None:  # the compiled loop carries no weights: Keras's own fit
         stream = batch_stream(fed, Y, orders, batch_size, sample_weight)
-        if validation is None:
-            compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
-            model.fit(stream, epochs=1, shuffle=False, verbose=0)
-            return {}
-        steps_per_epoch = math.ceil(inputs.count(X) / batch_size)
-        curves = EpochCurves(*validation, steps_per_epoch, task)  # the validation rows unweighted
-        compile_model(model, task, steps_per_epoch, optimizer=optimizer, loss=loss)
-        model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
-        return curves.history
+        return _keras_fit(model, stream, task, orders, batch_size, validation, optimizer, loss)
     if compiled_loop.available():
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
         return compiled_loop.train(
             model, fed, Y, orders, batch_size, compiled_loop.twin(model), validation
         )
+    stream = batch_stream(fed, Y, orders, batch_size)
+    return _keras_fit(model, stream, task, orders, batch_size, validation, optimizer, loss)
+
+
+def _keras_fit(model, stream, task, orders, batch_size, validation, optimizer, loss) -> dict:
+    """Keras's ``model.fit`` on ``stream``, every epoch one stream; with ``validation``, the
+    per-epoch curves (``EpochCurves``; the validation rows unweighted)."""
     if validation is None:
         compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
-        model.fit(batch_stream(fed, Y, orders, batch_size), epochs=1, shuffle=False, verbose=0)
+        model.fit(stream, epochs=1, shuffle=False, verbose=0)
         return {}
-    stream = batch_stream(fed, Y, orders, batch_size)
-    steps_per_epoch = math.ceil(len(X) / batch_size)
+    steps_per_epoch = math.ceil(orders.n_rows / batch_size)
     curves = EpochCurves(*validation, steps_per_epoch, task)
     # One execution = one epoch.
-    compile_model(model, task, steps_per_epoch, optimizer=optimizer)
+    compile_model(model, task, steps_per_epoch, optimizer=optimizer, loss=loss)
     model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
     return curves.history
 
 
-def _fit_streamed(
-    model, X, Y, rows, task, epochs, batch_size, seed, validation, optimizer, loss, weights
-) -> dict[str, list[float]]:
-    """``fit`` on inputs read from ``X`` (arrays, or memory maps) one batch of rows at a time."""
+def _rows_stream(X, Y, rows, orders: RowOrders, batch_size, weights, model) -> tf.data.Dataset:
+    """``batch_stream``'s batches, each read from ``X`` (arrays, or memory maps) as the stream
+    reaches it: the ``rows`` of X (all of them if None), never the whole of it at once."""
     names = [t.name for t in model.inputs]
-    orders = RowOrders.of(len(Y), epochs, seed)
-    n_rows = orders.n_rows
 
     def batches():
         for order in orders.each_epoch():
-            for start in range(0, n_rows, batch_size):
+            for start in range(0, orders.n_rows, batch_size):
                 idx = order[start : start + batch_size]
                 fed = inputs.feed(inputs.take(X, idx if rows is None else rows[idx]), names)
                 batch = (tuple(fed) if isinstance(fed, list) else fed, Y[idx].astype(np.float32))
@@ -278,18 +262,10 @@ def _fit_streamed(
     )
     if weights is not None:
         signature = (*signature, tf.TensorSpec((None,), tf.float32))
-    per_epoch = math.ceil(n_rows / batch_size)
+    per_epoch = math.ceil(orders.n_rows / batch_size)
     stream = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    stream = stream.apply(tf.data.experimental.assert_cardinality(per_epoch * epochs))
-    stream = stream.prefetch(2)
-    if validation is None:
-        compile_model(model, task, STEPS_PER_EXECUTION, optimizer=optimizer, loss=loss)
-        model.fit(stream, epochs=1, shuffle=False, verbose=0)
-        return {}
-    curves = EpochCurves(*validation, per_epoch, task)
-    compile_model(model, task, per_epoch, optimizer=optimizer, loss=loss)
-    model.fit(stream, epochs=1, shuffle=False, verbose=0, callbacks=[curves])
-    return curves.history
+    stream = stream.apply(tf.data.experimental.assert_cardinality(per_epoch * orders.epochs))
+    return stream.prefetch(2)
 
 
 def predict_proba(
@@ -303,16 +279,8 @@ def predict_proba(
     row_bytes = 4 * sum(int(np.prod(shape)) for shape in inputs.shapes(X).values())
     size = max(1, min(PREDICT_CHUNK, PREDICT_BYTES // max(row_bytes, 1)))
     n = inputs.count(X) if rows is None else len(rows)
-    outputs = [  # one chunk read at a time; one call for no rows too
-        keras.ops.convert_to_numpy(
-            model(
-                inputs.feed(
-                    inputs.take(X, slice(at, at + size) if rows is None else rows[at : at + size]),
-                    names,
-                ),
-                training=False,
-            )
-        )
-        for at in range(0, max(n, 1), size)
-    ]
+    outputs = []
+    for at in range(0, max(n, 1), size):  # one chunk read at a time; one call for no rows too
+        chunk = inputs.take(X, slice(at, at + size) if rows is None else rows[at : at + size])
+        outputs.append(keras.ops.convert_to_numpy(model(inputs.feed(chunk, names), training=False)))
     return np.concatenate(outputs)

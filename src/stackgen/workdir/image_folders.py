@@ -18,6 +18,7 @@ and bytes, so a later step refuses a folder that changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -75,24 +76,23 @@ class Reader:
 
     def __init__(self, files: list[Path], shape: tuple[int, int, int] | None = None):
         if shape is None:  # the first image's size; grayscale only if every image is
-            image = _open(files[0])
-            gray = all(_mode(path) in GRAY for path in files)
-            shape = (image.height, image.width, 1 if gray else 3)
+            _, height, width = _header(files[0])
+            gray = all(_header(path)[0] in GRAY for path in files)
+            shape = (height, width, 1 if gray else 3)
         self.shape = tuple(int(s) for s in shape)
         self.resized = 0
         self.per_batch = max(1, min(FILES_PER_BATCH, BATCH_BYTES // (4 * int(np.prod(shape)))))
+        self.file_hashes: dict[Path, bytes] = {}  # each file read's SHA-256, for the digest
 
     def read(self, files: list[Path]) -> np.ndarray:
         out = np.empty((len(files), *self.shape), np.float32)
         for i, path in enumerate(files):
-            try:
-                out[i] = self.pixels(_open(path))
-            except StackgenError:
-                raise
-            except (MemoryError, KeyboardInterrupt):
-                raise
-            except Exception as exc:  # Pillow's many ways to refuse a file
-                raise StackgenError(f"{path}: not an image this can read ({exc})") from None
+            with _readable(path):
+                data = path.read_bytes()
+                self.file_hashes[path] = hashlib.sha256(data).digest()
+                image = Image.open(io.BytesIO(data))
+                image.load()
+                out[i] = self.pixels(image)
         return out
 
     def pixels(self, image) -> np.ndarray:
@@ -123,37 +123,36 @@ class Reader:
         return out
 
 
-def _open(path: Path):
+@contextlib.contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Any of Pillow's many ways to refuse a file, as one line naming it."""
     try:
-        image = Image.open(io.BytesIO(path.read_bytes()))
-        image.load()
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # Pillow's many ways to refuse a file
-        raise StackgenError(f"{path}: not an image this can read ({exc})") from None
-    return image
-
-
-def _mode(path: Path) -> str:
-    """An image's colour mode, from its header alone."""
-    try:
-        with Image.open(path) as image:
-            return image.mode
-    except (MemoryError, KeyboardInterrupt):
+        yield
+    except (StackgenError, MemoryError):
         raise
     except Exception as exc:
         raise StackgenError(f"{path}: not an image this can read ({exc})") from None
 
 
-def folder_digest(folder: Path) -> str:
-    """SHA-256 of every image file's path (relative to ``folder``) and bytes, in sorted order."""
+def _header(path: Path) -> tuple[str, int, int]:
+    """An image's colour mode, height and width, from its header alone."""
+    with _readable(path), Image.open(path) as image:
+        return image.mode, image.height, image.width
+
+
+def folder_digest(
+    folder: Path, files: list[Path] | None = None, known: dict[Path, bytes] | None = None
+) -> str:
+    """SHA-256 over every image file of the folder's class folders (``files``, when already
+    listed), in order: its path relative to ``folder`` and the SHA-256 of its bytes (``known``
+    ones, for files already read, are not read again)."""
+    if files is None:
+        files, _, _ = class_files(folder, f"--data {folder}")
+    known = known or {}
     digest = hashlib.sha256()
-    files, _, _ = class_files(folder, f"--data {folder}")  # the files the split reads
     for path in files:
         digest.update(os.fsencode(path.relative_to(folder).as_posix()) + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(known[path] if path in known else hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -190,7 +189,7 @@ def load_images(folder: Path, test_size: float, seed: int) -> tuple[dict, dict]:
         },
         "file": str(folder),
         "file_name": folder.name,
-        "sha256": folder_digest(folder),
+        "sha256": folder_digest(folder, files, reader.file_hashes),  # no file read twice
         "rows": len(files),
         "train_rows": len(train),
         "task": "classification",

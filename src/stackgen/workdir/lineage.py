@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from stackgen import registry
+from stackgen.data.inputs import blocks
 from stackgen.trust.atomic import write_json
 from stackgen.trust.errors import CorruptArtifactError, StaleArtifactError
-from stackgen.workdir.mapped_arrays import blocks, mapped
+from stackgen.workdir.mapped_arrays import mapped
 from stackgen.workdir.paths import Paths
 
 

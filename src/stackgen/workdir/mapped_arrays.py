@@ -78,24 +78,16 @@ def mapped_if_large(path: Path, npz, name: str) -> np.ndarray:
     return npz[name]
 
 
-def blocks(a: np.ndarray, block_bytes: int = 4 * 1024 * 1024):
-    """``a`` a block of whole rows at a time, each about ``block_bytes`` (at least one row)."""
-    row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
-    step = max(1, block_bytes // max(row_bytes, 1))
-    for start in range(0, len(a), step):
-        yield a[start : start + step]
-
-
 def all_finite(a: np.ndarray) -> bool:
     """Whether every value of ``a`` is finite, read a block of rows at a time."""
     if not np.issubdtype(a.dtype, np.floating):
         return True
-    return all(np.isfinite(block).all() for block in blocks(a))
+    return all(np.isfinite(block).all() for block in inputs.blocks(a))
 
 
 def largest_magnitude(a: np.ndarray) -> float:
     """The largest absolute value in ``a`` (0 for no values), a block of rows at a time."""
-    return max((float(np.abs(block).max(initial=0)) for block in blocks(a)), default=0.0)
+    return max((float(np.abs(block).max(initial=0)) for block in inputs.blocks(a)), default=0.0)
 
 
 def float32(a: np.ndarray) -> np.ndarray:
@@ -106,7 +98,7 @@ def float32(a: np.ndarray) -> np.ndarray:
         return inputs.as_float32(a)
     out = empty_on_disk(a.shape)
     start = 0
-    for block in blocks(a):
+    for block in inputs.blocks(a):
         out[start : start + len(block)] = block
         start += len(block)
     return out
