@@ -146,11 +146,12 @@ def test_same_seed_same_weights_under_this_backend(chained, tmp_path):
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_the_fast_training_path_matches_plain_fit_under(backend):
-    """tests/test_training.py (fast path == plain model.fit, side by side == one by one),
-    run again under ``backend``."""
+    """tests/test_training.py and tests/test_compiled_loop.py (the backend's loop == plain
+    model.fit, side by side == one by one), run again under ``backend``."""
     need(backend)
+    files = ["tests/test_training.py", "tests/test_compiled_loop.py"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_training.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
         capture_output=True,
         text=True,
         env={**os.environ, **under(backend)},

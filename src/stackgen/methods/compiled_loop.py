@@ -29,7 +29,9 @@ machine), and each step pulls a batch out of a tf.data pipeline and updates metr
   digest of those; steps 6-8 re-fit step 3's members and step 5's heads beside other methods,
   and get the very same weights back without training them again.
 
-Other backends keep ``model.fit`` (training.py).
+That is TensorFlow's loop, below. JAX's (jax_loop.py) is the same idea in ``jax.lax.fori_loop``;
+PyTorch's (torch_loop.py) a bare Python loop over torch tensors. All three share the templates
+and remembered fits kept here, and ``loop_base.Loop``'s building and learning curves.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ import tensorflow as tf
 from keras import ops
 
 from stackgen import progress
+from stackgen.methods import jax_loop, loop_base, torch_loop
+from stackgen.methods.loop_base import plain_adam
 from stackgen.methods.row_orders import RowOrders
 
 # Shapes kept traced, and fits remembered, per process: enough for a whole run, bounded so a long
@@ -64,8 +68,14 @@ _lock = threading.RLock()
 
 
 def available() -> bool:
-    """The loop is written for TensorFlow's graphs; other backends keep ``model.fit``."""
-    return keras.backend.backend() == "tensorflow"
+    """Whether this backend has a loop: TensorFlow's graphs here, JAX's (jax_loop.py) and
+    PyTorch's (torch_loop.py); any other backend keeps ``model.fit``."""
+    return keras.backend.backend() in ("tensorflow", "jax", "torch")
+
+
+def _loop_type() -> type[loop_base.Loop]:
+    backend = keras.backend.backend()
+    return {"jax": jax_loop.Loop, "torch": torch_loop.Loop}.get(backend, _Loop)
 
 
 def train(
@@ -104,7 +114,7 @@ def _train(model, features, targets, orders: RowOrders, batch_size, twin, valida
     if digest not in _fits:
         loop = shape and (_templates.get(shape) or _template(model, twin, *made))
         if not loop:  # traced for this model alone
-            own = _Loop(model, *made)
+            own = _loop_type()(model, *made)
             recorded = _run(own, features, targets, orders, per_epoch, validation)
             return own.history(recorded, per_epoch)
         _templates[shape] = loop
@@ -153,7 +163,7 @@ def _template(model, twin, features, targets, tail, batch_size: int, validation)
         loss=model.loss,
         optimizer=type(model.optimizer).from_config(model.optimizer.get_config()),
     )
-    return _Loop(template, features, targets, tail, batch_size, validation)
+    return _loop_type()(template, features, targets, tail, batch_size, validation)
 
 
 def forget() -> None:
@@ -163,21 +173,12 @@ def forget() -> None:
         _fits.clear()
 
 
-class _Loop:
-    """One traced loop over every step of a fit, bound to one compiled model."""
+class _Loop(loop_base.Loop):
+    """One traced loop over every step of a fit, bound to one compiled model (TensorFlow)."""
 
     def __init__(self, model: keras.Model, features, targets, tail, batch_size: int, validation):
-        self.model = model
-        rows = np.zeros((min(batch_size, len(targets)), *tail), np.int32)  # shapes are what count
-        first = (tf.nest.map_structure(lambda a: a[rows], features), targets[rows])
-        model._symbolic_build(data_batch=first)  # what fit builds before it traces
-        model.optimizer.build(model.trainable_variables)
-        self.fresh = [v.numpy() for v in model.optimizer.variables]
+        super().__init__(model, features, targets, tail, batch_size, validation)
         self.adam = plain_adam(model)
-        self.sizes = [int(np.prod(w.shape)) for w in model.trainable_weights]
-        self.batch_size = batch_size
-        self.validated = validation is not None
-        self.classes = model.loss != "mean_squared_error"
         rows = lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.float32)  # noqa: E731
         self.run = tf.function(
             self._steps,
@@ -285,47 +286,6 @@ class _Loop:
         loss = tf.reduce_mean(keras.losses.categorical_crossentropy(y, y_pred))
         return [loss, tf.reduce_mean(hits)]
 
-    def history(self, recorded, per_epoch: int) -> dict[str, np.ndarray]:
-        """Per-epoch numbers from what the loop recorded: the training means accumulated batch
-        by batch in float32, as Keras's metrics do (``total += value``, ``count += rows``)."""
-        if not self.validated:
-            return {}
-        batches, epochs = (np.asarray(r) for r in recorded)
-        history: dict[str, list[float]] = {"loss": [], "val_loss": list(epochs[:, 0])}
-        if self.classes:
-            history.update(accuracy=[], val_accuracy=list(epochs[:, 1]))
-        for epoch in batches.reshape(-1, per_epoch, batches.shape[1]):
-            total, hits, count = np.float32(0), np.float32(0), np.float32(0)
-            for loss, *scores in epoch:
-                rows = scores[-1]
-                total, count = total + np.float32(loss * rows), count + rows
-                hits = hits + scores[0] if self.classes else hits
-            history["loss"].append(total / count)
-            if self.classes:
-                history["accuracy"].append(hits / count)
-        return {key: np.array(values, np.float32) for key, values in history.items()}
-
-
-def plain_adam(model: keras.Model) -> bool:
-    """Whether ``model`` trains with Keras's Adam and nothing around it: no AMSGrad, weight
-    decay, clipping, moving average, accumulation, loss scaling, schedule or constraint, and
-    float32 weights. Then ``_Loop._adam`` does its update; else Keras's own ``apply_gradients``."""
-    optimizer = model.optimizer
-    return (
-        type(optimizer) is keras.optimizers.Adam
-        and not optimizer.amsgrad
-        and not optimizer.weight_decay
-        and not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue)
-        and not optimizer.use_ema
-        and not optimizer.gradient_accumulation_steps
-        and optimizer.loss_scale_factor is None
-        and isinstance(optimizer._learning_rate, keras.Variable)
-        and all(
-            w.dtype == "float32" and w.constraint is None and not w.overwrite_with_gradient
-            for w in model.trainable_weights
-        )
-    )
-
 
 def _shape_key(model, features, targets, tail, batch_size: int, validation) -> str | None:
     """Everything a traced loop depends on besides the values: layers, their weights' shapes,
@@ -348,7 +308,7 @@ def _shape_key(model, features, targets, tail, batch_size: int, validation) -> s
     described = {
         "layers": [layer(lay) for lay in model.layers],
         # A chain's layers say how they connect; any other network's whole configuration does.
-        "wiring": None if _chain(model) else _uncompiled(_unnamed(model.get_config())),
+        "wiring": None if loop_base.chain(model) else _uncompiled(_unnamed(model.get_config())),
         "weights": _weights(model),
         "loss": loss,
         "optimizer": _unnamed(model.optimizer.get_config()),
@@ -406,19 +366,6 @@ def _uncompiled(config):
     return config
 
 
-def _chain(model: keras.Model) -> list | None:
-    """``model``'s layers past its input if each reads the one before it, once, from one
-    input to one output (then the layers say how they connect); else None."""
-    layers = [lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)]
-    if len(model.inputs) != 1 or len(model.outputs) != 1 or not layers:
-        return None
-    feeds = [model.inputs[0]] + [lay.output for lay in layers]
-    for lay, feed in zip(layers, feeds, strict=False):
-        if len(lay._inbound_nodes) != 1 or lay.input is not feed:
-            return None
-    return layers if feeds[-1] is model.outputs[0] else None
-
-
 def twin(model: keras.Model) -> Callable[[], keras.Model] | None:
     """A builder of an untrained model of ``model``'s shape, where one can be made safely:
     ``dense_chain_twin``, or ``network_twin``; else None (the model's own loop is traced)."""
@@ -428,7 +375,7 @@ def twin(model: keras.Model) -> Callable[[], keras.Model] | None:
 def dense_chain_twin(model: keras.Model) -> Callable[[], keras.Model] | None:
     """A builder of an untrained model of ``model``'s shape, if ``model`` is a chain of Dense
     layers from one input (what ``build_mlp`` and ``build_head`` make), else None."""
-    layers = _chain(model)
+    layers = loop_base.chain(model)
     if not layers or not all(type(lay) is keras.layers.Dense for lay in layers):
         return None
 

@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator
 
 from stackgen.data import inputs
 from stackgen.data.task import Classes
-from stackgen.methods import compiled_loop, member_checks, training
+from stackgen.methods import compiled_loop, loop_base, member_checks, training
 from stackgen.methods.member_checks import OUTPUT_SAID, SOFTMAX, VALUE
 from stackgen.trust.errors import StackgenError, StackgenTypeError
 from stackgen.trust.safe_load import LAMBDA, legacy_sequential_fixed, member_file_config
@@ -340,7 +340,7 @@ def is_plain(model: keras.Model, classes: Classes, kind: str, compile_config: di
     if kind != (VALUE if classes.task.name == "regression" else SOFTMAX):
         return False
     optimizer = getattr(model, "optimizer", None)
-    if type(optimizer) is not keras.optimizers.Adam:
+    if not loop_base.keras_adam(optimizer):
         return False
     defaults = keras.optimizers.Adam().get_config()
     if {k: v for k, v in optimizer.get_config().items() if k != "name"} != {

@@ -14,10 +14,11 @@ models this small Keras's fixed cost per epoch and per step is nearly all of the
   compiled training function (TensorFlow and JAX; PyTorch takes one step per call).
 * All E epochs are one stream and one Keras "epoch": no per-epoch iterators or callbacks. Where
   the learning curves need per-epoch numbers (step 2), ``EpochCurves`` records them.
-* Under TensorFlow, a fit skips ``model.fit`` altogether: every step of Keras's own train step
-  runs in one compiled call, traced once per shape, and the learning curves are recorded inside
-  it (``compiled_loop.train``), with the same weights as a result. JAX and PyTorch take the
-  ``model.fit`` path described above.
+* A fit skips ``model.fit`` altogether: every step of Keras's own train step runs in the
+  backend's own loop (``compiled_loop.train``: one compiled call per chunk of epochs under
+  TensorFlow and JAX, a bare Python loop over torch tensors under PyTorch), and the learning
+  curves are recorded inside it, with the same weights as a result. Weighted rows and inputs
+  mapped from disk take the ``model.fit`` path described above.
 * Members train side by side in one compiled loop (``side_by_side.fit_side_by_side``), each on
   its own shuffles; the result is the same as training them one after another.
 """
