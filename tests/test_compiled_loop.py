@@ -323,3 +323,17 @@ def test_a_loss_made_inside_a_function_is_never_shared():
         model, X, Y, task=CLASSIFICATION, epochs=2, batch_size=32, seed=6, loss=made_here(2.0)
     )
     assert not compiled_loop._templates and not compiled_loop._fits
+
+
+def test_fewer_rows_than_a_batch_train_as_model_fit_does():
+    """Every epoch one short batch (a small group's fold): no full batch to loop over, and in
+    one epoch's chunk fewer rows than a batch."""
+    X, Y = _data(rows=20)
+    for epochs in (1, 3):
+        training.seed_everything(9)
+        model = members.build_mlp("member_1", 2, 3, 5)
+        plain = _twin_of(model)
+        training.fit(model, X, Y, task=CLASSIFICATION, epochs=epochs, batch_size=32, seed=9)
+        _model_fit(plain, X, Y, epochs, 9)
+        _assert_same(model, plain)
+        assert int(model.optimizer.iterations.numpy()) == epochs

@@ -95,7 +95,9 @@ class Loop(loop_base.Loop):
                 def batch(b, inner):
                     return step(inner, first + b * size, size, e * per_epoch + b)
 
-                inner = jax.lax.fori_loop(0, full, batch, (state, batches))
+                inner = (state, batches)
+                if full:  # fewer rows than a batch: the short batch alone
+                    inner = jax.lax.fori_loop(0, full, batch, inner)
                 if short:
                     inner = step(inner, first + full * size, short, e * per_epoch + full)
                 state, batches = inner
