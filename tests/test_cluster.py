@@ -216,3 +216,45 @@ def test_an_estimator_fit_inside_trainings_on_a_cluster_gives_the_same_stack():
     assert there.sent == 1 + 1 + 2
     assert np.array_equal(here.oof_predictions_, on_dask.oof_predictions_)
     assert np.array_equal(here.predict_proba(X), on_dask.predict_proba(X))
+
+
+@pytest.mark.xdist_group("cluster")
+def test_early_stopped_trainings_on_a_local_cluster_give_the_same_copies_and_epochs():
+    """Under early stopping each fold copy (trained, validated on rows of its own fit rows,
+    trained again for its chosen epoch) and each final member is a task on the workers: the
+    same out-of-fold predictions, chosen epochs, validation rows and final weights as here,
+    with and without folds to choose the final epochs."""
+    pytest.importorskip("distributed")
+    from stackgen.data.task import CLASSIFICATION, Classes
+    from stackgen.methods import fitting, protocols
+    from stackgen.methods.members import member_from, tutorial_mlp
+
+    # blobs that overlap: a validation loss that turns, so copies stop early and train again
+    X, y = make_blobs(n_samples=90, centers=3, n_features=2, cluster_std=8, random_state=5)
+    X = X.astype(np.float32)
+    classes = Classes(CLASSIFICATION, 3, ("0", "1", "2"))
+    splits = protocols.stacking_cv(3, CLASSIFICATION, 0).split(X, y)
+    settings = {"patience": 2, "epochs": 60, "batch_size": 16}
+
+    def stopped():
+        members = [member_from(tutorial_mlp(50), i, 50 + i, X, classes, f"m{i}") for i in (1, 2)]
+        oof, folds = fitting.out_of_fold_early_stopped(members, X, y, classes, splits, **settings)
+        with_folds = fitting.final_models_early_stopped(members, X, y, classes, folds, **settings)
+        without = fitting.final_models_early_stopped(members, X, y, classes, None, **settings)
+        return oof, folds + with_folds[1] + without[1], with_folds[0] + without[0]
+
+    oof, records, models = stopped()
+    with cluster.trainings_on("local", workers=2) as there:
+        oof_there, records_there, models_there = stopped()
+    assert there.sent == 6 + 2 + (2 + 2)  # fold copies; finals; epochs on own rows, finals
+    assert np.array_equal(oof, oof_there) and not np.isnan(oof).any()
+    assert sum(r.epoch < 60 for r in records) >= 6  # stopped early, and were trained again
+    for here_record, dask_record in zip(records, records_there, strict=True):
+        assert (here_record.member, here_record.split) == (dask_record.member, dask_record.split)
+        assert here_record.epoch == dask_record.epoch
+        assert np.array_equal(here_record.validation_rows, dask_record.validation_rows)
+    for model, model_there in zip(models, models_there, strict=True):
+        for weights, weights_there in zip(
+            model.get_weights(), model_there.get_weights(), strict=True
+        ):
+            assert np.array_equal(weights, weights_there)

@@ -18,6 +18,10 @@ every training row for the median of their folds' chosen epochs; without folds, 
 their own validation rows chose. Every chosen epoch and every set of validation rows is kept
 (``Stopped``), so tests can check that no held-out row ever validated a fit.
 
+Steps 1-3 are one call (``stop``: a model, its rows, its settings in; the model and its epoch
+out), so a fold copy's whole early-stopped training runs where trainings run (``fitting``'s
+``run_trainings``: here, or as one task on a Dask worker), with the same bits either way.
+
 Members that train as the tutorial's do (``Member.plain``) only: their loss is the task's, which
 is what the validation loss is measured in. Weighted rows are not supported yet.
 """
@@ -62,55 +66,49 @@ def chosen_epoch(val_loss: list[float], patience: int) -> int:
     return max(best_epoch, 1)
 
 
-def fit(
+def validation_split(
     member: Member,
-    X: inputs.Inputs,
     y: np.ndarray,
     rows: np.ndarray,
     classes: Classes,
-    *,
-    patience: int,
-    epochs: int,
-    batch_size: int,
     groups: np.ndarray | None = None,
     order: np.ndarray | None = None,
-    split: int | None = None,
-    retrain: bool = True,
-):
-    """A fresh copy of ``member`` early-stopped on ``rows`` of (X, y): (the copy, trained for
-    its chosen epoch on the rows it did not validate on; its ``Stopped``). Without
-    ``retrain``, only the ``Stopped`` (and None): the epoch, for a model trained elsewhere."""
-    task = classes.task
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` split into the rows a copy of ``member`` trains on and the rows that validate
+    it: ``VALIDATION_FRACTION`` of them, seeded by the member's seed (whole groups with
+    ``groups``, the latest rows with a time ``order``)."""
     where = (
         None if groups is None else groups[rows],
         None if order is None else order[rows],
         "early stopping's validation rows",
     )
+    task = classes.task
     try:
         train_part, validate = two_parts(y[rows], VALIDATION_FRACTION, member.seed, task, *where)
     except ValueError:  # a class of one row cannot be stratified: a plain seeded split
         train_part, validate = two_parts(
             y[rows], VALIDATION_FRACTION, member.seed, task, *where, stratified=False
         )
-    train_rows, val_rows = rows[train_part], rows[validate]
-    Y = task.targets(y, classes.n_classes)
-    settings = {"task": task, "batch_size": batch_size, "seed": member.seed}
-    probe = member.fresh()
-    history = training.fit(
-        probe,
-        inputs.take(X, train_rows),
-        Y[train_rows],
-        epochs=epochs,
-        validation=(inputs.take(X, val_rows), Y[val_rows]),
-        **settings,
-    )
+    return rows[train_part], rows[validate]
+
+
+def stop(model, X, Y, train_rows, val_rows, task, patience, epochs, batch_size, seed, retrain):
+    """One early-stopped training, a call that runs where trainings run (here, or on a Dask
+    worker): ``model`` (untrained) trained up to ``epochs`` on ``train_rows`` of (X, targets
+    Y) and validated after every epoch on ``val_rows``; then, with ``retrain``, trained again
+    from its first weights for the chosen epoch. Returns (the model, or None without
+    ``retrain``; the chosen epoch)."""
+    start = model.get_weights()
+    settings = {"task": task, "batch_size": batch_size, "seed": seed}
+    fit_on = (inputs.take(X, train_rows), Y[train_rows])
+    validation = (inputs.take(X, val_rows), Y[val_rows])
+    history = training.fit(model, *fit_on, epochs=epochs, validation=validation, **settings)
     epoch = chosen_epoch(history["val_loss"], patience)
-    record = Stopped(member.index, split, epoch, np.sort(val_rows))
     if not retrain:  # only the epoch is wanted: the caller trains on other rows
-        return None, record
-    model = member.fresh()
-    training.fit(model, inputs.take(X, train_rows), Y[train_rows], epochs=epoch, **settings)
-    return model, record
+        return None, epoch
+    model.set_weights(start)  # the member's first weights again, and a fresh optimizer below
+    training.fit(model, *fit_on, epochs=epoch, **settings)
+    return model, epoch
 
 
 def median_epoch(stopped: list[Stopped], member: int) -> int:

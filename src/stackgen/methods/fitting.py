@@ -204,12 +204,29 @@ def run_trainings(calls) -> Iterator:
     backend = keras.backend.backend()
     sent = ((backend, function, *map(shipping.ship, args)) for function, *args in calls)
     for (function, *args), result in zip(calls, runner.map(_on_worker, sent), strict=True):
-        if function is train_one:
-            model, _, _, _, task, settings, *_ = args
-            optimizer, loss = member_checks.rebuild(settings)
-            training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer, loss)
-            result = shipping.restore(model, result)
-        yield result
+        yield _brought_back(function, args, result)
+
+
+def _brought_back(function, args, result):
+    """A worker's ``result`` of ``function(*args)`` as the call gives it here: a model trained
+    there (alone, or with an early-stopped epoch) brought back into the call's own model,
+    compiled as the training compiled its copy."""
+    model, optimizer, loss = args[0], None, None
+    if function is train_one:
+        _, _, _, _, task, settings, *_ = args
+        optimizer, loss = member_checks.rebuild(settings)
+    elif function is train_for:
+        task = args[3]
+    elif function is early_stopping.stop:
+        task, state = args[5], result[0]
+        if state is None:  # the epoch alone
+            return result
+    else:
+        return result
+    training.compile_model(model, task, training.STEPS_PER_EXECUTION, optimizer, loss)
+    if function is early_stopping.stop:
+        return shipping.restore(model, state), result[1]
+    return shipping.restore(model, result)
 
 
 def _call(function, *args):
@@ -227,7 +244,11 @@ def _on_worker(backend: str, function, *args):
         )
     training.deterministic()
     result = function(*map(shipping.unship, args))
-    return shipping.trained_state(result) if isinstance(result, keras.Model) else result
+    if isinstance(result, keras.Model):
+        return shipping.trained_state(result)
+    if isinstance(result, tuple) and isinstance(result[0], keras.Model):  # (model, epoch)
+        return shipping.trained_state(result[0]), *result[1:]
+    return result
 
 
 def out_of_fold_early_stopped(
@@ -246,28 +267,31 @@ def out_of_fold_early_stopped(
 ) -> tuple[np.ndarray, list[early_stopping.Stopped]]:
     """``out_of_fold``'s predictions from early-stopped copies (``methods/early_stopping.py``):
     each split's copy validated on rows of that split's fit rows only; and every copy's
-    ``Stopped`` (its chosen epoch and validation rows)."""
+    ``Stopped`` (its chosen epoch and validation rows). Each copy is one call, run where
+    trainings run."""
     _refuse_not_plain(members)
     oof = np.full((inputs.count(X), len(members), classes.n_outputs), np.nan, dtype=np.float32)
-    stopped, total = [], len(splits) * len(members)
-    for number, (fit_rows, held_out) in enumerate(splits):
-        for place, member in enumerate(members):
-            copy, record = early_stopping.fit(
-                member,
-                X,
-                y,
-                fit_rows,
-                classes,
-                patience=patience,
-                epochs=epochs,
-                batch_size=batch_size,
-                groups=groups,
-                order=order,
-                split=number,
-            )
-            oof[held_out, place] = training.predict_proba(copy, X, held_out)
-            stopped.append(record)
-            _said(progress)("fold copies", len(stopped), total)
+    Y = classes.task.targets(y, classes.n_classes)  # one array for every call
+    copies = [
+        (number, held, place, member)
+        for number, (_, held) in enumerate(splits)
+        for place, member in enumerate(members)
+    ]
+    parts = [  # each copy's training rows and validation rows, from its split's fit rows
+        early_stopping.validation_split(member, y, splits[number][0], classes, groups, order)
+        for number, _, _, member in copies
+    ]
+    calls = (  # each copy made as its training is reached
+        stop_call(m.fresh(), X, Y, rows, classes, patience, epochs, batch_size, m.seed)
+        for (*_, m), rows in zip(copies, parts, strict=True)
+    )
+    stopped, total = [], len(copies)
+    for (number, held, place, member), (_, validated), (copy, epoch) in zip(
+        copies, parts, run_trainings(calls), strict=True
+    ):
+        oof[held, place] = training.predict_proba(copy, X, held)
+        stopped.append(early_stopping.Stopped(member.index, number, epoch, np.sort(validated)))
+        _said(progress)("fold copies", len(stopped), total)
     return oof, stopped
 
 
@@ -288,44 +312,57 @@ def final_models_early_stopped(
     median of its folds' chosen epochs (``folds_stopped``); without folds, for the epoch chosen
     on validation rows of its own, then trained on every row. Given members are used as they
     are. Returns the models and the epoch each final member trained for (its ``Stopped``; no
-    validation rows when the folds chose)."""
-    _refuse_not_plain([m for m in members if m.given is None])
-    models, finals = [], []
-    every = np.arange(inputs.count(X))
-    for member in members:
-        if member.given is not None:
-            models.append(member.given)
-            continue
-        if folds_stopped:
-            epoch = early_stopping.median_epoch(folds_stopped, member.index)
-            record = early_stopping.Stopped(member.index, None, epoch, np.zeros(0, np.int64))
-        else:
-            _, record = early_stopping.fit(
-                member,
-                X,
-                y,
-                every,
-                classes,
-                patience=patience,
-                epochs=epochs,
-                batch_size=batch_size,
-                groups=groups,
-                order=order,
-                retrain=False,
+    validation rows when the folds chose). Each training is one call, run where trainings
+    run."""
+    built = [m for m in members if m.given is None]
+    _refuse_not_plain(built)
+    Y = classes.task.targets(y, classes.n_classes)
+    if folds_stopped:
+        no_rows = np.zeros(0, np.int64)
+        finals = [
+            early_stopping.Stopped(
+                m.index, None, early_stopping.median_epoch(folds_stopped, m.index), no_rows
             )
-        model = member.start()
-        training.fit(
-            model,
-            X,
-            classes.task.targets(y, classes.n_classes),
-            task=classes.task,
-            epochs=record.epoch,
-            batch_size=batch_size,
-            seed=member.seed,
+            for m in built
+        ]
+    else:
+        every = np.arange(inputs.count(X))
+        parts = [
+            early_stopping.validation_split(m, y, every, classes, groups, order) for m in built
+        ]
+        calls = (
+            stop_call(m.fresh(), X, Y, p, classes, patience, epochs, batch_size, m.seed, False)
+            for m, p in zip(built, parts, strict=True)
         )
-        models.append(model)
-        finals.append(record)
+        finals = [
+            early_stopping.Stopped(m.index, None, epoch, np.sort(validated))
+            for m, (_, validated), (_, epoch) in zip(
+                built, parts, run_trainings(calls), strict=True
+            )
+        ]
+    calls = (
+        (train_for, m.start(), X, Y, classes.task, final.epoch, batch_size, m.seed)
+        for m, final in zip(built, finals, strict=True)
+    )
+    trained = iter(list(run_trainings(calls)))
+    models = [m.given if m.given is not None else next(trained) for m in members]
     return models, finals
+
+
+def stop_call(
+    model, X, Y, parts, classes: Classes, patience, epochs, batch_size, seed, retrain=True
+) -> tuple:
+    """The call that early-stops ``model`` (a fresh copy) on ``parts`` (its training rows, its
+    validation rows) of (X, Y): ``early_stopping.stop``."""
+    task = classes.task
+    settings = (task, patience, epochs, batch_size, seed, retrain)
+    return (early_stopping.stop, model, X, Y, *parts, *settings)
+
+
+def train_for(model, X, Y, task, epochs, batch_size, seed):
+    """``model`` (a plain member) trained on every row of (X, targets Y) for ``epochs``."""
+    training.fit(model, X, Y, task=task, epochs=epochs, batch_size=batch_size, seed=seed)
+    return model
 
 
 def _refuse_not_plain(members: list[Member]) -> None:
