@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 from stackgen import progress
+from stackgen.cli import lean_imports
 from stackgen.trust.errors import StackgenError
 
 EXIT_ERROR = 1
@@ -168,7 +169,11 @@ def main_then_exit(main: Callable[[], object]) -> NoReturn:
     are flushed, then the process ends with the command's status. A command that leaves a
     non-daemon thread running, or ends in an exception other than SystemExit, exits the usual
     way.
+
+    The process skips JAX where only TensorFlow's TFLite converter would import it
+    (``lean_imports.py``).
     """
+    lean_imports.install()
     try:
         main()
         code = 0

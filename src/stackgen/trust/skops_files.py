@@ -8,8 +8,10 @@ estimators by importing every scikit-learn package, then looks for the module of
 ufunc by scanning every loaded module. Two things make that cheaper, without changing what skops
 trusts:
 
-* scikit-learn's array-API shim for PyTorch, which holds no estimator, is skipped during that
-  walk; otherwise it imports PyTorch when it is installed (2.7 s and about 200 MiB here);
+* scikit-learn's array-API shims for PyTorch, Dask and CuPy, which hold no estimator, are
+  skipped during that walk, unless their library is already imported; otherwise each imports
+  its library when it is installed (PyTorch: 2.7 s and about 200 MiB here; Dask, which
+  ``make backends`` installs for the cluster: 0.5-0.9 s);
 * ``run`` imports it before TensorFlow: the scan then covers hundreds of modules, not
   TensorFlow's thousands (2.6 s less here).
 """
@@ -24,22 +26,25 @@ from pathlib import Path
 from stackgen.trust.atomic import write_atomic
 from stackgen.trust.errors import UnreadableFileError, UntrustedFileError
 
-TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+SHIMS = "sklearn.externals.array_api_compat."
+SHIMMED = ("torch", "dask", "cupy")  # libraries whose shims import them
 
 
-class _SkipTorchShim(importlib.abc.MetaPathFinder):
-    """Makes the shim fail to import; scikit-learn's package walk skips what fails to import."""
+class _SkipShims(importlib.abc.MetaPathFinder):
+    """Makes a shim whose library is not imported fail to import; scikit-learn's package walk
+    skips what fails to import."""
 
     def find_spec(self, name, path=None, target=None):
-        if name == TORCH_SHIM and "torch" not in sys.modules:
-            raise ImportError(f"{TORCH_SHIM} is skipped while skops lists estimators")
+        library = name.removeprefix(SHIMS)
+        if library != name and library in SHIMMED and library not in sys.modules:
+            raise ImportError(f"{name} is skipped while skops lists estimators")
         return None
 
 
 def sio():
-    """skops.io, imported on first use with the PyTorch shim skipped."""
+    """skops.io, imported on first use with the array-API shims skipped."""
     if "skops.io" not in sys.modules:
-        skip = _SkipTorchShim()
+        skip = _SkipShims()
         sys.meta_path.insert(0, skip)
         try:
             import skops.io  # noqa: F401
